@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * Build: dist/cli.cjs (the CLI entry, CommonJS: Node starts it ≈4 ms faster than an ES module) plus one
+ * lazily loaded chunk per dynamic import() target (dist/<path-with-dashes>.cjs), so `tessera run` loads
+ * only what it uses; dist/lib/ (the ES module library) and dist/types/ (declarations).
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const src = join(root, "src");
+const dist = join(root, "dist");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+
+/** Dynamic imports that stay inside the entry bundle (the hot path). */
+const INLINE = new Set(["commands/run"]);
+
+function sourceHash() {
+  const hash = createHash("sha256");
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        hash.update(relative(src, path));
+        hash.update(readFileSync(path));
+      }
+    }
+  };
+  walk(src);
+  hash.update(readFileSync(join(root, "package-lock.json")));
+  return hash.digest("hex").slice(0, 12);
+}
+
+const version = `${pkg.version}+${sourceHash()}`;
+
+function chunkName(modulePath) {
+  return relative(src, modulePath)
+    .replace(/\.(ts|js)$/, "")
+    .split("/")
+    .join("-");
+}
+
+const pending = [];
+const planned = new Set();
+
+/** Turn every dynamic import() of a src module into a require of its own chunk. */
+const lazyChunks = {
+  name: "lazy-chunks",
+  setup(builder) {
+    builder.onResolve({ filter: /^\./ }, (args) => {
+      if (args.kind !== "dynamic-import") return undefined;
+      const target = resolve(args.resolveDir, args.path).replace(/\.js$/, ".ts");
+      const key = relative(src, target).replace(/\.ts$/, "");
+      if (INLINE.has(key)) return undefined;
+      const name = chunkName(target);
+      if (!planned.has(name)) {
+        planned.add(name);
+        pending.push({ name, entry: target });
+      }
+      return { path: `./${name}.cjs`, external: true };
+    });
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  outExtension: { ".js": ".cjs" },
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "none",
+  define: { TESSERA_VERSION: JSON.stringify(version) },
+  // import() of an external chunk becomes require(): no ES-module loader on any path.
+  supported: { "dynamic-import": false },
+  plugins: [lazyChunks],
+  logLevel: "warning",
+};
+
+rmSync(dist, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { cli: join(src, "main.ts") },
+  outdir: dist,
+  banner: { js: "#!/usr/bin/env node" },
+});
+while (pending.length > 0) {
+  const { name, entry } = pending.shift();
+  await build({ ...common, entryPoints: { [name]: entry }, outdir: dist });
+}
+
+// The library: ES modules, dependencies left to the package manager.
+await build({
+  entryPoints: { index: join(src, "index.ts") },
+  outdir: join(dist, "lib"),
+  bundle: true,
+  splitting: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  packages: "external",
+  define: { TESSERA_VERSION: JSON.stringify(version) },
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+
+console.error(`built tessera ${version}: dist/cli.cjs + ${planned.size} lazy chunks, dist/lib/index.js`);

@@ -1,0 +1,108 @@
+/**
+ * The `tessera` command line: dispatch only. `run` is bundled with the entry point (the hot path);
+ * every other command is loaded on demand.
+ */
+
+import type { Context } from "./commands/common.js";
+import { closest, formatError, isTesseraError } from "./errors.js";
+import { VERSION } from "./manifest/load.js";
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ main(argv: readonly string[], context: Context): Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: { summary: "run a command with the resolved variables", load: () => import("./commands/run.js") },
+  check: {
+    summary: "validate the manifest and the resolution (summary on stderr, --json on stdout)",
+    load: () => import("./commands/check.js"),
+  },
+  explain: {
+    summary: "show where each variable comes from and what it shadows (never values)",
+    load: () => import("./commands/explain.js"),
+  },
+  export: {
+    summary: "print the resolved values as dotenv, json, yaml or shell",
+    load: () => import("./commands/export.js"),
+  },
+  expand: {
+    summary: "render a template file with the resolved variables",
+    load: () => import("./commands/expand.js"),
+  },
+  init: {
+    summary: "create a tessera.yaml from a .env, .env.example or Dockfile",
+    load: () => import("./commands/init.js"),
+  },
+  schema: { summary: "print the JSON Schema of tessera.yaml", load: () => import("./commands/schema.js") },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
+  const lines = Object.entries(COMMANDS).map(
+    ([name, command]) => `  ${name.padEnd(width)}${command.summary}`,
+  );
+  return `tessera ${VERSION} — declare, resolve and deliver secrets and configuration, never in git
+
+Usage: tessera <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+Run \`tessera <command> --help\` for a command's options.
+Precedence (first wins): --secret > environment > env.yaml files > .env files > manifest defaults.
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing required variables, 4 invalid input.
+`;
+}
+
+export async function main(argv: readonly string[], context: Context): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    context.stderr(help());
+    return 2;
+  }
+  if (name === "help" || name === "--help" || name === "-h") {
+    const topic = rest[0] && COMMANDS[rest[0]];
+    if (topic) return (await topic.load()).main(["--help"], context);
+    context.stdout(help());
+    return 0;
+  }
+  if (name === "version" || name === "--version" || name === "-V") {
+    context.stdout(`${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    const suggestion = closest(name, Object.keys(COMMANDS));
+    context.stderr(
+      `tessera: error[E_USAGE]: unknown command ${JSON.stringify(name)}\n  hint: ${suggestion ? `did you mean \`tessera ${suggestion}\`?` : "see `tessera help`"}\n`,
+    );
+    return 2;
+  }
+  return (await command.load()).main(rest, context);
+}
+
+/** Run the CLI in this process: errors become messages on stderr and documented exit codes. */
+export async function cli(argv: readonly string[]): Promise<void> {
+  const context: Context = {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  };
+  try {
+    process.exitCode = await main(argv, context);
+  } catch (error) {
+    if (isTesseraError(error)) {
+      context.stderr(`${formatError(error)}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      context.stderr(
+        `tessera: error[E_INTERNAL]: ${message}\n  hint: this is a bug in Tessera; TESSERA_DEBUG=1 shows the stack\n`,
+      );
+      if (process.env.TESSERA_DEBUG && error instanceof Error) context.stderr(`${error.stack}\n`);
+      process.exitCode = 1;
+    }
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Command-line parsing: long flags (--name value, --name=value), short aliases, repeatable flags,
+ * `--` to end flags, and for `run`, the child command starts at the first positional argument.
+ */
+import { closest, TesseraError } from "../errors.js";
+
+export interface FlagSpec {
+  type: "string" | "boolean";
+  multiple?: boolean;
+  short?: string;
+  /** Shown in help. */
+  value?: string;
+  help: string;
+}
+
+export type FlagSpecs = Record<string, FlagSpec>;
+
+export interface Parsed {
+  flags: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export function parseArgs(
+  argv: readonly string[],
+  specs: FlagSpecs,
+  options: { stopAtPositional?: boolean } = {},
+): Parsed {
+  const flags: Parsed["flags"] = {};
+  const positionals: string[] = [];
+  const shorts = new Map<string, string>();
+  for (const [name, spec] of Object.entries(specs)) if (spec.short) shorts.set(spec.short, name);
+
+  const set = (name: string, spec: FlagSpec, value: string | boolean) => {
+    if (spec.multiple) {
+      const list = (flags[name] as string[] | undefined) ?? [];
+      list.push(String(value));
+      flags[name] = list;
+    } else {
+      flags[name] = value;
+    }
+  };
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith("--") || (arg.startsWith("-") && arg.length > 1)) {
+      let name: string;
+      let inline: string | undefined;
+      if (arg.startsWith("--")) {
+        const eq = arg.indexOf("=");
+        name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+        inline = eq === -1 ? undefined : arg.slice(eq + 1);
+      } else {
+        const short = arg.slice(1, 2);
+        const long = shorts.get(short);
+        if (!long) throw unknownFlag(arg, specs);
+        name = long;
+        inline = arg.length > 2 ? arg.slice(2) : undefined;
+      }
+      const spec = specs[name];
+      if (!spec && name.startsWith("no-") && specs[name.slice(3)]?.type === "boolean") {
+        set(name.slice(3), specs[name.slice(3)]!, false);
+        continue;
+      }
+      if (!spec) throw unknownFlag(arg, specs);
+      if (spec.type === "boolean") {
+        if (inline !== undefined) {
+          throw new TesseraError("E_USAGE", `--${name} takes no value`, { hint: `write --${name} alone` });
+        }
+        set(name, spec, true);
+        continue;
+      }
+      let value = inline;
+      if (value === undefined) {
+        value = argv[i + 1];
+        if (value === undefined) {
+          throw new TesseraError("E_USAGE", `--${name} needs a value`, {
+            hint: `--${name} ${spec.value ?? "VALUE"}`,
+          });
+        }
+        i++;
+      }
+      set(name, spec, value);
+      continue;
+    }
+    if (options.stopAtPositional) {
+      positionals.push(...argv.slice(i));
+      break;
+    }
+    positionals.push(arg);
+  }
+  return { flags, positionals };
+}
+
+function unknownFlag(arg: string, specs: FlagSpecs): TesseraError {
+  const name = arg.replace(/^-+/, "").split("=")[0]!;
+  const suggestion = closest(name, Object.keys(specs));
+  return new TesseraError("E_USAGE", `unknown option ${arg.split("=")[0]}`, {
+    hint: suggestion ? `did you mean --${suggestion}?` : "see `tessera help`",
+  });
+}
+
+/** The flags every command that resolves accepts. */
+export const LAYER_FLAGS: FlagSpecs = {
+  manifest: {
+    type: "string",
+    value: "FILE",
+    help: "the manifest (default: tessera.yaml, Dockfile.yaml or manifest.json here)",
+  },
+  env: {
+    type: "string",
+    value: "PROFILE",
+    help: "the profile (also TESSERA_ENV): selects .env.PROFILE, env.PROFILE.yaml and profiles.PROFILE",
+  },
+  secret: {
+    type: "string",
+    multiple: true,
+    value: "NAME=VALUE",
+    help: "set a variable (highest precedence; repeatable)",
+  },
+  values: {
+    type: "string",
+    multiple: true,
+    value: "FILE",
+    help: "a YAML value file (repeatable; first given wins)",
+  },
+  "env-file": {
+    type: "string",
+    multiple: true,
+    value: "FILE",
+    help: "a dotenv file (repeatable; first given wins)",
+  },
+  "allow-missing-secrets": {
+    type: "boolean",
+    help: "warn instead of failing when required variables are missing",
+  },
+  quiet: { type: "boolean", short: "q", help: "print no warnings" },
+  help: { type: "boolean", short: "h", help: "show help" },
+};
+
+export function formatFlags(specs: FlagSpecs): string {
+  const rows = Object.entries(specs).map(([name, spec]) => {
+    const left = `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.value ? ` ${spec.value}` : ""}`;
+    return [left, spec.help] as const;
+  });
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, help]) => `  ${left.padEnd(width)}${help}`).join("\n");
+}
+
+export function helpText(usage: string, summary: string, specs: FlagSpecs, extra = ""): string {
+  return `${summary}\n\nUsage: ${usage}\n\nOptions:\n${formatFlags(specs)}\n${extra ? `\n${extra}\n` : ""}`;
+}

@@ -1,0 +1,176 @@
+/** What every resolving command shares: flags in, a Resolution out, warnings and missing variables reported. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type Diagnostic, formatWarning, TesseraError } from "../errors.js";
+import { findManifest, loadManifest } from "../manifest/load.js";
+import { ENV_NAME, PROFILE_NAME, type Spec } from "../manifest/spec.js";
+import {
+  type Resolution,
+  type ResolvedVariable,
+  resolveWithScope,
+  type ScopedResolution,
+} from "../resolve/resolve.js";
+import { gatherLayers } from "../sources/gather.js";
+import type { LayerStack } from "../sources/layers.js";
+
+export interface Context {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface LayerFlags {
+  manifest?: string;
+  env?: string;
+  secret?: string[];
+  values?: string[];
+  "env-file"?: string[];
+  "allow-missing-secrets"?: boolean;
+  quiet?: boolean;
+}
+
+export interface Resolved {
+  spec?: Spec;
+  profile?: string;
+  resolution: Resolution;
+  stack: LayerStack;
+  /** The value of any name in the merged scope. */
+  valueOf: ScopedResolution["valueOf"];
+}
+
+export function profileFrom(flags: LayerFlags, env: Context["env"]): string | undefined {
+  const profile = flags.env ?? (env.TESSERA_ENV || undefined);
+  if (profile !== undefined && !PROFILE_NAME.test(profile)) {
+    throw new TesseraError("E_USAGE", `invalid profile name ${JSON.stringify(profile)}`, {
+      hint: "profile names use letters, digits, ., _ and -, e.g. --env production",
+    });
+  }
+  return profile;
+}
+
+export function parseSecretFlags(values: readonly string[] | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  const seen = new Set<string>();
+  for (const text of values ?? []) {
+    const eq = text.indexOf("=");
+    const name = eq === -1 ? text : text.slice(0, eq);
+    if (eq === -1) {
+      throw new TesseraError("E_USAGE", `--secret ${ENV_NAME.test(name) ? name : "…"} needs NAME=VALUE`, {
+        hint: "write --secret NAME=VALUE (quote it for the shell if the value has spaces)",
+      });
+    }
+    if (!ENV_NAME.test(name)) {
+      throw new TesseraError("E_USAGE", "--secret needs NAME=VALUE with a valid variable name", {
+        hint: "names use letters, digits and _, not starting with a digit",
+      });
+    }
+    if (seen.has(name)) {
+      throw new TesseraError("E_USAGE", `--secret ${name} is given twice`, {
+        hint: "give each variable once",
+      });
+    }
+    seen.add(name);
+    out.push([name, text.slice(eq + 1)]);
+  }
+  return out;
+}
+
+export async function resolveFromFlags(
+  flags: LayerFlags,
+  context: Context,
+  options: { noCache?: boolean } = {},
+): Promise<Resolved> {
+  const profile = profileFrom(flags, context.env);
+  const secrets = parseSecretFlags(flags.secret);
+  const ref = findManifest(context.cwd, flags.manifest);
+  const spec = ref ? await loadManifest(ref, { cwd: context.cwd, noCache: options.noCache }) : undefined;
+  const stack = await gatherLayers({
+    cwd: context.cwd,
+    env: context.env,
+    spec,
+    profile,
+    secrets,
+    valuesFiles: flags.values,
+    envFiles: flags["env-file"],
+  });
+  const { resolution, valueOf } = resolveWithScope({ spec, profile, stack });
+  if (spec) {
+    const declared = new Set(resolution.variables.map((variable) => variable.lookup));
+    for (const [name] of secrets) {
+      if (!declared.has(name)) {
+        resolution.warnings.push({
+          code: "W_SECRET_UNDECLARED",
+          message: `--secret ${name}: ${name} is not declared in ${spec.file}; it only serves references`,
+          hint: `declare ${name} in the manifest to pass it on`,
+        });
+      }
+    }
+    if (profile && !spec.profiles[profile] && !profileFilesExist(spec.dir, profile)) {
+      resolution.warnings.push({
+        code: "W_PROFILE_UNKNOWN",
+        message: `profile "${profile}" has no section in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`,
+        hint: Object.keys(spec.profiles).length
+          ? `known profiles: ${Object.keys(spec.profiles).join(", ")}`
+          : "check the spelling of --env / TESSERA_ENV",
+      });
+    }
+  }
+  return { spec, profile, resolution, stack, valueOf };
+}
+
+function profileFilesExist(dir: string, profile: string): boolean {
+  return [`.env.${profile}`, `.env.${profile}.local`, `env.${profile}.yaml`].some((name) =>
+    existsSync(join(dir, name)),
+  );
+}
+
+export function printWarnings(warnings: readonly Diagnostic[], context: Context, quiet?: boolean): void {
+  if (quiet) return;
+  for (const warning of warnings) context.stderr(`${formatWarning(warning)}\n`);
+}
+
+/** Describe why a required variable is not satisfied (never its value). */
+export function describeMissing(variable: ResolvedVariable, looked: readonly string[]): string[] {
+  const head = `${variable.name}${variable.description ? ` — ${variable.description}` : ""}`;
+  if (variable.status === "empty" && variable.origin) {
+    const shadowed = variable.shadowed.length
+      ? ` (shadowing ${variable.shadowed.map((origin) => origin.where).join(", ")})`
+      : "";
+    return [head, `  set to an empty value by ${variable.origin.where}${shadowed}`];
+  }
+  if (variable.status === "unresolved") {
+    return [
+      head,
+      `  its value (${variable.origin?.where}) refers to ${variable.dependsOn}, which is missing`,
+    ];
+  }
+  return [head, `  looked in: ${looked.join(", ")}, manifest default (none)`];
+}
+
+export function missingError(resolution: Resolution): TesseraError {
+  const names = resolution.missing.map((variable) => variable.name);
+  const details = resolution.missing.flatMap((variable) => describeMissing(variable, resolution.looked));
+  return new TesseraError(
+    "E_MISSING_REQUIRED",
+    `${names.length === 1 ? "a required variable is" : `${names.length} required variables are`} missing: ${names.join(", ")}`,
+    {
+      details,
+      hint: "set them in a git-ignored .env or env.yaml, in the environment, or with --secret NAME=VALUE; --allow-missing-secrets turns this into a warning",
+    },
+  );
+}
+
+/** Fail (exit 3) on missing required variables, or warn with --allow-missing-secrets. */
+export function enforceRequired(resolution: Resolution, flags: LayerFlags, context: Context): void {
+  if (resolution.missing.length === 0) return;
+  if (!flags["allow-missing-secrets"]) throw missingError(resolution);
+  if (flags.quiet) return;
+  for (const variable of resolution.missing) {
+    const [head, ...rest] = describeMissing(variable, resolution.looked);
+    context.stderr(
+      `tessera: warning[W_MISSING_REQUIRED]: required variable ${head} is missing (allowed by --allow-missing-secrets)\n`,
+    );
+    for (const line of rest) context.stderr(`  ${line}\n`);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * tessera expand [FILE|-] [-o OUT]: render a text template (a Dockfile, a config file, anything) with
+ * the Compose syntax and the resolved variables, like `op inject`. An unresolved reference is an error.
+ * With -o the result is written atomically with mode 0600 (it holds values).
+ */
+import { readFileSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
+import { type Location, TesseraError } from "../errors.js";
+import { writeFileAtomic } from "../manifest/load.js";
+import {
+  evaluate,
+  type Lookup,
+  parseTemplate,
+  TemplateReferenceError,
+  TemplateSyntaxError,
+} from "../resolve/template.js";
+import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type Context, enforceRequired, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+
+export const flags: FlagSpecs = {
+  ...LAYER_FLAGS,
+  output: {
+    type: "string",
+    short: "o",
+    value: "OUT",
+    help: "write to OUT (mode 0600, atomically) instead of stdout",
+  },
+};
+
+const usage = "tessera expand [FILE|-] [-o OUT] [options]";
+const summary = "render a template with the resolved variables (${VAR}, ${VAR:-default}, … as in Compose)";
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EAGAIN") return "";
+    throw error;
+  }
+}
+
+function locate(file: string, text: string, offset: number): Location {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return { file, line, column: offset - before.lastIndexOf("\n") };
+}
+
+export async function main(argv: readonly string[], context: Context): Promise<number> {
+  const parsed = parseArgs(argv, flags);
+  const options = parsed.flags as LayerFlags & { output?: string; help?: boolean };
+  if (options.help) {
+    context.stdout(helpText(usage, summary, flags));
+    return 0;
+  }
+  if (parsed.positionals.length > 1) {
+    throw new TesseraError("E_USAGE", "expand takes one template file", { hint: usage });
+  }
+  const input = parsed.positionals[0] ?? "-";
+  const file = input === "-" ? "<stdin>" : input;
+  let text: string;
+  try {
+    text = input === "-" ? readStdin() : readFileSync(resolvePath(context.cwd, input), "utf8");
+  } catch (error) {
+    throw new TesseraError(
+      "E_FILE_NOT_FOUND",
+      `template ${file} cannot be read (${(error as NodeJS.ErrnoException).code})`,
+      {
+        hint: "the path is relative to the current directory",
+      },
+    );
+  }
+  let template: ReturnType<typeof parseTemplate>;
+  try {
+    template = parseTemplate(text);
+  } catch (error) {
+    if (!(error instanceof TemplateSyntaxError)) throw error;
+    throw new TesseraError("E_TEMPLATE_SYNTAX", error.message, {
+      location: locate(file, text, error.offset),
+      hint: "a literal $ is written $$",
+    });
+  }
+  const { resolution, valueOf } = await resolveFromFlags(options, context);
+  printWarnings(resolution.warnings, context, options.quiet);
+  enforceRequired(resolution, options, context);
+
+  // Exported names first (a Ploinky varName maps a name), then the merged scope.
+  const exported = new Map(
+    resolution.variables
+      .filter((variable) => variable.value !== undefined)
+      .map((variable) => [variable.name, variable.value!.reveal()]),
+  );
+  const lookup = (name: string): Lookup => {
+    const value = exported.get(name);
+    return value !== undefined ? { set: true, value } : valueOf(name);
+  };
+  const run = evaluate(template);
+  let output: string;
+  try {
+    let step = run.next();
+    while (!step.done) step = run.next(lookup(step.value.name));
+    output = step.value;
+  } catch (error) {
+    if (!(error instanceof TemplateReferenceError)) throw error;
+    const { reference } = error;
+    const location = locate(file, text, reference.offset);
+    if (error.kind === "required") {
+      throw new TesseraError(
+        "E_REF_REQUIRED",
+        `${reference.name} is required${error.userMessage ? `: ${error.userMessage}` : ""}`,
+        {
+          location,
+        },
+      );
+    }
+    throw new TesseraError("E_REF_UNSET", `the template refers to ${reference.name}, which is not set`, {
+      location,
+      hint: `declare and set ${reference.name}, or write \${${reference.name}:-default}`,
+    });
+  }
+  if (options.output) {
+    writeFileAtomic(resolvePath(context.cwd, options.output), output);
+    if (!options.quiet) context.stderr(`tessera: wrote ${options.output} (mode 0600)\n`);
+  } else {
+    context.stdout(output);
+  }
+  return 0;
+}

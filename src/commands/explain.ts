@@ -1,0 +1,154 @@
+/**
+ * tessera explain [NAME…] [--json]: for each variable, its kind, whether it is required, the layer and
+ * place that won, and what it shadowed. Never the value: a short keyed fingerprint compares values.
+ */
+
+import { fingerprint, fingerprintKey } from "../resolve/fingerprint.js";
+import type { ResolvedVariable } from "../resolve/resolve.js";
+import { LAYER_TITLES, type Origin } from "../sources/layers.js";
+import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type Context, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+
+export const flags: FlagSpecs = {
+  ...LAYER_FLAGS,
+  json: { type: "boolean", help: "print JSON on stdout" },
+};
+
+const usage = "tessera explain [NAME…] [--json] [options]";
+const summary = "show where each variable comes from and what it shadows (never values)";
+
+export interface Explanation {
+  name: string;
+  declared: boolean;
+  kind?: "secret" | "config";
+  required?: boolean;
+  description?: string;
+  status: "set" | "missing" | "empty" | "unresolved" | "undeclared";
+  lookup?: string;
+  winner?: OriginJson;
+  shadowed: OriginJson[];
+  fingerprint?: string;
+  dependsOn?: string;
+  declaredAt?: string;
+}
+
+interface OriginJson {
+  layer: string;
+  where: string;
+  file?: string;
+  line?: number;
+}
+
+function originJson(origin: Origin): OriginJson {
+  const out: OriginJson = { layer: origin.layer, where: origin.where };
+  if (origin.file) out.file = origin.file;
+  if (origin.line !== undefined) out.line = origin.line;
+  return out;
+}
+
+export async function main(argv: readonly string[], context: Context): Promise<number> {
+  const parsed = parseArgs(argv, flags);
+  const options = parsed.flags as LayerFlags & { json?: boolean; help?: boolean };
+  if (options.help) {
+    context.stdout(helpText(usage, summary, flags));
+    return 0;
+  }
+  const { resolution, stack } = await resolveFromFlags(options, context);
+  printWarnings(resolution.warnings, context, options.quiet);
+  const key = fingerprintKey(context.env);
+  const byName = new Map(resolution.variables.map((variable) => [variable.name, variable]));
+  const names = parsed.positionals.length > 0 ? parsed.positionals : [...byName.keys()];
+
+  const explanations: Explanation[] = names.map((name) => {
+    const variable = byName.get(name);
+    if (variable) return explainDeclared(variable, key);
+    const candidates = stack.sources.flatMap((source) => source.lookup(name));
+    return {
+      name,
+      declared: false,
+      status: "undeclared",
+      winner: candidates[0] ? originJson(candidates[0].origin) : undefined,
+      shadowed: candidates.slice(1).map((candidate) => originJson(candidate.origin)),
+    };
+  });
+
+  if (options.json) {
+    context.stdout(
+      `${JSON.stringify(
+        {
+          manifest: resolution.manifest?.file ?? null,
+          profile: resolution.profile ?? null,
+          looked: resolution.looked,
+          variables: explanations,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return 0;
+  }
+  const header = resolution.manifest
+    ? `${resolution.manifest.file} (${resolution.manifest.kind})${resolution.profile ? `, profile ${resolution.profile}` : ""}`
+    : `no manifest${resolution.profile ? `, profile ${resolution.profile}` : ""}: variables from flags and value files`;
+  const lines = [`# ${header}`, `# precedence: ${resolution.looked.join(" > ")} > manifest defaults`, ""];
+  for (const explanation of explanations) lines.push(...formatExplanation(explanation), "");
+  if (explanations.length === 0) lines.push("(no variables)");
+  context.stdout(`${lines.join("\n").trimEnd()}\n`);
+  return 0;
+}
+
+function explainDeclared(variable: ResolvedVariable, key: Buffer): Explanation {
+  const explanation: Explanation = {
+    name: variable.name,
+    declared: true,
+    kind: variable.kind,
+    required: variable.required,
+    status: variable.status,
+    shadowed: variable.shadowed.map(originJson),
+  };
+  if (variable.description) explanation.description = variable.description;
+  if (variable.lookup !== variable.name) explanation.lookup = variable.lookup;
+  if (variable.origin) explanation.winner = originJson(variable.origin);
+  if (variable.value !== undefined)
+    explanation.fingerprint = fingerprint(key, variable.name, variable.value.reveal());
+  if (variable.dependsOn) explanation.dependsOn = variable.dependsOn;
+  if (variable.declaredAt?.file) {
+    explanation.declaredAt = `${variable.declaredAt.file}:${variable.declaredAt.line ?? 1}`;
+  }
+  return explanation;
+}
+
+function formatExplanation(explanation: Explanation): string[] {
+  const facts = explanation.declared
+    ? [explanation.kind, explanation.required ? "required" : "optional"]
+    : ["not declared: serves references only, never exported"];
+  if (explanation.lookup) facts.push(`looked up as ${explanation.lookup}`);
+  const head = `${explanation.name}  ${facts.join(", ")}${explanation.description ? ` — ${explanation.description}` : ""}`;
+  const lines = [head];
+  const layer = (origin: OriginJson) =>
+    LAYER_TITLES[origin.layer as keyof typeof LAYER_TITLES] ?? origin.layer;
+  switch (explanation.status) {
+    case "missing":
+      lines.push(
+        explanation.required
+          ? "  ✗ missing: no layer sets it and there is no default"
+          : "  – not set (optional, no default): left out of the environment",
+      );
+      break;
+    case "unresolved":
+      lines.push(`  ✗ unresolved: its value refers to ${explanation.dependsOn}, which is missing`);
+      break;
+    case "empty":
+      lines.push(`  ✗ empty (required): set to "" by ${explanation.winner?.where}`);
+      break;
+    case "undeclared":
+      if (!explanation.winner) lines.push("  ✗ not set in any layer");
+  }
+  if (explanation.winner && explanation.status !== "empty") {
+    const fp = explanation.fingerprint ? `  fingerprint ${explanation.fingerprint}` : "";
+    lines.push(`  ✓ ${explanation.winner.where}  (${layer(explanation.winner)})${fp}`);
+  }
+  for (const shadowed of explanation.shadowed)
+    lines.push(`    shadows ${shadowed.where}  (${layer(shadowed)})`);
+  return lines;
+}

@@ -1,0 +1,52 @@
+/** tessera export [--format dotenv|json|yaml|shell] [--only secrets|config]: the explicit way to print values. */
+import { TesseraError } from "../errors.js";
+import type { Resolution } from "../resolve/resolve.js";
+import { type Entry, FORMATS, type Format, render } from "../targets/formats.js";
+import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type Context, enforceRequired, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+
+export const flags: FlagSpecs = {
+  ...LAYER_FLAGS,
+  format: { type: "string", short: "f", value: "FORMAT", help: "dotenv (default), json, yaml or shell" },
+  only: { type: "string", value: "KIND", help: "secrets or config: print only that kind" },
+};
+
+const usage = "tessera export [--format dotenv|json|yaml|shell] [--only secrets|config] [options]";
+const summary = "print the resolved values, correctly quoted for the format (this prints secret values)";
+
+export function exportEntries(resolution: Resolution, only?: "secrets" | "config"): Entry[] {
+  return resolution.variables
+    .filter((variable) => variable.value !== undefined)
+    .filter(
+      (variable) => !only || (only === "secrets" ? variable.kind === "secret" : variable.kind === "config"),
+    )
+    .map((variable) => ({ name: variable.name, value: variable.value!.reveal() }));
+}
+
+export async function main(argv: readonly string[], context: Context): Promise<number> {
+  const parsed = parseArgs(argv, flags);
+  const options = parsed.flags as LayerFlags & { format?: string; only?: string; help?: boolean };
+  if (options.help) {
+    context.stdout(helpText(usage, summary, flags));
+    return 0;
+  }
+  if (parsed.positionals.length > 0) {
+    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
+      hint: usage,
+    });
+  }
+  const format = (options.format ?? "dotenv") as Format;
+  if (!FORMATS.includes(format)) {
+    throw new TesseraError("E_USAGE", `unknown format ${JSON.stringify(options.format)}`, {
+      hint: `use one of ${FORMATS.join(", ")}`,
+    });
+  }
+  if (options.only !== undefined && options.only !== "secrets" && options.only !== "config") {
+    throw new TesseraError("E_USAGE", `--only takes secrets or config, not ${JSON.stringify(options.only)}`);
+  }
+  const { resolution } = await resolveFromFlags(options, context);
+  printWarnings(resolution.warnings, context, options.quiet);
+  enforceRequired(resolution, options, context);
+  context.stdout(render(format, exportEntries(resolution, options.only as "secrets" | "config" | undefined)));
+  return 0;
+}

@@ -1,0 +1,213 @@
+/**
+ * tessera init [--from FILE…] [--force]: create a tessera.yaml from what the project already has —
+ * a Dockfile.yaml, a .env.example, a .env — taking names only (never values), guessing sensitivity
+ * from names, and adding value files to .gitignore.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, join, resolve as resolvePath } from "node:path";
+import { TesseraError } from "../errors.js";
+import { writeFileAtomic } from "../manifest/load.js";
+import type { Declaration } from "../manifest/spec.js";
+import { parseDotenv } from "../sources/dotenv.js";
+import { type FlagSpecs, helpText, parseArgs } from "./args.js";
+import type { Context } from "./common.js";
+
+export const flags: FlagSpecs = {
+  from: {
+    type: "string",
+    multiple: true,
+    value: "FILE",
+    help: "read names from FILE (.env-style or a Dockfile); default: Dockfile.yaml, .env.example, .env",
+  },
+  force: { type: "boolean", help: "overwrite an existing tessera.yaml" },
+  quiet: { type: "boolean", short: "q", help: "print nothing on success" },
+  help: { type: "boolean", short: "h", help: "show help" },
+};
+
+const usage = "tessera init [--from FILE…] [--force]";
+const summary = "create a tessera.yaml from a .env, .env.example or Dockfile (names only, never values)";
+
+/** Names that look sensitive: *_KEY, *_SECRET, *_TOKEN, *PASSWORD*, and their usual relatives. */
+const SECRET_NAME =
+  /(^|_)(KEY|KEYS|SECRET|SECRETS|TOKEN|TOKENS|PASS|PASSWD|PASSPHRASE|PWD|CREDENTIAL|CREDENTIALS|PRIVATE|DSN|SALT|COOKIE|SESSION|AUTH|CERT|SIGNATURE)(_|$)|PASSWORD|SECRET|TOKEN|APIKEY/i;
+
+export function looksSecret(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** Patterns added to .gitignore (value files never belong in git). */
+export const IGNORED_VALUE_FILES = [
+  ".env",
+  ".env.*",
+  "!.env.example",
+  "env.yaml",
+  "env.*.yaml",
+  ".dockrion-env.yaml",
+];
+
+interface Found {
+  name: string;
+  secret: boolean;
+  required: boolean;
+  description?: string;
+  default?: string;
+}
+
+export async function main(argv: readonly string[], context: Context): Promise<number> {
+  const parsed = parseArgs(argv, flags);
+  const options = parsed.flags as { from?: string[]; force?: boolean; quiet?: boolean; help?: boolean };
+  if (options.help) {
+    context.stdout(helpText(usage, summary, flags));
+    return 0;
+  }
+  const target = join(context.cwd, "tessera.yaml");
+  if (existsSync(target) && !options.force) {
+    throw new TesseraError("E_OUTPUT_EXISTS", "tessera.yaml already exists", {
+      hint: "use --force to replace it",
+    });
+  }
+  const inputs = options.from?.length
+    ? options.from.map((file) => resolvePath(context.cwd, file))
+    : ["Dockfile.yaml", ".env.example", ".env"]
+        .map((file) => join(context.cwd, file))
+        .filter((file) => existsSync(file));
+  if (inputs.length === 0) {
+    throw new TesseraError(
+      "E_FILE_NOT_FOUND",
+      "nothing to start from: no Dockfile.yaml, .env.example or .env here",
+      {
+        hint: "run tessera init where those files are, or name one with --from FILE",
+      },
+    );
+  }
+  const found = new Map<string, Found>();
+  const used: string[] = [];
+  for (const input of inputs) {
+    if (!existsSync(input)) throw new TesseraError("E_FILE_NOT_FOUND", `${input} not found`);
+    used.push(basename(input));
+    for (const entry of /dockfile/i.test(basename(input))
+      ? await fromDockfile(input, context.cwd)
+      : fromDotenv(input)) {
+      if (!found.has(entry.name)) found.set(entry.name, entry);
+    }
+  }
+  const entries = [...found.values()];
+  writeFileAtomic(target, manifestText(entries, used), 0o644);
+  const ignored = ensureGitignore(context.cwd);
+  if (!options.quiet) {
+    const secrets = entries.filter((entry) => entry.secret).length;
+    context.stderr(
+      `tessera: wrote tessera.yaml: ${secrets} secret, ${entries.length - secrets} config (names from ${used.join(", ")})\n` +
+        (ignored.length ? `tessera: added to .gitignore: ${ignored.join(" ")}\n` : "") +
+        "tessera: review the guesses (secret or config, required or optional), then run `tessera check`\n",
+    );
+    for (const file of trackedValueFiles(context.cwd)) {
+      context.stderr(
+        `tessera: warning[W_VALUE_FILE_TRACKED]: ${file} is tracked by git; remove it from the index with \`git rm --cached ${file}\` (and rotate what it held)\n`,
+      );
+    }
+  }
+  return 0;
+}
+
+function fromDotenv(path: string): Found[] {
+  const parsed = parseDotenv(readFileSync(path, "utf8"), basename(path));
+  const names = [...parsed.entries.map((entry) => entry.key), ...parsed.bare.map((entry) => entry.key)];
+  return names
+    .filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    .map((name) => ({ name, secret: looksSecret(name), required: true }));
+}
+
+async function fromDockfile(path: string, cwd: string): Promise<Found[]> {
+  const { parseDockfile } = await import("../manifest/dockfile.js");
+  const spec = parseDockfile(readFileSync(path, "utf8"), basename(path), cwd);
+  const out: Found[] = spec.variables.map((declaration: Declaration) => ({
+    name: declaration.name,
+    secret: true,
+    required: declaration.required,
+    description: declaration.description,
+    default: declaration.value,
+  }));
+  for (const reference of spec.implicitReferences) {
+    out.push({
+      name: reference.name,
+      secret: looksSecret(reference.name),
+      required: true,
+      description: `used by ${reference.context}`,
+    });
+  }
+  return out;
+}
+
+function yamlString(text: string): string {
+  return JSON.stringify(text);
+}
+
+function manifestText(entries: Found[], sources: string[]): string {
+  const lines = [
+    "# Tessera manifest: what this service needs and where values come from — never the values.",
+    `# Created by \`tessera init\` from ${sources.join(", ")}. Commit this file; keep .env and env.yaml out of git.`,
+    "# Reference: see the Tessera README (manifest reference). Editor schema: `tessera schema > tessera.schema.json`.",
+    "",
+  ];
+  const secrets = entries.filter((entry) => entry.secret);
+  const config = entries.filter((entry) => !entry.secret);
+  const secretLines = (list: Found[]) =>
+    list.flatMap((entry) => [
+      `    - name: ${entry.name}`,
+      ...(entry.description ? [`      description: ${yamlString(entry.description)}`] : []),
+      ...(entry.default !== undefined ? [`      default: ${yamlString(entry.default)}`] : []),
+    ]);
+  const required = secrets.filter((entry) => entry.required);
+  const optional = secrets.filter((entry) => !entry.required);
+  if (secrets.length) {
+    lines.push("secrets:");
+    if (required.length) lines.push("  required:", ...secretLines(required));
+    if (optional.length) lines.push("  optional:", ...secretLines(optional));
+    lines.push("");
+  }
+  if (config.length) {
+    lines.push("config:");
+    for (const entry of config) {
+      const fields = [`required: ${entry.required}`];
+      if (entry.description) fields.push(`description: ${yamlString(entry.description)}`);
+      lines.push(`  ${entry.name}: { ${fields.join(", ")} }`);
+    }
+    lines.push("");
+  }
+  if (!secrets.length && !config.length) lines.push("secrets:", "  required: []", "");
+  return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** Add the value-file patterns .gitignore lacks; returns what was added. */
+function ensureGitignore(cwd: string): string[] {
+  const path = join(cwd, ".gitignore");
+  const current = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const present = new Set(current.split(/\r?\n/).map((line) => line.trim()));
+  const missing = IGNORED_VALUE_FILES.filter((pattern) => !present.has(pattern));
+  if (missing.length === 0) return [];
+  const prefix = current === "" || current.endsWith("\n") ? current : `${current}\n`;
+  writeFileAtomic(
+    path,
+    `${prefix}${current ? "\n" : ""}# value files (Tessera): never commit values\n${missing.join("\n")}\n`,
+    0o644,
+  );
+  return missing;
+}
+
+function trackedValueFiles(cwd: string): string[] {
+  const result = spawnSync(
+    "git",
+    ["ls-files", "--", ".env", ".env.*", "env.yaml", "env.*.yaml", ".dockrion-env.yaml"],
+    {
+      cwd,
+      encoding: "utf8",
+    },
+  );
+  if (result.status !== 0 || !result.stdout) return [];
+  return result.stdout
+    .split("\n")
+    .filter(Boolean)
+    .filter((file) => !file.endsWith(".example"));
+}

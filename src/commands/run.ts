@@ -1,0 +1,60 @@
+/** tessera run [--env P] [--pristine] [--mask|--no-mask] -- CMD [ARGS…] */
+import { formatWarning, TesseraError } from "../errors.js";
+import { MIN_MASK_LENGTH } from "../run/mask.js";
+import { childEnvironment, type MaskMode, runChild, secretsToMask } from "../run/run.js";
+import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type Context, enforceRequired, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+
+export const flags: FlagSpecs = {
+  ...LAYER_FLAGS,
+  pristine: {
+    type: "boolean",
+    help: "give the child only the resolved variables plus PATH, HOME, USER, LANG, LC_ALL, TERM, TMPDIR",
+  },
+  mask: {
+    type: "boolean",
+    help: "mask secret values in the child's output even on a terminal (--no-mask: never)",
+  },
+};
+
+export const usage = "tessera run [options] [--] COMMAND [ARGS…]";
+export const summary = "run a command with the resolved variables in its environment";
+
+export async function main(argv: readonly string[], context: Context): Promise<number> {
+  const parsed = parseArgs(argv, flags, { stopAtPositional: true });
+  const options = parsed.flags as LayerFlags & { pristine?: boolean; mask?: boolean; help?: boolean };
+  if (options.help) {
+    context.stdout(helpText(usage, summary, flags));
+    return 0;
+  }
+  const [command, ...args] = parsed.positionals;
+  if (!command) {
+    throw new TesseraError("E_USAGE", "tessera run needs a command", {
+      hint: "tessera run -- node server.js",
+    });
+  }
+  const { resolution } = await resolveFromFlags(options, context);
+  printWarnings(resolution.warnings, context, options.quiet);
+  enforceRequired(resolution, options, context);
+  const secrets = secretsToMask(resolution);
+  const mask: MaskMode = options.mask === true ? "always" : options.mask === false ? "never" : "auto";
+  if (mask !== "never" && !options.quiet) {
+    for (const secret of secrets) {
+      if (secret.value.length > 0 && secret.value.length < MIN_MASK_LENGTH) {
+        context.stderr(
+          `${formatWarning({
+            code: "W_MASK_SHORT",
+            message: `${secret.name} is shorter than ${MIN_MASK_LENGTH} characters, so it cannot be masked in output`,
+          })}\n`,
+        );
+      }
+    }
+  }
+  return runChild({
+    command,
+    args,
+    env: childEnvironment(resolution, context.env, { pristine: options.pristine }),
+    secrets,
+    mask,
+  });
+}

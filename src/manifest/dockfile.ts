@@ -1,0 +1,212 @@
+/**
+ * Dockrion Dockfile.yaml → Spec. Only `secrets.required/optional` is read, with Dockrion's own rules
+ * (UPPER_SNAKE_CASE names, no duplicate across both lists, a string `default`); every other key belongs
+ * to Dockrion and is left alone, except that `${VAR}` references anywhere in the file and the env-var
+ * names under `auth` are implicit references that `check` wants declared.
+ */
+import { isMap, isPair, isScalar, isSeq, type Node } from "yaml";
+import { type Location, TesseraError } from "../errors.js";
+import { parseTemplate, referencedNames, TemplateSyntaxError } from "../resolve/template.js";
+import { type Declaration, DOCKRION_NAME, type FromRef, type ImplicitReference, type Spec } from "./spec.js";
+import { Problems } from "./tessera.js";
+import { parseYaml, type YamlFile } from "./yaml-doc.js";
+
+export function parseDockfile(text: string, file: string, dir: string): Spec {
+  const yaml = parseYaml(text, file, "E_MANIFEST_SYNTAX");
+  const data = (yaml.doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof data !== "object" || Array.isArray(data)) {
+    throw new TesseraError("E_MANIFEST_INVALID", "a Dockfile must be a mapping (version:, agent:, ...)", {
+      location: yaml.locate([]),
+    });
+  }
+  const problems = new Problems();
+  const variables: Declaration[] = [];
+  const secrets = data.secrets;
+  if (secrets !== undefined && secrets !== null) {
+    if (typeof secrets !== "object" || Array.isArray(secrets)) {
+      problems.add(
+        yaml.locate(["secrets"]),
+        "secrets must be a mapping with required: and optional: lists",
+        "write secrets: {required: [{name: MY_KEY}], optional: [...]}",
+      );
+    } else {
+      const seen = new Map<string, Location>();
+      for (const list of ["required", "optional"] as const) {
+        const entries = (secrets as Record<string, unknown>)[list];
+        if (entries === undefined || entries === null) continue;
+        if (!Array.isArray(entries)) {
+          problems.add(
+            yaml.locate(["secrets", list]),
+            `secrets.${list} must be a list of {name, description, default}`,
+          );
+          continue;
+        }
+        entries.forEach((entry, index) => {
+          const declaration = dockrionSecret(
+            yaml,
+            problems,
+            entry,
+            ["secrets", list, index],
+            list === "required",
+          );
+          if (!declaration) return;
+          const previous = seen.get(declaration.name);
+          if (previous) {
+            problems.add(
+              declaration.declaredAt,
+              `Duplicate secret names found: ${declaration.name}. Each secret must have a unique name.`,
+              `${declaration.name} is first declared at ${previous.file}:${previous.line}:${previous.column}; keep one`,
+            );
+            return;
+          }
+          seen.set(declaration.name, declaration.declaredAt);
+          variables.push(declaration);
+        });
+      }
+    }
+  }
+  problems.throwIfAny();
+
+  const agent = (data.agent ?? {}) as Record<string, unknown>;
+  const expose = (data.expose ?? {}) as Record<string, unknown>;
+  const port = Number(expose.port);
+  return {
+    kind: "dockfile",
+    file,
+    dir,
+    variables,
+    sources: [],
+    profiles: {},
+    implicitReferences: implicitReferences(yaml, data),
+    service: {
+      name: typeof agent.name === "string" ? agent.name : undefined,
+      port: Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined,
+    },
+  };
+}
+
+function dockrionSecret(
+  yaml: YamlFile,
+  problems: Problems,
+  entry: unknown,
+  path: (string | number)[],
+  required: boolean,
+): Declaration | undefined {
+  const declaredAt = yaml.locate(path);
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+    problems.add(
+      declaredAt,
+      "each secret is a mapping with a name",
+      typeof entry === "string" ? `write - name: ${entry}` : "write - name: MY_SECRET",
+    );
+    return undefined;
+  }
+  const object = entry as Record<string, unknown>;
+  const name = typeof object.name === "string" ? object.name.trim() : "";
+  if (object.name === undefined) {
+    problems.add(declaredAt, "a secret needs a name", "add name: MY_SECRET");
+    return undefined;
+  }
+  if (!name) {
+    problems.add(yaml.locate([...path, "name"]), "Secret name cannot be empty");
+    return undefined;
+  }
+  if (!DOCKRION_NAME.test(String(object.name))) {
+    problems.add(
+      yaml.locate([...path, "name"]),
+      `Secret name '${String(object.name)}' must be uppercase with underscores (e.g., MY_API_KEY, OPENAI_KEY_1). Must start with a letter or underscore.`,
+      "Dockrion requires UPPER_SNAKE_CASE names",
+    );
+    return undefined;
+  }
+  for (const key of ["description", "default"] as const) {
+    if (object[key] !== undefined && object[key] !== null && typeof object[key] !== "string") {
+      problems.add(
+        yaml.locate([...path, key]),
+        `${key} must be a string (Dockrion rejects numbers and booleans here)`,
+        `quote it: ${key}: "${String(object[key])}"`,
+      );
+    }
+  }
+  const declaration: Declaration = { name, lookup: name, kind: "secret", required, declaredAt };
+  if (typeof object.description === "string") declaration.description = object.description;
+  if (typeof object.default === "string") {
+    declaration.value = object.default;
+    declaration.valueKind = "default";
+    declaration.valueAt = yaml.locate([...path, "default"]);
+  }
+  const from = object.from;
+  if (typeof from === "string") declaration.from = { source: from };
+  else if (from && typeof from === "object" && typeof (from as FromRef).source === "string") {
+    declaration.from = { ...(from as FromRef) };
+  }
+  return declaration;
+}
+
+/** Env-var names the Dockrion runtime reads under auth (each should be a declared secret). */
+const AUTH_NAME_FIELDS: readonly (readonly string[])[] = [
+  ["auth", "api_keys", "env_var"],
+  ["auth", "jwt", "public_key_env"],
+  ["auth", "oauth2", "client_id_env"],
+  ["auth", "oauth2", "client_secret_env"],
+];
+
+function implicitReferences(yaml: YamlFile, data: Record<string, unknown>): ImplicitReference[] {
+  const out: ImplicitReference[] = [];
+  const seen = new Set<string>();
+  const push = (name: string, location: Location, context: string) => {
+    const key = `${name}@${location.line}:${location.column}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ name, location, context });
+  };
+  walk(yaml.doc.contents as Node | null, [], (node, path) => {
+    if (typeof node.value !== "string" || !node.value.includes("${")) return;
+    let names: Set<string>;
+    try {
+      names = referencedNames(parseTemplate(node.value));
+    } catch (error) {
+      if (!(error instanceof TemplateSyntaxError)) throw error;
+      // Dockrion reads these itself; take the names it would see.
+      names = new Set([...node.value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!));
+    }
+    const location = yaml.at(node.range?.[0] ?? 0);
+    for (const name of names) push(name, location, `\${${name}} in ${path.join(".")}`);
+  });
+
+  const auth = data.auth as Record<string, unknown> | undefined;
+  for (const field of AUTH_NAME_FIELDS) {
+    let value: unknown = data;
+    for (const segment of field) value = (value as Record<string, unknown> | undefined)?.[segment];
+    if (typeof value === "string" && value) push(value, yaml.locate(field as string[]), field.join("."));
+  }
+  // Dockrion's ApiKeysConfig defaults env_var to DOCKRION_API_KEY (single-key mode, no prefix).
+  const apiKeys = auth?.api_keys as Record<string, unknown> | undefined;
+  if (apiKeys && typeof apiKeys === "object" && apiKeys.env_var === undefined && !apiKeys.prefix) {
+    push(
+      "DOCKRION_API_KEY",
+      yaml.locate(["auth", "api_keys"], true),
+      "auth.api_keys.env_var (Dockrion's default)",
+    );
+  }
+  return out;
+}
+
+function walk(
+  node: Node | null,
+  path: (string | number)[],
+  visit: (scalar: Node & { value: unknown }, path: (string | number)[]) => void,
+) {
+  if (!node) return;
+  if (isScalar(node)) {
+    visit(node, path);
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      walk(pair.value as Node | null, [...path, key], visit);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, index) => walk(item as Node | null, [...path, index], visit));
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * Ploinky manifest.json → Spec: `env` in its three forms, `expose`, and `profiles.<p>.env`.
+ * The name inside the process (`name`) and the name it is looked up under (`varName`) stay distinct.
+ *
+ * Ploinky has no notion of sensitivity, so every env variable is treated as a secret (masked, sent to a
+ * Kubernetes Secret) unless the entry says `"secret": false` — a Tessera extension Ploinky ignores.
+ * An expose entry with a literal value is config; one that refers to a variable is a secret.
+ */
+import { basename } from "node:path";
+import { type Location, TesseraError } from "../errors.js";
+import { parseTemplate, referencedNames } from "../resolve/template.js";
+import { type Declaration, ENV_NAME, type ProfileSpec, type Spec } from "./spec.js";
+import { Problems } from "./tessera.js";
+import { parseYaml, type YamlFile } from "./yaml-doc.js";
+
+type Path = (string | number)[];
+
+export function parsePloinkyManifest(text: string, file: string, dir: string): Spec {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw jsonSyntaxError(text, file, error as Error);
+  }
+  let located: YamlFile | undefined;
+  const locate = (path: Path, key = false): Location => {
+    located ??= parseYaml(text, file, "E_MANIFEST_SYNTAX");
+    return located.locate(path, key);
+  };
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new TesseraError("E_MANIFEST_INVALID", "a Ploinky manifest.json must be a JSON object", {
+      location: { file, line: 1, column: 1 },
+    });
+  }
+  const manifest = data as Record<string, unknown>;
+  const problems = new Problems();
+  const reader = new EnvReader(problems, locate);
+
+  const profiles = (isObject(manifest.profiles) ? manifest.profiles : {}) as Record<string, unknown>;
+  const defaultProfile = isObject(profiles.default)
+    ? (profiles.default as Record<string, unknown>)
+    : undefined;
+  const baseEnvPath: Path = defaultProfile?.env ? ["profiles", "default", "env"] : ["env"];
+  const baseEnv = defaultProfile?.env || manifest.env;
+  const exposed = reader.expose(manifest.expose, ["expose"]);
+  const variables = reader.checkUnique([...reader.env(baseEnv, baseEnvPath), ...exposed]);
+
+  const profileSpecs: Record<string, ProfileSpec> = {};
+  for (const [name, body] of Object.entries(profiles)) {
+    if (name === "default" || !isObject(body)) continue;
+    const env = (body as Record<string, unknown>).env;
+    if (!env) continue;
+    profileSpecs[name] = {
+      replacesVariables: true,
+      variables: reader.checkUnique([...reader.env(env, ["profiles", name, "env"]), ...exposed]),
+      sources: [],
+    };
+  }
+  problems.throwIfAny();
+
+  const image = typeof manifest.container === "string" ? manifest.container : manifest.image;
+  return {
+    kind: "ploinky",
+    file,
+    dir,
+    variables,
+    sources: [],
+    profiles: profileSpecs,
+    implicitReferences: [],
+    service: { name: basename(dir), image: typeof image === "string" ? image : undefined },
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Ploinky's toBool: true, 1 and "yes"/"true"/"1" are true. */
+function toBool(value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") return value !== 0;
+  if (typeof value === "string") return ["true", "1", "yes"].includes(value.trim().toLowerCase());
+  return false;
+}
+
+class EnvReader {
+  constructor(
+    private readonly problems: Problems,
+    private readonly locate: (path: Path, key?: boolean) => Location,
+  ) {}
+
+  private name(value: unknown, path: Path, what: string): string | undefined {
+    const name = typeof value === "string" ? value.trim() : "";
+    if (!ENV_NAME.test(name)) {
+      this.problems.add(
+        this.locate(path),
+        `${what} ${JSON.stringify(typeof value === "string" ? value : String(value))} is not a valid environment variable name`,
+        "use letters, digits and _ only, not starting with a digit; Tessera refuses other names so that a manifest cannot inject flags or commands",
+      );
+      return undefined;
+    }
+    return name;
+  }
+
+  private scalar(value: unknown, path: Path): string | undefined {
+    if (value === null || value === undefined) return undefined;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+      return String(value);
+    this.problems.add(
+      this.locate(path),
+      "a default must be a string, number or boolean",
+      "write the value as a string",
+    );
+    return undefined;
+  }
+
+  env(env: unknown, path: Path): Declaration[] {
+    const out: Declaration[] = [];
+    if (Array.isArray(env)) {
+      env.forEach((entry, index) => {
+        const at = [...path, index];
+        if (entry === null || entry === undefined) return;
+        if (isObject(entry)) {
+          const name = this.name(entry.name, [...at, "name"], "env name");
+          if (!name) return;
+          const lookup =
+            entry.varName === undefined ? name : this.name(entry.varName, [...at, "varName"], "varName");
+          if (!lookup) return;
+          const hasDefault = "default" in entry;
+          const value = this.scalar(hasDefault ? entry.default : entry.value, [
+            ...at,
+            hasDefault ? "default" : "value",
+          ]);
+          out.push(this.declaration(name, lookup, toBool(entry.required), value, entry.secret, at));
+          return;
+        }
+        if (typeof entry !== "string") {
+          this.problems.add(
+            this.locate(at),
+            'an env entry is "NAME", "NAME=default" or {name, varName, required, value}',
+          );
+          return;
+        }
+        const text = entry.trim();
+        const eq = text.indexOf("=");
+        const name = this.name(eq >= 0 ? text.slice(0, eq) : text, at, "env name");
+        if (!name) return;
+        out.push(
+          this.declaration(name, name, false, eq >= 0 ? text.slice(eq + 1) : undefined, undefined, at),
+        );
+      });
+    } else if (isObject(env)) {
+      for (const [key, spec] of Object.entries(env)) {
+        const at = [...path, key];
+        const name = this.name(key, at, "env name");
+        if (!name) continue;
+        if (isObject(spec)) {
+          const source = spec.varName ?? spec.name;
+          const lookup =
+            source === undefined
+              ? name
+              : this.name(source, [...at, spec.varName ? "varName" : "name"], "varName");
+          if (!lookup) continue;
+          const field = "default" in spec ? "default" : "value";
+          const value = this.scalar(spec[field], [...at, field]);
+          out.push(this.declaration(name, lookup, toBool(spec.required), value, spec.secret, at));
+        } else {
+          out.push(this.declaration(name, name, false, this.scalar(spec, at), undefined, at));
+        }
+      }
+    } else if (env !== undefined && env !== null && env !== false) {
+      this.problems.add(this.locate(path), "env must be a list or an object");
+    }
+    return out;
+  }
+
+  private declaration(
+    name: string,
+    lookup: string,
+    required: boolean,
+    value: string | undefined,
+    secret: unknown,
+    at: Path,
+  ): Declaration {
+    const declaration: Declaration = {
+      name,
+      lookup,
+      kind: secret === false ? "config" : "secret",
+      required,
+      declaredAt: this.locate(at),
+    };
+    if (value !== undefined) {
+      declaration.value = value;
+      declaration.valueKind = "default";
+      declaration.valueAt = declaration.declaredAt;
+    }
+    return declaration;
+  }
+
+  expose(expose: unknown, path: Path): Declaration[] {
+    const out: Declaration[] = [];
+    const add = (nameValue: unknown, template: string, at: Path, isRef: boolean) => {
+      const name = this.name(nameValue, at, "expose name");
+      if (!name) return;
+      let refers = isRef;
+      try {
+        refers ||= referencedNames(parseTemplate(template)).size > 0;
+      } catch {
+        refers = true; // reported when resolved, with its location
+      }
+      out.push({
+        name,
+        lookup: name,
+        kind: refers ? "secret" : "config",
+        required: false,
+        declaredAt: this.locate(at),
+        value: template,
+        valueKind: "value",
+        valueAt: this.locate(at),
+      });
+    };
+    if (Array.isArray(expose)) {
+      expose.forEach((entry, index) => {
+        const at = [...path, index];
+        if (!isObject(entry)) {
+          this.problems.add(this.locate(at), "an expose entry is {name, value} or {name, ref}");
+          return;
+        }
+        if ("value" in entry) {
+          const value = this.scalar(entry.value, [...at, "value"]);
+          add(entry.name, value ?? "", at, false);
+        } else if (typeof entry.ref === "string") {
+          const ref = this.name(entry.ref.replace(/^\$/, ""), [...at, "ref"], "ref");
+          if (ref) add(entry.name, `\${${ref}}`, at, true);
+        } else {
+          this.problems.add(this.locate(at), "an expose entry needs a value or a ref");
+        }
+      });
+    } else if (isObject(expose)) {
+      for (const [key, value] of Object.entries(expose)) {
+        const scalar = this.scalar(value, [...path, key]);
+        add(key, scalar ?? "", [...path, key], false);
+      }
+    } else if (expose !== undefined && expose !== null) {
+      this.problems.add(this.locate(path), "expose must be a list or an object");
+    }
+    return out;
+  }
+
+  checkUnique(declarations: Declaration[]): Declaration[] {
+    const seen = new Map<string, Declaration>();
+    for (const declaration of declarations) {
+      const previous = seen.get(declaration.name);
+      if (previous) {
+        const at = previous.declaredAt;
+        this.problems.add(
+          declaration.declaredAt,
+          `${declaration.name} is declared twice (first at ${at.file}:${at.line}:${at.column})`,
+          "keep one entry: Tessera will not guess which one wins",
+        );
+        continue;
+      }
+      seen.set(declaration.name, declaration);
+    }
+    return [...seen.values()];
+  }
+}
+
+/** A JSON syntax error with file:line:column (Node's message gives the offset). */
+export function jsonSyntaxError(text: string, file: string, error: Error): TesseraError {
+  const match = /position (\d+)/.exec(error.message);
+  let location: Location = { file };
+  if (match) {
+    const offset = Number(match[1]);
+    const before = text.slice(0, offset);
+    const line = before.split("\n").length;
+    location = { file, line, column: offset - before.lastIndexOf("\n") };
+  }
+  const message = error.message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "");
+  return new TesseraError("E_MANIFEST_SYNTAX", `invalid JSON: ${message}`, {
+    location,
+    hint: "fix the JSON syntax at this position (trailing commas and comments are not allowed in JSON)",
+  });
+}

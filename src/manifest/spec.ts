@@ -1,0 +1,115 @@
+/**
+ * The Spec: what a service declares, whichever manifest it came from (tessera.yaml, a Dockrion
+ * Dockfile.yaml or a Ploinky manifest.json). Plain data, so it can be cached as JSON.
+ */
+import type { Location } from "../errors.js";
+
+export type ManifestKind = "tessera" | "dockfile" | "ploinky";
+export type Sensitivity = "secret" | "config";
+
+/** Where a declared variable's value lives in an external store (used by the providers). */
+export interface FromRef {
+  source: string;
+  key?: string;
+  property?: string;
+}
+
+export interface Declaration {
+  /** The name the process sees. */
+  name: string;
+  /** The name looked up in the value layers (Ploinky's varName); usually the same as `name`. */
+  lookup: string;
+  kind: Sensitivity;
+  required: boolean;
+  description?: string;
+  /** The manifest's value or default: a template (interpolated), never a secret from a file. */
+  value?: string;
+  /** "default" for a declared default, "value" for a config value or a Ploinky expose. */
+  valueKind?: "default" | "value";
+  from?: FromRef;
+  declaredAt: Location;
+  /** Where the value/default text starts, for errors inside it. */
+  valueAt?: Location;
+}
+
+export type SourceType = "dotenv" | "yaml";
+
+/** A declared place values come from (never the values). Only dotenv and yaml work in the core. */
+export interface SourceDecl {
+  type: SourceType;
+  name?: string;
+  /** Relative to the manifest's directory. */
+  path: string;
+  /** When true a missing file is an error; otherwise it is noted and skipped. */
+  required: boolean;
+  declaredAt: Location;
+}
+
+/** A profile's change to a declaration: only the fields it states. */
+export type DeclarationPatch = Partial<Declaration> & { name: string; declaredAt: Location };
+
+export interface ProfileSpec {
+  /** Declarations added or overridden by the profile (matched by name). */
+  variables: DeclarationPatch[];
+  sources: SourceDecl[];
+  /** Ploinky: the profile's env replaces the manifest's env entirely. */
+  replacesVariables?: boolean;
+}
+
+/** A `${VAR}` or env-var name used elsewhere in a Dockfile: it should be declared. */
+export interface ImplicitReference {
+  name: string;
+  location: Location;
+  context: string;
+}
+
+export interface Spec {
+  kind: ManifestKind;
+  /** Path of the manifest as the user would type it (relative to the cwd when possible). */
+  file: string;
+  /** Absolute directory of the manifest: base for relative paths written inside it. */
+  dir: string;
+  variables: Declaration[];
+  sources: SourceDecl[];
+  profiles: Record<string, ProfileSpec>;
+  implicitReferences: ImplicitReference[];
+  /** Facts about the service that targets use (name, image, port), where the manifest has them. */
+  service: { name?: string; image?: string; port?: number };
+}
+
+/** Declarations and sources in effect for a profile (base + profile overrides). */
+export function effectiveDeclarations(spec: Spec, profile: string | undefined): Declaration[] {
+  const overlay = profile ? spec.profiles[profile] : undefined;
+  if (!overlay) return spec.variables;
+  const byName = new Map<string, Declaration>();
+  if (!overlay.replacesVariables)
+    for (const declaration of spec.variables) byName.set(declaration.name, declaration);
+  for (const patch of overlay.variables) {
+    const base = byName.get(patch.name) ?? {
+      name: patch.name,
+      lookup: patch.name,
+      kind: "config" as const,
+      required: false,
+      declaredAt: patch.declaredAt,
+    };
+    byName.set(patch.name, { ...base, ...definedOnly(patch) });
+  }
+  return [...byName.values()];
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item !== undefined) (out as Record<string, unknown>)[key] = item;
+  }
+  return out;
+}
+
+export function effectiveSources(spec: Spec, profile: string | undefined): SourceDecl[] {
+  const overlay = profile ? spec.profiles[profile] : undefined;
+  return overlay ? [...overlay.sources, ...spec.sources] : spec.sources;
+}
+
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const DOCKRION_NAME = /^[A-Z_][A-Z0-9_]*$/;
+export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

@@ -1,0 +1,305 @@
+/** tessera.yaml → Spec: the Dockfile `secrets` schema, extended with config, sources and profiles. */
+import { closest, type Location, TesseraError } from "../errors.js";
+import { KNOWN_SOURCE_TYPES, SUPPORTED_SOURCE_TYPES, TesseraManifestSchema } from "./schema.js";
+import type { Declaration, DeclarationPatch, FromRef, ProfileSpec, SourceDecl, Spec } from "./spec.js";
+import { schemaProblems } from "./validate.js";
+import { isScalar, parseYaml, type YamlFile } from "./yaml-doc.js";
+
+type Path = (string | number)[];
+
+interface Problem {
+  location: Location;
+  message: string;
+  hint?: string;
+}
+
+/** Collects every problem in a manifest so that one run reports them all. */
+export class Problems {
+  readonly list: Problem[] = [];
+  add(location: Location, message: string, hint?: string): void {
+    this.list.push({ location, message, hint });
+  }
+  throwIfAny(): void {
+    const [first, ...rest] = this.list;
+    if (!first) return;
+    throw new TesseraError("E_MANIFEST_INVALID", first.message, {
+      location: first.location,
+      hint: first.hint,
+      details: rest.map(
+        (problem) =>
+          `also ${problem.location.file}:${problem.location.line}:${problem.location.column}: ${problem.message}` +
+          (problem.hint ? ` (${problem.hint})` : ""),
+      ),
+    });
+  }
+}
+
+/** The text of a scalar as the user wrote it: numbers and booleans keep their spelling (1.10 stays "1.10"). */
+export function scalarText(yaml: YamlFile, path: Path): string | undefined {
+  const node = yaml.doc.getIn(path, true);
+  if (!isScalar(node)) return undefined;
+  if (node.value === null || node.value === undefined) return undefined;
+  if (typeof node.value === "string") return node.value;
+  return typeof node.source === "string" && node.type === "PLAIN" ? node.source : String(node.value);
+}
+
+export function parseTesseraManifest(text: string, file: string, dir: string): Spec {
+  const yaml = parseYaml(text, file, "E_MANIFEST_SYNTAX");
+  const data = (yaml.doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof data !== "object" || Array.isArray(data)) {
+    throw new TesseraError(
+      "E_MANIFEST_INVALID",
+      "a tessera.yaml must be a mapping (keys like secrets:, config:)",
+      {
+        location: yaml.locate([]),
+        hint: "start from `tessera init`, or see the manifest reference in the README",
+      },
+    );
+  }
+  const problems = new Problems();
+  for (const problem of schemaProblems(TesseraManifestSchema, data)) {
+    problems.add(yaml.locate(problem.path, problem.atKey), problem.message, problem.hint);
+  }
+  problems.throwIfAny();
+
+  const builder = new SpecBuilder(yaml, problems);
+  const sourceNames = new Set<string>();
+  const sources = builder.sources(data.sources, ["sources"], sourceNames);
+  sources.push(...builder.files(data.files, ["files"]));
+  const profileSources: Record<string, SourceDecl[]> = {};
+  const profilesData = (data.profiles ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [profile, body] of Object.entries(profilesData)) {
+    const list = builder.sources(body?.sources, ["profiles", profile, "sources"], sourceNames);
+    list.push(...builder.files(body?.files, ["profiles", profile, "files"]));
+    profileSources[profile] = list;
+  }
+
+  const variables = builder.declarations(data, [], sourceNames);
+  const profiles: Record<string, ProfileSpec> = {};
+  for (const [profile, body] of Object.entries(profilesData)) {
+    profiles[profile] = {
+      variables: builder.declarations(body ?? {}, ["profiles", profile], sourceNames) as DeclarationPatch[],
+      sources: profileSources[profile] ?? [],
+    };
+  }
+  const baseKinds = new Map(variables.map((declaration) => [declaration.name, declaration.kind]));
+  for (const [profile, body] of Object.entries(profiles)) {
+    for (const patch of body.variables) {
+      if (patch.kind === "config" && baseKinds.get(patch.name) === "secret") {
+        problems.add(
+          patch.declaredAt,
+          `${patch.name} is a secret; profile "${profile}" cannot turn it into config`,
+          `to give it a per-profile default, declare it under profiles.${profile}.secrets with a default`,
+        );
+      }
+    }
+  }
+  problems.throwIfAny();
+
+  const service = (data.service ?? {}) as Spec["service"];
+  return {
+    kind: "tessera",
+    file,
+    dir,
+    variables: variables as Declaration[],
+    sources,
+    profiles,
+    implicitReferences: [],
+    service: { ...service },
+  };
+}
+
+class SpecBuilder {
+  constructor(
+    private readonly yaml: YamlFile,
+    private readonly problems: Problems,
+  ) {}
+
+  /** Declarations from `secrets:` and `config:` under `base` (the root or a profile). */
+  declarations(body: Record<string, unknown>, base: Path, sourceNames: Set<string>): Declaration[] {
+    const inProfile = base.length > 0;
+    const out: Declaration[] = [];
+    const seen = new Map<string, Location>();
+    const add = (declaration: Declaration) => {
+      const previous = seen.get(declaration.name);
+      if (previous) {
+        this.problems.add(
+          declaration.declaredAt,
+          `${declaration.name} is declared twice (first at ${previous.file}:${previous.line}:${previous.column})`,
+          "keep one declaration; a variable is either a secret or config, required or optional",
+        );
+        return;
+      }
+      seen.set(declaration.name, declaration.declaredAt);
+      out.push(declaration);
+    };
+
+    const secrets = body.secrets;
+    if (Array.isArray(secrets)) {
+      secrets.forEach((entry, index) =>
+        add(this.secret(entry, [...base, "secrets", index], true, sourceNames)),
+      );
+    } else if (secrets && typeof secrets === "object") {
+      for (const list of ["required", "optional"] as const) {
+        const entries = (secrets as Record<string, unknown>)[list];
+        if (!Array.isArray(entries)) continue;
+        entries.forEach((entry, index) =>
+          add(this.secret(entry, [...base, "secrets", list, index], list === "required", sourceNames)),
+        );
+      }
+    }
+
+    const config = (body.config ?? {}) as Record<string, unknown>;
+    for (const [name, entry] of Object.entries(config)) {
+      const path = [...base, "config", name];
+      const declaredAt = this.yaml.locate(path, true);
+      if (entry !== null && typeof entry === "object") {
+        const object = entry as { description?: string; required?: boolean; value?: unknown };
+        const value = "value" in object ? scalarText(this.yaml, [...path, "value"]) : undefined;
+        const patch: Declaration = {
+          name,
+          lookup: name,
+          kind: "config",
+          required: object.required ?? false,
+          declaredAt,
+          description: object.description,
+          value,
+          valueKind: value === undefined ? undefined : "value",
+          valueAt: value === undefined ? undefined : this.yaml.locate([...path, "value"]),
+        };
+        if (inProfile && object.required === undefined) (patch as Partial<Declaration>).required = undefined;
+        add(patch);
+      } else {
+        const value = scalarText(this.yaml, path) ?? "";
+        const declaration: Declaration = {
+          name,
+          lookup: name,
+          kind: "config",
+          required: false,
+          declaredAt,
+          value,
+          valueKind: "value",
+          valueAt: this.yaml.locate(path),
+        };
+        if (inProfile) (declaration as Partial<Declaration>).required = undefined;
+        add(declaration);
+      }
+    }
+    return out;
+  }
+
+  private secret(entry: unknown, path: Path, required: boolean, sourceNames: Set<string>): Declaration {
+    const declaredAt = this.yaml.locate(path);
+    if (typeof entry === "string") {
+      return { name: entry, lookup: entry, kind: "secret", required, declaredAt };
+    }
+    const object = entry as { name: string; description?: string; default?: string; from?: unknown };
+    const declaration: Declaration = {
+      name: object.name,
+      lookup: object.name,
+      kind: "secret",
+      required,
+      declaredAt,
+      description: object.description,
+    };
+    if (object.default !== undefined) {
+      declaration.value = object.default;
+      declaration.valueKind = "default";
+      declaration.valueAt = this.yaml.locate([...path, "default"]);
+    }
+    if (object.from !== undefined) declaration.from = this.from(object.from, [...path, "from"], sourceNames);
+    return declaration;
+  }
+
+  private from(value: unknown, path: Path, sourceNames: Set<string>): FromRef {
+    const ref: FromRef = typeof value === "string" ? { source: value } : { ...(value as FromRef) };
+    if (!sourceNames.has(ref.source)) {
+      const suggestion = closest(ref.source, [...sourceNames]);
+      this.problems.add(
+        this.yaml.locate(typeof value === "string" ? path : [...path, "source"]),
+        `from: names the source "${ref.source}", but no source has that name`,
+        suggestion
+          ? `did you mean "${suggestion}"?`
+          : "declare it under sources: with `name: " + ref.source + "`, or fix the name",
+      );
+    }
+    return ref;
+  }
+
+  sources(value: unknown, path: Path, names: Set<string>): SourceDecl[] {
+    if (!Array.isArray(value)) return [];
+    const out: SourceDecl[] = [];
+    value.forEach((raw, index) => {
+      const entry = raw as Record<string, unknown>;
+      const at = [...path, index];
+      const type = String(entry.type);
+      if (!(SUPPORTED_SOURCE_TYPES as readonly string[]).includes(type)) {
+        const known = (KNOWN_SOURCE_TYPES as readonly string[]).includes(type);
+        const suggestion = known ? undefined : closest(type, KNOWN_SOURCE_TYPES);
+        throw new TesseraError(
+          known ? "E_SOURCE_UNSUPPORTED" : "E_SOURCE_UNKNOWN",
+          known
+            ? `source type "${type}" is not supported yet (supported now: ${SUPPORTED_SOURCE_TYPES.join(", ")})`
+            : `unknown source type "${type}"`,
+          {
+            location: this.yaml.locate([...at, "type"]),
+            hint: suggestion
+              ? `did you mean "${suggestion}"? Known types: ${KNOWN_SOURCE_TYPES.join(", ")}`
+              : known
+                ? "external stores arrive in a later release; until then, export the values to a dotenv or YAML file that is not committed"
+                : `known types: ${KNOWN_SOURCE_TYPES.join(", ")}`,
+          },
+        );
+      }
+      const allowed = new Set(["type", "path", "name", "required"]);
+      for (const key of Object.keys(entry)) {
+        if (!allowed.has(key)) {
+          const suggestion = closest(key, [...allowed]);
+          this.problems.add(
+            this.yaml.locate([...at, key], true),
+            `unknown key "${key}" in a ${type} source`,
+            suggestion ? `did you mean "${suggestion}"?` : `allowed keys: ${[...allowed].join(", ")}`,
+          );
+        }
+      }
+      if (typeof entry.path !== "string" || entry.path === "") {
+        this.problems.add(
+          this.yaml.locate(at),
+          `a ${type} source needs a path`,
+          "add path: <file relative to the manifest>",
+        );
+        return;
+      }
+      if (entry.required !== undefined && typeof entry.required !== "boolean") {
+        this.problems.add(this.yaml.locate([...at, "required"]), "required must be true or false");
+      }
+      if (entry.name !== undefined) {
+        if (typeof entry.name !== "string") {
+          this.problems.add(this.yaml.locate([...at, "name"]), "name must be a string");
+        } else if (names.has(entry.name)) {
+          this.problems.add(this.yaml.locate([...at, "name"]), `two sources are named "${entry.name}"`);
+        } else {
+          names.add(entry.name);
+        }
+      }
+      out.push({
+        type: type as SourceDecl["type"],
+        path: entry.path,
+        name: typeof entry.name === "string" ? entry.name : undefined,
+        required: entry.required === true,
+        declaredAt: this.yaml.locate(at),
+      });
+    });
+    return out;
+  }
+
+  files(value: unknown, path: Path): SourceDecl[] {
+    if (!Array.isArray(value)) return [];
+    return value.map((file, index) => ({
+      type: /\.ya?ml$/i.test(String(file)) ? ("yaml" as const) : ("dotenv" as const),
+      path: String(file),
+      required: false,
+      declaredAt: this.yaml.locate([...path, index]),
+    }));
+  }
+}

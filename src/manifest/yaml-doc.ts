@@ -1,0 +1,87 @@
+/**
+ * YAML with positions (the `yaml` package): every error points at file:line:column.
+ * Loaded only on the paths that need it (full manifest parse, YAML value files, check, init).
+ */
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type ErrorCode, type Location, TesseraError } from "../errors.js";
+
+export interface YamlFile {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+  /** Location of a byte offset. */
+  at(offset: number): Location;
+  /** Location of the node at `path` (the key of the last segment when `key` is true). */
+  locate(path: readonly (string | number)[], key?: boolean): Location;
+}
+
+const MESSAGES: Record<string, string> = {
+  DUPLICATE_KEY: "a key appears twice in the same mapping",
+  BAD_INDENT: "bad indentation",
+  MISSING_CHAR: "a closing quote or bracket is missing",
+  MULTILINE_IMPLICIT_KEY: "a key must be on one line (is a colon or quote missing?)",
+  BLOCK_AS_IMPLICIT_KEY: "a nested block cannot be a key (is the indentation off?)",
+  TAB_AS_INDENT: "tabs cannot indent YAML; use spaces",
+  UNEXPECTED_TOKEN: "unexpected text",
+};
+
+/** Parse YAML text; a syntax error is a TesseraError with the given code and a location. */
+export function parseYaml(text: string, file: string, code: ErrorCode): YamlFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): Location => {
+    const pos = lines.linePos(offset);
+    return { file, line: pos.line, column: pos.col };
+  };
+  const first = doc.errors[0];
+  if (first) {
+    const friendly = MESSAGES[first.code];
+    const message = friendly ? `${friendly} (${first.message})` : first.message;
+    throw new TesseraError(code, `invalid YAML: ${message}`, {
+      location: at(first.pos[0]),
+      hint:
+        first.code === "DUPLICATE_KEY"
+          ? "remove or rename one of the two keys"
+          : "fix the YAML syntax at this position (a YAML linter or your editor's YAML mode can help)",
+      details: doc.errors.slice(1, 5).map((error) => {
+        const pos = lines.linePos(error.pos[0]);
+        return `also at ${file}:${pos.line}:${pos.col}: ${error.message}`;
+      }),
+    });
+  }
+  const locate = (path: readonly (string | number)[], key = false): Location => {
+    const node = nodeAt(doc, path, key);
+    const range = node?.range;
+    if (range) return at(range[0]);
+    // Fall back to the closest ancestor that exists.
+    for (let depth = path.length - 1; depth >= 0; depth--) {
+      const parent = nodeAt(doc, path.slice(0, depth), false);
+      if (parent?.range) return at(parent.range[0]);
+    }
+    return { file, line: 1, column: 1 };
+  };
+  return { file, doc, lines, at, locate };
+}
+
+function nodeAt(doc: Document.Parsed, path: readonly (string | number)[], key: boolean): Node | undefined {
+  let node: unknown = doc.contents;
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment),
+      );
+      if (!pair) return undefined;
+      if (last && key) return pair.key as Node;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(segment)];
+    } else {
+      return undefined;
+    }
+  }
+  return (node ?? undefined) as Node | undefined;
+}
+
+export { isMap, isPair, isScalar, isSeq };

@@ -1,0 +1,160 @@
+/**
+ * Running a child with the resolved variables: environment assembly, signal forwarding, exit status,
+ * and masking of secret values in output that does not go to a terminal.
+ */
+import { spawn } from "node:child_process";
+import { fstatSync, statSync } from "node:fs";
+import { constants } from "node:os";
+import type { Readable, Writable } from "node:stream";
+import { TesseraError } from "../errors.js";
+import type { Resolution } from "../resolve/resolve.js";
+import { type Maskable, Masker, maskPatterns } from "./mask.js";
+
+/** Kept from the parent environment under --pristine. */
+export const PRISTINE_KEEP = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"] as const;
+
+/**
+ * Variables Tessera itself uses to reach keys and stores: never passed on to a child unless the
+ * manifest declares them. (Providers add their credential names here when they are used.)
+ */
+export const TESSERA_CREDENTIALS = new Set<string>(["TESSERA_AGE_KEY", "TESSERA_FINGERPRINT_KEY"]);
+
+export interface ChildEnvironmentOptions {
+  pristine?: boolean;
+}
+
+/** The child's environment: the parent's (or a minimal set) plus every resolved variable. */
+export function childEnvironment(
+  resolution: Resolution,
+  parent: Readonly<Record<string, string | undefined>>,
+  options: ChildEnvironmentOptions = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (options.pristine) {
+    for (const name of PRISTINE_KEEP) {
+      const value = parent[name];
+      if (value !== undefined) env[name] = value;
+    }
+  } else {
+    for (const [name, value] of Object.entries(parent)) {
+      if (value !== undefined && !TESSERA_CREDENTIALS.has(name)) env[name] = value;
+    }
+  }
+  for (const variable of resolution.variables) {
+    if (variable.value !== undefined) env[variable.name] = variable.value.reveal();
+  }
+  return env;
+}
+
+/** The secret values to mask (config values are not masked). */
+export function secretsToMask(resolution: Resolution): Maskable[] {
+  const out: Maskable[] = [];
+  for (const variable of resolution.variables) {
+    if (variable.kind === "secret" && variable.value !== undefined) {
+      out.push({ name: variable.name, value: variable.value.reveal() });
+    }
+  }
+  return out;
+}
+
+export type MaskMode = "auto" | "always" | "never";
+
+export interface RunChildOptions {
+  command: string;
+  args: readonly string[];
+  env: Record<string, string>;
+  secrets: readonly Maskable[];
+  mask: MaskMode;
+}
+
+const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2"] as const;
+
+/** Start the child, forward signals, mask output where needed; resolves to the exit status. */
+export function runChild(options: RunChildOptions): Promise<number> {
+  const patterns = options.mask === "never" ? [] : maskPatterns(options.secrets);
+  const maskOut = patterns.length > 0 && shouldMask(1, options.mask);
+  const maskErr = patterns.length > 0 && shouldMask(2, options.mask);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(options.command, options.args, {
+      env: options.env,
+      stdio: ["inherit", maskOut ? "pipe" : "inherit", maskErr ? "pipe" : "inherit"],
+    });
+    const forward = (signal: NodeJS.Signals) => () => {
+      child.kill(signal);
+    };
+    const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    const cleanup = () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    };
+
+    const streams: Promise<void>[] = [];
+    if (maskOut && child.stdout) streams.push(pump(child.stdout, process.stdout, new Masker(patterns)));
+    if (maskErr && child.stderr) streams.push(pump(child.stderr, process.stderr, new Masker(patterns)));
+
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      cleanup();
+      reject(spawnError(error, options.command));
+    });
+    child.once("close", (code, signal) => {
+      cleanup();
+      Promise.all(streams).then(() => {
+        if (code !== null) resolvePromise(code);
+        else resolvePromise(128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+      }, reject);
+    });
+  });
+}
+
+function pump(from: Readable, to: Writable, masker: Masker): Promise<void> {
+  return new Promise((resolvePromise) => {
+    from.on("data", (chunk: Buffer) => {
+      const out = masker.push(chunk);
+      if (out.length > 0 && !to.write(out)) {
+        from.pause();
+        to.once("drain", () => from.resume());
+      }
+    });
+    from.once("end", () => {
+      const rest = masker.end();
+      if (rest.length > 0) to.write(rest);
+      resolvePromise();
+    });
+    from.once("error", () => resolvePromise());
+  });
+}
+
+/** Mask a stream unless it is a terminal (auto), or unless it is /dev/null (nothing to protect). */
+function shouldMask(fd: 1 | 2, mode: MaskMode): boolean {
+  let stat: ReturnType<typeof fstatSync>;
+  try {
+    stat = fstatSync(fd);
+  } catch {
+    return false;
+  }
+  if (stat.isCharacterDevice()) {
+    try {
+      const devNull = statSync("/dev/null");
+      if (stat.rdev === devNull.rdev) return false;
+    } catch {
+      // no /dev/null: fall through
+    }
+  }
+  if (mode === "always") return true;
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  return !stream.isTTY;
+}
+
+function spawnError(error: NodeJS.ErrnoException, command: string): Error {
+  if (error.code === "ENOENT") {
+    return new TesseraError("E_COMMAND_NOT_FOUND", `command not found: ${command}`, {
+      hint: "check the spelling and PATH (with --pristine, PATH is the parent's PATH)",
+    });
+  }
+  if (error.code === "EACCES") {
+    return new TesseraError("E_COMMAND_NOT_EXECUTABLE", `command is not executable: ${command}`, {
+      hint: "check the file's execute permission",
+    });
+  }
+  return error;
+}

@@ -1,0 +1,242 @@
+/**
+ * The `.env` parser: the Docker Compose dialect, with compose-go as the reference behaviour.
+ *
+ * - `export ` prefix; `#` comments where a statement could start; `KEY=value` or `KEY: value`
+ * - unquoted: to end of line, cut at the first " #", trailing whitespace trimmed, no escapes, interpolated
+ * - 'single': literal (only \' is special), may span lines, never interpolated
+ * - "double": escapes \a \b \f \n \r \t \v \\ \$ and octal \0NNN decoded, then interpolated; may span lines
+ * - after a closing quote, parsing continues on the same line (`A="x" B=y` sets two keys)
+ * - `KEY=` is empty; a bare `KEY` has no value in this file; the last duplicate wins
+ *
+ * Deliberate differences from compose-go: a bare key is never looked up (the process environment is
+ * its own, higher layer), a bare word on the last line is a bare key (compose-go stores it under the
+ * empty key), an unterminated quote is reported at the line where it opened, octal escapes above
+ * \0177 are kept as written, and no error message ever quotes a value.
+ */
+import { TesseraError } from "../errors.js";
+import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
+
+export type Quote = "none" | "single" | "double";
+
+export interface DotenvEntry {
+  key: string;
+  line: number;
+  /** The value as a template (a literal one for single quotes). */
+  value: Template;
+  quote: Quote;
+}
+
+export interface DotenvFile {
+  entries: DotenvEntry[];
+  /** Keys listed without a value (`KEY` alone on a line). */
+  bare: { key: string; line: number }[];
+}
+
+/** Go's `isSpace` in the parser: TAB, VT, FF, CR, SPACE, U+0085, U+00A0 (no LF). */
+function isInlineSpace(c: string): boolean {
+  return (
+    c === " " || c === "\t" || c === "\v" || c === "\f" || c === "\r" || c === "\u0085" || c === "\u00a0"
+  );
+}
+
+/** Go's `unicode.IsSpace`. */
+function isUnicodeSpace(c: string): boolean {
+  if (isInlineSpace(c) || c === "\n") return true;
+  const code = c.charCodeAt(0);
+  return (
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000
+  );
+}
+
+const KEY_CHAR = /^[\p{L}\p{N}_.\-[\]]$/u;
+
+function trimRightUnicode(text: string): string {
+  let end = text.length;
+  while (end > 0 && isUnicodeSpace(text[end - 1]!)) end--;
+  return text.slice(0, end);
+}
+
+export function parseDotenv(input: string, file: string): DotenvFile {
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const entries: DotenvEntry[] = [];
+  const bare: DotenvFile["bare"] = [];
+  let i = 0;
+  let line = 1;
+  const fail = (message: string, atLine: number, hint?: string): never => {
+    throw new TesseraError("E_DOTENV_SYNTAX", message, { location: { file, line: atLine }, hint });
+  };
+
+  while (i < text.length) {
+    // Skip whitespace and full-line comments before a statement.
+    const c = text[i]!;
+    if (isUnicodeSpace(c)) {
+      if (c === "\n") line++;
+      i++;
+      continue;
+    }
+    if (c === "#") {
+      while (i < text.length && text[i] !== "\n") i++;
+      continue;
+    }
+    const statementLine = line;
+    // `export` followed by inline space is dropped, once.
+    if (text.startsWith("export", i) && i + 6 < text.length && isInlineSpace(text[i + 6]!)) {
+      i += 6;
+      while (i < text.length && isInlineSpace(text[i]!)) i++;
+    }
+    // The key runs to the first `=`, `:` or end of line.
+    const keyStart = i;
+    let separator: string | undefined;
+    while (i < text.length) {
+      const k = text[i]!;
+      if (k === "=" || k === ":" || k === "\n") {
+        separator = k;
+        break;
+      }
+      if (!isInlineSpace(k) && !KEY_CHAR.test(k)) {
+        const shown = k === '"' || k === "'" ? `a quote (${k})` : JSON.stringify(k);
+        fail(
+          `unexpected character ${shown} in a variable name`,
+          statementLine,
+          k === "#"
+            ? "comments start a line, or follow a value after a space"
+            : "names use letters, digits and _ (Compose also allows . - [ ])",
+        );
+      }
+      i++;
+    }
+    const key = trimRightUnicode(text.slice(keyStart, i));
+    if (key.includes(" ")) fail("a variable name cannot contain a space", statementLine, "write KEY=value");
+    if (separator === undefined || separator === "\n") {
+      // A bare key: no value in this file.
+      bare.push({ key, line: statementLine });
+      continue;
+    }
+    i++; // past the separator
+    while (i < text.length && isInlineSpace(text[i]!)) i++;
+    const quote = text[i];
+    if (quote === "'" || quote === '"') {
+      const openLine = line;
+      let escaped = false;
+      let chars = "";
+      let closed = false;
+      for (i++; i < text.length; i++) {
+        const q = text[i]!;
+        if (q === "\n") line++;
+        if (q !== quote) {
+          if (!escaped && q === "\\") {
+            escaped = true;
+            continue;
+          }
+          if (escaped) {
+            escaped = false;
+            chars += "\\";
+          }
+          chars += q;
+          continue;
+        }
+        if (escaped) {
+          escaped = false;
+          chars += q;
+          continue;
+        }
+        closed = true;
+        i++;
+        break;
+      }
+      if (!closed) {
+        fail(
+          `unterminated ${quote === '"' ? "double" : "single"}-quoted value for ${key}`,
+          openLine,
+          `close the value with ${quote}, or escape a ${quote} inside it as \\${quote}`,
+        );
+      }
+      if (quote === "'") {
+        entries.push({ key, line: statementLine, value: literal(chars), quote: "single" });
+      } else {
+        entries.push({
+          key,
+          line: statementLine,
+          value: template(decodeEscapes(chars), file, statementLine, key),
+          quote: "double",
+        });
+      }
+      continue;
+    }
+    let end = text.indexOf("\n", i);
+    if (end === -1) end = text.length;
+    let raw = text.slice(i, end);
+    const comment = raw.indexOf(" #");
+    if (comment !== -1) raw = raw.slice(0, comment);
+    raw = trimRightUnicode(raw);
+    entries.push({ key, line: statementLine, value: template(raw, file, statementLine, key), quote: "none" });
+    i = end;
+  }
+  return { entries, bare };
+}
+
+function template(text: string, file: string, line: number, key: string): Template {
+  try {
+    return parseTemplate(text);
+  } catch (error) {
+    if (!(error instanceof TemplateSyntaxError)) throw error;
+    throw new TesseraError("E_TEMPLATE_SYNTAX", `the value of ${key}: ${error.message}`, {
+      location: { file, line },
+      hint: "a literal $ is written $$ (or put the value in single quotes, which are never interpolated)",
+    });
+  }
+}
+
+const ESCAPES: Record<string, string> = {
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+  "\\": "\\",
+  '"': '"',
+  // `\$` is a literal dollar: written `$$` so that interpolation keeps it.
+  $: "$$",
+};
+
+/** Decode the escapes of a double-quoted value, left to right, as compose-go does. */
+export function decodeEscapes(text: string): string {
+  if (!text.includes("\\")) return text;
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (c !== "\\" || next === undefined) {
+      out += c;
+      continue;
+    }
+    if (next === "0") {
+      let j = i + 2;
+      while (j < text.length && j < i + 5 && text[j]! >= "0" && text[j]! <= "9") j++;
+      const digits = text.slice(i + 2, j);
+      if (/^[0-7]{3}$/.test(digits) && Number.parseInt(digits, 8) <= 0o177) {
+        out += String.fromCharCode(Number.parseInt(digits, 8));
+      } else {
+        out += `\\${digits}`; // compose-go keeps the rewritten text, without the 0
+      }
+      i = j - 1;
+      continue;
+    }
+    const decoded = ESCAPES[next];
+    if (decoded !== undefined) {
+      out += decoded;
+      i++;
+    } else {
+      out += c; // unknown escapes (and \c) keep their backslash
+    }
+  }
+  return out;
+}

@@ -1,0 +1,201 @@
+/**
+ * Gathering the layers a resolution needs: the only module of the core that reads files and the
+ * process environment. Which files, in which order:
+ *
+ *   values  --values FILE… (first given wins), manifest yaml sources (profile first), then
+ *           env.<profile>.yaml, env.yaml, .dockrion-env.yaml
+ *   dotenv  --env-file FILE… (first given wins), manifest dotenv sources (profile first), then
+ *           .env.<profile>.local, .env.<profile>, .env.local, .env
+ *
+ * Files found automatically live in the manifest's directory (the current directory without a
+ * manifest); paths typed on the command line are relative to the current directory.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { type Diagnostic, TesseraError } from "../errors.js";
+import { effectiveSources, type SourceDecl, type Spec } from "../manifest/spec.js";
+import { literal } from "../resolve/template.js";
+import { parseDotenv } from "./dotenv.js";
+import {
+  type Candidate,
+  EnvironmentSource,
+  type LayerId,
+  type LayerStack,
+  StaticSource,
+  type ValueSource,
+} from "./layers.js";
+
+export interface LayerOptions {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  spec?: Spec;
+  profile?: string;
+  /** --secret NAME=VALUE, in the order given. */
+  secrets?: readonly (readonly [string, string])[];
+  /** --values FILE, relative to cwd. */
+  valuesFiles?: readonly string[];
+  /** --env-file FILE, relative to cwd. */
+  envFiles?: readonly string[];
+}
+
+interface FilePlan {
+  layer: "values" | "dotenv";
+  path: string;
+  label: string;
+  name?: string;
+  /** A missing file is an error (given on the command line, or declared `required: true`). */
+  mustExist: "flag" | "declared" | false;
+}
+
+export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
+  const warnings: Diagnostic[] = [];
+  const sources: ValueSource[] = [];
+  const flagCandidates: Candidate[] = (options.secrets ?? []).map(([name, value]) => ({
+    name,
+    template: literal(value),
+    origin: { layer: "flag", where: "--secret" },
+  }));
+  sources.push(new StaticSource("flag", "--secret flags", flagCandidates));
+  sources.push(new EnvironmentSource(options.env));
+
+  const plans = planFiles(options);
+  const needsYaml = plans.some((plan) => plan.layer === "values" && exists(plan.path));
+  const yamlParser = needsYaml ? (await import("./yaml-values.js")).parseYamlValues : undefined;
+  for (const plan of plans) {
+    sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
+  }
+  return { sources, warnings };
+}
+
+function exists(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function displayFile(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : path;
+}
+
+function planFiles(options: LayerOptions): FilePlan[] {
+  const { cwd, spec, profile } = options;
+  const base = spec?.dir ?? cwd;
+  const declared = spec ? effectiveSources(spec, profile) : [];
+  const fromDecl = (decl: SourceDecl): FilePlan => ({
+    layer: decl.type === "yaml" ? "values" : "dotenv",
+    path: resolve(base, decl.path),
+    label: displayFile(cwd, resolve(base, decl.path)),
+    name: decl.name,
+    mustExist: decl.required ? "declared" : false,
+  });
+  const auto = (layer: "values" | "dotenv", names: string[]): FilePlan[] =>
+    names.map((name) => ({
+      layer,
+      path: resolve(base, name),
+      label: displayFile(cwd, resolve(base, name)),
+      mustExist: false,
+    }));
+  const given = (
+    layer: "values" | "dotenv",
+    files: readonly string[] | undefined,
+    flag: string,
+  ): FilePlan[] =>
+    (files ?? []).map((file) => ({
+      layer,
+      path: resolve(cwd, file),
+      label: `${flag} ${file}`,
+      mustExist: "flag",
+    }));
+
+  const plans: FilePlan[] = [
+    ...given("values", options.valuesFiles, "--values"),
+    ...declared.filter((decl) => decl.type === "yaml").map(fromDecl),
+    ...auto("values", [...(profile ? [`env.${profile}.yaml`] : []), "env.yaml", ".dockrion-env.yaml"]),
+    ...given("dotenv", options.envFiles, "--env-file"),
+    ...declared.filter((decl) => decl.type === "dotenv").map(fromDecl),
+    ...auto("dotenv", [
+      ...(profile ? [`.env.${profile}.local`, `.env.${profile}`] : []),
+      ".env.local",
+      ".env",
+    ]),
+  ];
+  // A file named twice is read once, at its highest position.
+  const seen = new Set<string>();
+  return plans.filter((plan) => {
+    const key = `${plan.layer}\0${plan.path}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function readFileSource(
+  plan: FilePlan,
+  cwd: string,
+  warnings: Diagnostic[],
+  yamlParser: typeof import("./yaml-values.js").parseYamlValues | undefined,
+): ValueSource {
+  const file = displayFile(cwd, plan.path);
+  let text: string;
+  try {
+    text = readFileSync(plan.path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && !plan.mustExist) {
+      return new StaticSource(plan.layer, plan.label, [], { present: false, name: plan.name });
+    }
+    const what =
+      code === "ENOENT" ? "not found" : code === "EISDIR" ? "is a directory" : `cannot be read (${code})`;
+    throw new TesseraError(
+      plan.mustExist === "declared" ? "E_SOURCE_MISSING" : "E_FILE_NOT_FOUND",
+      `${plan.layer === "values" ? "value file" : "env file"} ${file} ${what}`,
+      {
+        hint:
+          plan.mustExist === "flag"
+            ? "paths given on the command line are relative to the current directory"
+            : "the manifest declares this source with required: true; create the file or make the source optional",
+      },
+    );
+  }
+  const layer: LayerId = plan.layer;
+  if (plan.layer === "dotenv") {
+    const parsed = parseDotenv(text, file);
+    const candidates: Candidate[] = [];
+    for (const entry of parsed.entries) {
+      if (!isEnvName(entry.key, file, entry.line, warnings)) continue;
+      candidates.push({
+        name: entry.key,
+        template: entry.value,
+        origin: { layer, where: `${file}:${entry.line}`, file, line: entry.line },
+      });
+    }
+    return new StaticSource(layer, plan.label, candidates, { name: plan.name, lastWins: true });
+  }
+  const parsed = yamlParser!(text, file);
+  warnings.push(...parsed.warnings);
+  const candidates: Candidate[] = parsed.entries.map((entry) => ({
+    name: entry.key,
+    template: entry.value,
+    origin: { layer, where: `${file}:${entry.line}`, file, line: entry.line, column: entry.column },
+  }));
+  return new StaticSource(layer, plan.label, candidates, { name: plan.name });
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function isEnvName(key: string, file: string, line: number, warnings: Diagnostic[]): boolean {
+  if (ENV_NAME.test(key)) return true;
+  warnings.push({
+    code: "W_NAME_INVALID",
+    message:
+      key === ""
+        ? "an entry has an empty name; it is ignored"
+        : `"${key}" is not a valid environment variable name; it is ignored`,
+    location: { file, line },
+    hint: "use letters, digits and _ only, not starting with a digit",
+  });
+  return false;
+}

@@ -1,0 +1,136 @@
+/**
+ * Value layers. Each layer is a list of value sources; every value carries its origin from the moment
+ * it is read, so `explain`, errors and masking never look anything up again.
+ *
+ *   1 flag      --secret NAME=VALUE
+ *   2 env       the process environment (read by name only, never wholesale)
+ *   3 values    YAML value files
+ *   4 store     the encrypted workspace store (reserved)
+ *   5 dotenv    dotenv files
+ *   6 external  external stores (reserved)
+ *   7 manifest  manifest defaults and config values
+ */
+import { literal, type Template } from "../resolve/template.js";
+
+export type LayerId = "flag" | "env" | "values" | "store" | "dotenv" | "external" | "manifest";
+
+export const LAYERS: readonly LayerId[] = [
+  "flag",
+  "env",
+  "values",
+  "store",
+  "dotenv",
+  "external",
+  "manifest",
+];
+
+export const LAYER_TITLES: Record<LayerId, string> = {
+  flag: "--secret flag",
+  env: "process environment",
+  values: "YAML value file",
+  store: "workspace store",
+  dotenv: "dotenv file",
+  external: "external store",
+  manifest: "manifest",
+};
+
+/** Where a value came from. Never holds the value. */
+export interface Origin {
+  layer: LayerId;
+  /** Human-readable place: "--secret", "process environment", ".env:3", "tessera.yaml:12 (default)". */
+  where: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export interface Candidate {
+  name: string;
+  template: Template;
+  origin: Origin;
+}
+
+export function formatOrigin(origin: Origin): string {
+  return origin.where;
+}
+
+/** A place values come from, in one layer. */
+export interface ValueSource {
+  layer: LayerId;
+  /** How the source is named in "looked in" lists: ".env", "--env-file prod.env", "process environment". */
+  label: string;
+  /** The source's `name:` in the manifest, for `from:` references. */
+  name?: string;
+  /** false for a file that does not exist (it still appears in "looked in" lists). */
+  present: boolean;
+  /** Candidates for `name`, the winner first (a file may set a name twice). */
+  lookup(name: string): readonly Candidate[];
+  /** Every name defined here (the process environment answers none: it is never enumerated). */
+  names(): Iterable<string>;
+}
+
+/** A source backed by a finished list of candidates (flags, files). */
+export class StaticSource implements ValueSource {
+  private readonly byName = new Map<string, Candidate[]>();
+
+  constructor(
+    readonly layer: LayerId,
+    readonly label: string,
+    candidates: Iterable<Candidate>,
+    options: { name?: string; present?: boolean; lastWins?: boolean } = {},
+  ) {
+    this.name = options.name;
+    this.present = options.present ?? true;
+    for (const candidate of candidates) {
+      const list = this.byName.get(candidate.name);
+      if (!list) this.byName.set(candidate.name, [candidate]);
+      else if (options.lastWins) list.unshift(candidate);
+      else list.push(candidate);
+    }
+  }
+
+  readonly name?: string;
+  readonly present: boolean;
+
+  lookup(name: string): readonly Candidate[] {
+    return this.byName.get(name) ?? [];
+  }
+
+  names(): Iterable<string> {
+    return this.byName.keys();
+  }
+}
+
+/** The process environment: asked by name only. Values are literal (never interpolated). */
+export class EnvironmentSource implements ValueSource {
+  readonly layer = "env" as const;
+  readonly label = "process environment";
+  readonly present = true;
+  private readonly cache = new Map<string, Candidate[]>();
+
+  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
+
+  lookup(name: string): readonly Candidate[] {
+    let found = this.cache.get(name);
+    if (!found) {
+      const value = Object.hasOwn(this.env, name) ? this.env[name] : undefined;
+      found =
+        value === undefined
+          ? []
+          : [{ name, template: literal(value), origin: { layer: "env", where: "process environment" } }];
+      this.cache.set(name, found);
+    }
+    return found;
+  }
+
+  names(): Iterable<string> {
+    return [];
+  }
+}
+
+/** All value sources in precedence order (the first source that defines a name wins). */
+export interface LayerStack {
+  sources: ValueSource[];
+  /** Warnings found while reading (invalid names in files, ignored keys). */
+  warnings: import("../errors.js").Diagnostic[];
+}

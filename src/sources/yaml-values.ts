@@ -1,0 +1,116 @@
+/**
+ * YAML value files (env.yaml, env.<profile>.yaml, .dockrion-env.yaml, --values FILE): either a flat
+ * mapping of scalars, or a mapping with a `secrets:` (and optionally `config:`) mapping, as Dockrion
+ * reads them. Scalars keep their spelling (`1.10` stays "1.10"); a null (`KEY:` or `~`) means no value.
+ * Values are interpolated. Errors point at file:line:column and never quote a value.
+ */
+import { isMap, isPair, isScalar, type Node } from "yaml";
+import { type Diagnostic, TesseraError } from "../errors.js";
+import { ENV_NAME } from "../manifest/spec.js";
+import { parseYaml } from "../manifest/yaml-doc.js";
+import { parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
+
+export interface ValueEntry {
+  key: string;
+  line: number;
+  column: number;
+  value: Template;
+}
+
+export interface ValueFile {
+  entries: ValueEntry[];
+  warnings: Diagnostic[];
+}
+
+export function parseYamlValues(text: string, file: string): ValueFile {
+  const yaml = parseYaml(text, file, "E_VALUES_INVALID");
+  const warnings: Diagnostic[] = [];
+  const root = yaml.doc.contents as Node | null;
+  if (root === null || (isScalar(root) && (root.value === null || root.value === "")))
+    return { entries: [], warnings };
+  if (!isMap(root)) {
+    throw new TesseraError("E_VALUES_INVALID", "a YAML value file must be a mapping of NAME: value", {
+      location: yaml.at(root.range?.[0] ?? 0),
+      hint: "write one NAME: value per line, or a secrets: mapping",
+    });
+  }
+  const top = new Map<string, Node | null>();
+  for (const pair of root.items) {
+    if (isPair(pair) && isScalar(pair.key)) top.set(String(pair.key.value), pair.value as Node | null);
+  }
+  const secrets = top.get("secrets");
+  let maps: Node[];
+  if (secrets && isMap(secrets)) {
+    if (top.has("sources")) {
+      throw new TesseraError("E_SOURCE_UNSUPPORTED", "sources: in a value file is not supported yet", {
+        location: yaml.locate(["sources"], true),
+        hint: "declare file sources in the manifest; external stores arrive in a later release",
+      });
+    }
+    maps = [secrets];
+    const config = top.get("config");
+    if (config && isMap(config)) maps.push(config);
+    for (const key of top.keys()) {
+      if (!["secrets", "config", "environment"].includes(key)) {
+        warnings.push({
+          code: "W_VALUES_IGNORED",
+          message: `${key} is ignored: with a secrets: mapping, only secrets: and config: are read`,
+          location: yaml.locate([key], true),
+        });
+      }
+    }
+  } else {
+    maps = [root];
+  }
+
+  const entries: ValueEntry[] = [];
+  for (const map of maps) {
+    if (!isMap(map)) continue;
+    for (const pair of map.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      const keyAt = yaml.at(pair.key.range?.[0] ?? 0);
+      if (!ENV_NAME.test(key)) {
+        warnings.push({
+          code: "W_NAME_INVALID",
+          message: `"${key}" is not a valid environment variable name; it is ignored`,
+          location: keyAt,
+          hint: "use letters, digits and _ only, not starting with a digit",
+        });
+        continue;
+      }
+      const node = pair.value as Node | null;
+      if (node === null || (isScalar(node) && (node.value === null || node.value === undefined))) continue;
+      if (!isScalar(node)) {
+        throw new TesseraError(
+          "E_VALUES_INVALID",
+          `the value of ${key} is a nested ${isMap(node) ? "mapping" : "list"}`,
+          {
+            location: yaml.at(node.range?.[0] ?? 0),
+            hint: "value files hold scalars only (strings, numbers, booleans); quote structured values as a string",
+          },
+        );
+      }
+      const value = node.value;
+      const text =
+        typeof value === "string"
+          ? value
+          : node.type === "PLAIN" && typeof node.source === "string"
+            ? node.source
+            : String(value);
+      const at = yaml.at(node.range?.[0] ?? 0);
+      let template: Template;
+      try {
+        template = parseTemplate(text);
+      } catch (error) {
+        if (!(error instanceof TemplateSyntaxError)) throw error;
+        throw new TesseraError("E_TEMPLATE_SYNTAX", `the value of ${key}: ${error.message}`, {
+          location: at,
+          hint: "a literal $ is written $$",
+        });
+      }
+      entries.push({ key, line: keyAt.line ?? 1, column: keyAt.column ?? 1, value: template });
+    }
+  }
+  return { entries, warnings };
+}
