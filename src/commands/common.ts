@@ -36,7 +36,7 @@ export interface Resolved {
   resolution: Resolution;
   stack: LayerStack;
   /** The value of any name in the merged scope. */
-  valueOf: ScopedResolution["valueOf"];
+  scopeValue: ScopedResolution["scopeValue"];
 }
 
 export function profileFrom(flags: LayerFlags, env: Context["env"]): string | undefined {
@@ -94,7 +94,7 @@ export async function resolveFromFlags(
     valuesFiles: flags.values,
     envFiles: flags["env-file"],
   });
-  const { resolution, valueOf } = resolveWithScope({ spec, profile, stack });
+  const { resolution, scopeValue } = resolveWithScope({ spec, profile, stack });
   if (spec) {
     const declared = new Set(resolution.variables.map((variable) => variable.lookup));
     for (const [name] of secrets) {
@@ -116,7 +116,7 @@ export async function resolveFromFlags(
       });
     }
   }
-  return { spec, profile, resolution, stack, valueOf };
+  return { spec, profile, resolution, stack, scopeValue };
 }
 
 function profileFilesExist(dir: string, profile: string): boolean {

@@ -79,7 +79,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       hint: "a literal $ is written $$",
     });
   }
-  const { resolution, valueOf } = await resolveFromFlags(options, context);
+  const { resolution, scopeValue } = await resolveFromFlags(options, context);
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
 
@@ -91,7 +91,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   );
   const lookup = (name: string): Lookup => {
     const value = exported.get(name);
-    return value !== undefined ? { set: true, value } : valueOf(name);
+    return value !== undefined ? { set: true, value } : scopeValue(name);
   };
   const run = evaluate(template);
   let output: string;

@@ -207,6 +207,8 @@ function walk(
       walk(pair.value as Node | null, [...path, key], visit);
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, index) => walk(item as Node | null, [...path, index], visit));
+    node.items.forEach((item, index) => {
+      walk(item as Node | null, [...path, index], visit);
+    });
   }
 }

@@ -136,16 +136,16 @@ class SpecBuilder {
 
     const secrets = body.secrets;
     if (Array.isArray(secrets)) {
-      secrets.forEach((entry, index) =>
-        add(this.secret(entry, [...base, "secrets", index], true, sourceNames)),
-      );
+      secrets.forEach((entry, index) => {
+        add(this.secret(entry, [...base, "secrets", index], true, sourceNames));
+      });
     } else if (secrets && typeof secrets === "object") {
       for (const list of ["required", "optional"] as const) {
         const entries = (secrets as Record<string, unknown>)[list];
         if (!Array.isArray(entries)) continue;
-        entries.forEach((entry, index) =>
-          add(this.secret(entry, [...base, "secrets", list, index], list === "required", sourceNames)),
-        );
+        entries.forEach((entry, index) => {
+          add(this.secret(entry, [...base, "secrets", list, index], list === "required", sourceNames));
+        });
       }
     }
 

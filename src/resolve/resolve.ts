@@ -84,7 +84,7 @@ export function resolve(input: ResolveInput): Resolution {
 export interface ScopedResolution {
   resolution: Resolution;
   /** The value of any name in the merged scope (declared or not); throws like resolution does. */
-  valueOf(name: string): Lookup;
+  scopeValue(name: string): Lookup;
 }
 
 export function resolveWithScope(input: ResolveInput): ScopedResolution {
@@ -127,7 +127,7 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
   };
 
   const evaluator = new Evaluator(
-    (name) => candidatesFor(name)[0],
+    candidatesFor,
     (name) => {
       const declared = declaredByLookup.get(name);
       return declared?.required === true;
@@ -205,7 +205,7 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
     warnings: [...stack.warnings],
     looked,
   };
-  return { resolution, valueOf: (name) => evaluator.valueOf(name) };
+  return { resolution, scopeValue: (name) => evaluator.valueOf(name) };
 }
 
 /** Without a manifest, the variables are those defined by flags and value files (never the environment). */
@@ -272,16 +272,25 @@ function isValueText(origin: Origin): boolean {
 
 interface Frame {
   name: string;
+  /** Which candidate of `name` this is (0 = the winner); a self-reference reads the next one. */
+  index: number;
   candidate: Candidate;
   run: Generator<import("./template.js").Need, string, Lookup>;
 }
 
-/** Evaluates templates against the merged scope with memoisation and an explicit stack. */
+function key(name: string, index: number): string {
+  return index === 0 ? name : `${name}\0${index}`;
+}
+
+/**
+ * Evaluates templates against the merged scope with memoisation and an explicit stack. A value that
+ * refers to its own name (`X=${X:-default}`) reads the value X has in the layers below it.
+ */
 class Evaluator {
   private readonly memo = new Map<string, Lookup>();
 
   constructor(
-    private readonly winner: (name: string) => Candidate | undefined,
+    private readonly candidates: (name: string) => readonly Candidate[],
     private readonly isRequired: (name: string) => boolean,
     private readonly isDeclared: (name: string) => boolean,
   ) {}
@@ -289,7 +298,7 @@ class Evaluator {
   valueOf(name: string): Lookup {
     const known = this.memo.get(name);
     if (known) return known;
-    const candidate = this.winner(name);
+    const candidate = this.candidates(name)[0];
     const found = candidate ? this.evaluate(candidate, name) : UNSET;
     this.memo.set(name, found);
     return found;
@@ -297,8 +306,11 @@ class Evaluator {
 
   evaluate(root: Candidate, rootName: string): Lookup {
     if (isLiteral(root.template)) return { set: true, value: (root.template as string[]).join("") };
-    const stack: Frame[] = [{ name: rootName, candidate: root, run: evaluate(root.template) }];
-    const active = new Set<string>([rootName]);
+    const rootIndex = this.candidates(rootName).indexOf(root);
+    const stack: Frame[] = [
+      { name: rootName, index: rootIndex, candidate: root, run: evaluate(root.template) },
+    ];
+    const active = new Set<string>([key(rootName, rootIndex)]);
     let reply: Lookup | undefined;
     for (;;) {
       const frame = stack[stack.length - 1]!;
@@ -311,23 +323,25 @@ class Evaluator {
       reply = undefined;
       if (step.done) {
         stack.pop();
-        active.delete(frame.name);
+        active.delete(key(frame.name, frame.index));
         const found: Lookup = { set: true, value: step.value };
         if (stack.length === 0) return found;
-        this.memo.set(frame.name, found);
+        if (frame.index >= 0) this.memo.set(key(frame.name, frame.index), found);
         reply = found;
         continue;
       }
       const need = step.value;
-      if (active.has(need.name)) throw this.cycle(stack, need.name);
-      const known = this.memo.get(need.name);
+      const index = need.name === frame.name && frame.index >= 0 ? frame.index + 1 : 0;
+      const needKey = key(need.name, index);
+      if (active.has(needKey)) throw this.cycle(stack, need.name);
+      const known = this.memo.get(needKey);
       if (known) {
         reply = known;
         continue;
       }
-      const candidate = this.winner(need.name);
+      const candidate = this.candidates(need.name)[index];
       if (!candidate) {
-        this.memo.set(need.name, UNSET);
+        this.memo.set(needKey, UNSET);
         reply = UNSET;
         continue;
       }
@@ -337,12 +351,12 @@ class Evaluator {
       }
       if (isLiteral(candidate.template)) {
         const found: Lookup = { set: true, value: (candidate.template as string[]).join("") };
-        this.memo.set(need.name, found);
+        this.memo.set(needKey, found);
         reply = found;
         continue;
       }
-      stack.push({ name: need.name, candidate, run: evaluate(candidate.template) });
-      active.add(need.name);
+      stack.push({ name: need.name, index, candidate, run: evaluate(candidate.template) });
+      active.add(needKey);
     }
   }
 

@@ -1,0 +1,8 @@
+// The "agent": prints which declared variables it received, masked, so you can see Tessera at work.
+const names = ["OPENAI_API_KEY", "MY_AGENT_KEY", "LANGFUSE_SECRET", "LANGFUSE_HOST"];
+for (const name of names) {
+  const value = process.env[name];
+  const shown =
+    value === undefined ? "(not set)" : value === "" ? "(empty)" : `${value.slice(0, 3)}… (${value.length} characters)`;
+  console.log(`${name.padEnd(16)} ${shown}`);
+}

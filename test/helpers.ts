@@ -1,0 +1,85 @@
+/** Shared helpers: temporary projects and running the built CLI as a user would. */
+import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after } from "node:test";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const CLI = join(ROOT, "dist", "cli.cjs");
+
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory with the given files (path → content; content null makes a directory). */
+export function project(files: Record<string, string | null> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
+  made.push(dir);
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(dir, path);
+    if (content === null) {
+      mkdirSync(full, { recursive: true });
+      continue;
+    }
+    mkdirSync(dirname(full), { recursive: true });
+    writeFileSync(full, content);
+    if (path.endsWith(".sh")) chmodSync(full, 0o755);
+  }
+  return dir;
+}
+
+/** A clean environment for the CLI: no TESSERA_* from the caller, a private cache and config dir. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "LANG", "TMPDIR"]) {
+    const value = process.env[name];
+    if (value !== undefined) base[name] = value;
+  }
+  const cache = mkdtempSync(join(tmpdir(), "tessera-cache-"));
+  made.push(cache);
+  base.TESSERA_CACHE_DIR = cache;
+  base.XDG_CONFIG_HOME = cache;
+  base.TESSERA_FINGERPRINT_KEY = "test-fingerprint-key";
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete base[name];
+    else base[name] = value;
+  }
+  return base;
+}
+
+export interface Result {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `tessera ARGS` synchronously in `cwd`. */
+export function tessera(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string | undefined>; input?: string } = { cwd: ROOT },
+): Result {
+  const result: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: cleanEnv(options.env),
+    input: options.input ?? "",
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Start `tessera ARGS` without waiting (for signal tests). */
+export function startTessera(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string | undefined> },
+) {
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: cleanEnv(options.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
