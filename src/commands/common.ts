@@ -56,7 +56,8 @@ export function parseSecretFlags(values: readonly string[] | undefined): [string
     const eq = text.indexOf("=");
     const name = eq === -1 ? text : text.slice(0, eq);
     if (eq === -1) {
-      throw new TesseraError("E_USAGE", `--secret ${ENV_NAME.test(name) ? name : "…"} needs NAME=VALUE`, {
+      // Never echo the argument: a forgotten NAME= leaves the value itself here.
+      throw new TesseraError("E_USAGE", "--secret needs NAME=VALUE (an argument has no '=')", {
         hint: "write --secret NAME=VALUE (quote it for the shell if the value has spaces)",
       });
     }

@@ -9,6 +9,7 @@
 import { basename } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
 import { parseTemplate, referencedNames } from "../resolve/template.js";
+import { findJsonSyntaxError } from "./json-syntax.js";
 import { type Declaration, ENV_NAME, type ProfileSpec, type Spec } from "./spec.js";
 import { Problems } from "./tessera.js";
 import { parseYaml, type YamlFile } from "./yaml-doc.js";
@@ -266,19 +267,16 @@ class EnvReader {
   }
 }
 
-/** A JSON syntax error with file:line:column (Node's message gives the offset). */
+/** A JSON syntax error with file:line:column (found by our own scanner: Node's message has no position). */
 export function jsonSyntaxError(text: string, file: string, error: Error): TesseraError {
-  const match = /position (\d+)/.exec(error.message);
+  const problem = findJsonSyntaxError(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   let location: Location = { file };
-  if (match) {
-    const offset = Number(match[1]);
-    const before = text.slice(0, offset);
-    const line = before.split("\n").length;
-    location = { file, line, column: offset - before.lastIndexOf("\n") };
+  if (problem) {
+    const before = text.slice(0, problem.offset);
+    location = { file, line: before.split("\n").length, column: problem.offset - before.lastIndexOf("\n") };
   }
-  const message = error.message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "");
-  return new TesseraError("E_MANIFEST_SYNTAX", `invalid JSON: ${message}`, {
+  return new TesseraError("E_MANIFEST_SYNTAX", `invalid JSON: ${problem?.message ?? error.name}`, {
     location,
-    hint: "fix the JSON syntax at this position (trailing commas and comments are not allowed in JSON)",
+    hint: "fix the JSON syntax at this position (JSON allows no trailing commas and no comments)",
   });
 }

@@ -262,7 +262,11 @@ function manifestTemplate(text: string, name: string, at: Location): Template {
 }
 
 function originLocation(origin: Origin): Location | undefined {
-  return origin.file ? { file: origin.file, line: origin.line, column: origin.column } : undefined;
+  if (!origin.file) return undefined;
+  const location: Location = { file: origin.file };
+  if (origin.line !== undefined) location.line = origin.line;
+  if (origin.column !== undefined) location.column = origin.column;
+  return location;
 }
 
 /** Layers whose text may be secret: errors about them never quote it. */
