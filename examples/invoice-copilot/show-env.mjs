@@ -6,3 +6,6 @@ for (const name of names) {
     value === undefined ? "(not set)" : value === "" ? "(empty)" : `${value.slice(0, 3)}… (${value.length} characters)`;
   console.log(`${name.padEnd(16)} ${shown}`);
 }
+// An agent that logs a secret by mistake: `tessera run` masks it whenever output is not a terminal
+// (and always with --mask).
+console.log(`debug: calling the model with key ${process.env.OPENAI_API_KEY}`);

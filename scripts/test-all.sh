@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs (system packages included) and runs the whole suite:
+# build, typecheck, lint, unit and end-to-end tests. This is the command .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: the shells the export/shell round-trip tests run (sh is dash on Debian), git for init.
+need=()
+command -v bash >/dev/null 2>&1 || need+=(bash)
+command -v dash >/dev/null 2>&1 || need+=(dash)
+command -v git >/dev/null 2>&1 || need+=(git)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing system packages: ${need[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+node -e 'const [major] = process.versions.node.split("."); if (+major < 20) { console.error("Node >= 20 is required, found " + process.version); process.exit(1) }'
+npm ci --no-audit --no-fund --loglevel=error
+npm test
