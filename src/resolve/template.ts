@@ -46,8 +46,11 @@ const NAME_CHAR = /[A-Za-z0-9_]/;
 /** Parse `text` into a template. Throws TemplateSyntaxError with the offset of the bad expression. */
 export function parseTemplate(text: string): Template {
   if (!text.includes("$")) return text === "" ? [] : [text];
-  return parseParts(text, 0, text.length);
+  return parseParts(text, 0, text.length, 0);
 }
+
+/** Defaults nest at most this deep (Compose sets no limit; 64 levels is far beyond any real use). */
+export const MAX_NESTING = 64;
 
 /** A template with no references. */
 export function literal(text: string): Template {
@@ -55,7 +58,7 @@ export function literal(text: string): Template {
 }
 
 /** Parse text[start, end) into parts; offsets stay relative to the whole text. */
-function parseParts(text: string, start: number, end: number): Part[] {
+function parseParts(text: string, start: number, end: number, depth: number): Part[] {
   const parts: Part[] = [];
   let buffer = "";
   let i = start;
@@ -84,7 +87,7 @@ function parseParts(text: string, start: number, end: number): Part[] {
     if (next === "{") {
       if (buffer) parts.push(buffer);
       buffer = "";
-      const [reference, after] = parseBraced(text, i, end);
+      const [reference, after] = parseBraced(text, i, end, depth);
       parts.push(reference);
       i = after;
       continue;
@@ -103,7 +106,12 @@ function parseParts(text: string, start: number, end: number): Part[] {
  * candidate text runs to the last `}` on the line, and the operand ends at the first `}` that balances
  * the opening brace (a `{` counts one level and skips the character after it), else at that last `}`.
  */
-function parseBraced(text: string, dollar: number, end: number): [Reference, number] {
+function parseBraced(text: string, dollar: number, end: number, depth: number): [Reference, number] {
+  if (depth >= MAX_NESTING)
+    throw new TemplateSyntaxError(
+      `\${...} expressions are nested more than ${MAX_NESTING} levels deep`,
+      dollar,
+    );
   const open = dollar + 1;
   let i = dollar + 2;
   if (i >= end || !NAME_START.test(text[i]!)) {
@@ -137,22 +145,22 @@ function parseBraced(text: string, dollar: number, end: number): [Reference, num
   }
   const operandStart = i + operator.length;
   let close = lastBrace;
-  let depth = 0;
+  let level = 0;
   for (let j = open; j <= lastBrace; j++) {
     const c = text[j];
     if (c === "{") {
-      depth++;
+      level++;
       j++;
     } else if (c === "}") {
-      depth--;
-      if (depth === 0) {
+      level--;
+      if (level === 0) {
         close = j;
         break;
       }
     }
   }
   if (close < operandStart) close = lastBrace;
-  const argument = parseParts(text, operandStart, close);
+  const argument = parseParts(text, operandStart, close, depth + 1);
   return [{ name, operator, argument, offset: dollar, text: text.slice(dollar, close + 1) }, close + 1];
 }
 

@@ -44,55 +44,72 @@ function safeEncode(value: string): string {
   }
 }
 
+/**
+ * A byte is masked when any occurrence of any pattern covers it; each maximal run of masked bytes is
+ * replaced by one marker (the pattern of the occurrence that starts the run). Streaming output is
+ * identical to masking the whole text at once: a byte is written only when no occurrence that could
+ * still cover it is unfinished, which holds back fewer bytes than the longest pattern.
+ */
 export class Masker {
   private held: Buffer = Buffer.alloc(0);
+  /** Bytes at the start of `held` already covered by an occurrence whose marker was written. */
+  private covered = 0;
+  /** The last byte written was masked (a masked byte at the start of `held` continues that run). */
+  private inRun = false;
 
   constructor(private readonly patterns: readonly Pattern[]) {}
 
   /** Bytes that can be written now; the rest is held until more input (or end()) decides it. */
   push(chunk: Buffer): Buffer {
     const buffer = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
-    const [out, rest] = this.process(buffer, false);
-    this.held = rest;
-    return out;
+    return this.process(buffer, false);
   }
 
   /** Everything still held, masked; call once at end of stream. */
   end(): Buffer {
-    const [out] = this.process(this.held, true);
+    const out = this.process(this.held, true);
     this.held = Buffer.alloc(0);
+    this.covered = 0;
+    this.inRun = false;
     return out;
   }
 
-  private process(buffer: Buffer, final: boolean): [Buffer, Buffer] {
-    if (buffer.length === 0) return [buffer, buffer];
-    const intervals = this.matches(buffer);
-    let emitEnd = final ? buffer.length : this.partialFrom(buffer, 0);
-    // A match that started before the held tail is complete: emit through its end.
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const [start, end] of intervals) {
-        if (start < emitEnd && end > emitEnd) {
-          emitEnd = final ? end : this.partialFrom(buffer, end);
-          changed = true;
-        }
-      }
-    }
-    const parts: Buffer[] = [];
-    let cursor = 0;
-    for (const [start, end, replacement] of intervals) {
-      if (start >= emitEnd) break;
-      if (start > cursor) parts.push(buffer.subarray(cursor, start));
-      parts.push(replacement);
-      cursor = end;
-    }
-    if (cursor < emitEnd) parts.push(buffer.subarray(cursor, emitEnd));
-    const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    return [out, Buffer.from(buffer.subarray(emitEnd))];
+  /** Bytes not yet written (for tests: always fewer than the longest pattern). */
+  get pending(): number {
+    return this.held.length;
   }
 
-  /** Every occurrence of every pattern, merged into disjoint intervals sorted by start. */
-  private matches(buffer: Buffer): [number, number, Buffer][] {
+  private process(buffer: Buffer, final: boolean): Buffer {
+    const emitEnd = final ? buffer.length : this.partialFrom(buffer);
+    if (emitEnd === 0) {
+      this.held = Buffer.from(buffer); // nothing is decided yet: the state stays as it is
+      return EMPTY;
+    }
+    const runs = this.maskedRuns(buffer);
+    const parts: Buffer[] = [];
+    let cursor = 0;
+    let covered = 0;
+    let inRun = false;
+    for (const [start, end, replacement] of runs) {
+      if (start >= emitEnd) break;
+      if (start > cursor) parts.push(buffer.subarray(cursor, start));
+      // A run that starts at 0 and was already open in the previous write gets no second marker.
+      if (!(start === 0 && this.inRun)) parts.push(replacement);
+      cursor = Math.min(end, emitEnd);
+      if (end >= emitEnd) {
+        covered = end - emitEnd;
+        inRun = true;
+      }
+    }
+    if (cursor < emitEnd) parts.push(buffer.subarray(cursor, emitEnd));
+    this.held = Buffer.from(buffer.subarray(emitEnd));
+    this.covered = covered;
+    this.inRun = inRun;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** Maximal runs of masked bytes [start, end, marker], sorted; `covered` bytes at the start count as masked. */
+  private maskedRuns(buffer: Buffer): [number, number, Buffer][] {
     const found: [number, number, Buffer][] = [];
     for (const pattern of this.patterns) {
       let at = buffer.indexOf(pattern.bytes);
@@ -101,23 +118,25 @@ export class Masker {
         at = buffer.indexOf(pattern.bytes, at + 1);
       }
     }
-    if (found.length <= 1) return found;
+    if (this.covered > 0) found.push([0, this.covered, EMPTY]);
+    if (found.length === 0) return found;
+    // By start; at equal starts the longest pattern (they are sorted longest first) names the run.
     found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
-    const merged: [number, number, Buffer][] = [found[0]!];
-    for (const interval of found.slice(1)) {
-      const last = merged[merged.length - 1]!;
-      if (interval[0] < last[1]) last[1] = Math.max(last[1], interval[1]);
-      else merged.push(interval);
+    const runs: [number, number, Buffer][] = [];
+    for (const occurrence of found) {
+      const last = runs[runs.length - 1];
+      if (last && occurrence[0] <= last[1]) last[1] = Math.max(last[1], occurrence[1]);
+      else runs.push([...occurrence]);
     }
-    return merged;
+    return runs;
   }
 
-  /** The smallest index ≥ from where the rest of the buffer is a proper prefix of some pattern. */
-  private partialFrom(buffer: Buffer, from: number): number {
+  /** The smallest index where the rest of the buffer is a proper prefix of some pattern (else the length). */
+  private partialFrom(buffer: Buffer): number {
     let best = buffer.length;
     for (const { bytes } of this.patterns) {
       const first = bytes[0]!;
-      const earliest = Math.max(from, buffer.length - bytes.length + 1);
+      const earliest = Math.max(0, buffer.length - bytes.length + 1);
       for (
         let at = buffer.indexOf(first, earliest);
         at !== -1 && at < best;
@@ -133,3 +152,5 @@ export class Masker {
     return best;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

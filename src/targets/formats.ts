@@ -24,7 +24,7 @@ export function render(format: Format, entries: readonly Entry[]): string {
     case "yaml":
       return entries.length === 0
         ? "{}\n"
-        : entries.map(({ name, value }) => `${name}: ${yamlQuote(value)}\n`).join("");
+        : entries.map(({ name, value }) => `${yamlKey(name)}: ${yamlQuote(value)}\n`).join("");
     case "shell":
       return entries.map(({ name, value }) => `export ${name}=${shellQuote(value)}\n`).join("");
   }
@@ -69,6 +69,15 @@ export function dotenvQuote(value: string): string {
 /** Quote a value for POSIX sh and bash: single quotes, with ' written as '\''. */
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * A variable name as a YAML key: plain, unless a YAML 1.2 or 1.1 reader would take it for something
+ * other than a string (null, a boolean such as yes/on/n, a float such as e5).
+ */
+export function yamlKey(name: string): string {
+  const special = /^(null|true|false|yes|no|on|off|y|n|~)$/i.test(name) || /^[eE][0-9]+$/.test(name);
+  return special || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? yamlQuote(name) : name;
 }
 
 /** A YAML 1.2 double-quoted scalar; everything outside YAML's printable set is escaped. */

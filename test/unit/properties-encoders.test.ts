@@ -1,0 +1,344 @@
+/**
+ * Property-based tests (fast-check) for the `tessera export` encoders (src/targets/formats.ts):
+ * every format must give back exactly the values it was given, read by its real consumer.
+ *   json    JSON.parse
+ *   yaml    the `yaml` package, as YAML 1.2 and as YAML 1.1
+ *   shell   `eval` in dash (/bin/sh) and bash, compared byte for byte
+ *   dotenv  Tessera's own parser (the full round trip is in properties-parsers.test.ts)
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { parse as parseYaml } from "yaml";
+import { render as renderTemplate } from "../../src/resolve/template.ts";
+import { parseDotenv } from "../../src/sources/dotenv.ts";
+import { dotenvQuote, type Entry, render, shellQuote, yamlQuote } from "../../src/targets/formats.ts";
+
+/** Fragments that matter to one consumer or another, weighted well above their natural frequency. */
+const TRICKY = [
+  "'",
+  '"',
+  "`",
+  "\\",
+  "\\'",
+  "'\\''",
+  "$",
+  "${",
+  "$(",
+  "}",
+  "!",
+  "*",
+  "?",
+  "[",
+  "~",
+  "#",
+  "&",
+  ";",
+  "|",
+  "<",
+  ">",
+  "=",
+  ":",
+  "- ",
+  " ",
+  "\t",
+  "\r",
+  "\n",
+  "\r\n",
+  "\v",
+  "\f",
+  "\x07",
+  "\x1b",
+  "\x7f",
+  "\u0085",
+  "\u00a0",
+  "\u2028",
+  "\u2029",
+  "\ufeff",
+  "\ufffe",
+  "\uffff",
+  "é",
+  "😀",
+  "null",
+  "true",
+];
+
+const unit = fc.oneof(
+  { arbitrary: fc.constantFrom(...TRICKY), weight: 4 },
+  { arbitrary: fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }), weight: 3 },
+  { arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }), weight: 2 },
+);
+
+/** A value an environment variable can hold: well-formed UTF-16 without NUL. */
+const value = fc.string({ unit, maxLength: 24 }).map((s) => s.replaceAll("\0", ""));
+
+/** Any UTF-16 code units (lone surrogates included), NUL too: for the formats that escape. */
+const anyUnits = fc
+  .tuple(
+    fc.string({
+      unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+      maxLength: 12,
+    }),
+    fc.string({ unit, maxLength: 12 }),
+  )
+  .map(([a, b]) => a + b);
+
+const name = fc.oneof(
+  fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/),
+  fc.constantFrom("__proto__", "constructor", "toString", "_", "export"),
+);
+
+const entries = (values: fc.Arbitrary<string>, names: fc.Arbitrary<string>, maxLength = 8) =>
+  fc.uniqueArray(fc.record({ name: names, value: values }), {
+    selector: (entry) => entry.name,
+    maxLength,
+  });
+
+const asObject = (list: readonly Entry[]) =>
+  Object.fromEntries(list.map((entry) => [entry.name, entry.value]));
+
+/** True when the string has no lone surrogate (so it survives UTF-8 encoding unchanged). */
+function wellFormed(text: string): boolean {
+  return Buffer.from(text, "utf8").toString("utf8") === text;
+}
+
+describe("properties: json encoder", () => {
+  test("JSON.parse(render('json')) is the map, for any UTF-16 strings, through a UTF-8 file", () => {
+    // Lone surrogates are included: JSON.stringify (ES2019+) writes them as \udXXX escapes, so the
+    // text itself is well-formed and survives being written as UTF-8.
+    fc.assert(
+      fc.property(entries(fc.oneof(value, anyUnits), name), (list) => {
+        const text = render("json", list);
+        assert.ok(wellFormed(text), "the JSON text has no lone surrogate");
+        assert.ok(text.endsWith("\n"));
+        const back = JSON.parse(Buffer.from(text, "utf8").toString("utf8"));
+        assert.deepEqual(Object.keys(back), Object.keys(asObject(list)));
+        assert.deepEqual(back, asObject(list));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+/** Names that YAML itself would read as something else than the string, when written plain. */
+const YAML_WORDS = [
+  "null",
+  "Null",
+  "NULL",
+  "true",
+  "True",
+  "TRUE",
+  "false",
+  "False",
+  "FALSE",
+  // YAML 1.1 booleans
+  "y",
+  "Y",
+  "yes",
+  "Yes",
+  "YES",
+  "n",
+  "N",
+  "no",
+  "No",
+  "NO",
+  "on",
+  "On",
+  "ON",
+  "off",
+  "Off",
+  "OFF",
+  // floats to the yaml package's YAML 1.1 schema
+  "E0",
+  "e5",
+];
+
+describe("properties: yaml encoder", () => {
+  test("parse(render('yaml')) is the map for any UTF-16 value (YAML 1.2 and 1.1, through UTF-8)", () => {
+    // Values: every code unit, lone surrogates, NUL, C0/C1 controls, U+0085, U+2028/9, BOM.
+    // yamlQuote escapes everything outside YAML's printable set (lone surrogates as \udXXX), so
+    // the text is printable and well-formed and every value round-trips. Names here are plain
+    // identifiers; names that are YAML keywords have their own test below.
+    // (`E0`, `e5`… are floats to the yaml package's YAML 1.1 schema: see the names test.)
+    const plainName = fc.stringMatching(/^[A-Za-z][A-Za-z0-9]{0,5}_[A-Za-z0-9_]{0,6}$/);
+    fc.assert(
+      fc.property(
+        entries(fc.oneof(value, anyUnits), fc.oneof(plainName, fc.constant("__proto__"))),
+        (list) => {
+          const text = render("yaml", list);
+          assert.ok(wellFormed(text), "the YAML text has no lone surrogate");
+          // Nothing outside YAML's printable set (nor a YAML 1.1 line break) is written raw.
+          assert.ok(
+            !/[\0-\x09\x0b-\x1f\x7f-\x84\x86-\x9f\u2028\u2029\ufeff\ufffe\uffff]/.test(text),
+            `raw non-printable in ${JSON.stringify(text)}`,
+          );
+          const decoded = Buffer.from(text, "utf8").toString("utf8");
+          for (const version of ["1.2", "1.1"] as const) {
+            const back = parseYaml(decoded, { version });
+            assert.deepEqual(back, asObject(list), `YAML ${version}`);
+          }
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  test("yamlQuote is one double-quoted scalar for any value", () => {
+    fc.assert(
+      fc.property(fc.oneof(value, anyUnits), (text) => {
+        const quoted = yamlQuote(text);
+        assert.ok(quoted.startsWith('"') && quoted.endsWith('"'));
+        assert.ok(!quoted.includes("\n"), "a single line");
+        assert.equal(parseYaml(quoted), text);
+        assert.equal(parseYaml(`- ${quoted}\n- after`)[0], text);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  test("every valid variable name comes back as the same key (YAML 1.2 and 1.1)", () => {
+    fc.assert(
+      fc.property(entries(value, fc.oneof(fc.constantFrom(...YAML_WORDS), name), 4), (list) => {
+        const text = render("yaml", list);
+        for (const version of ["1.2", "1.1"] as const) {
+          assert.deepEqual(
+            Object.keys(parseYaml(text, { version })),
+            list.map((entry) => entry.name),
+            `YAML ${version}: ${JSON.stringify(text)}`,
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// shell
+
+/** Shells to eval the export text in: dash as /bin/sh, and bash (UTF-8 and C locales). */
+// bash sources ~/.bashrc when its stdin is a socket (libuv's pipes are socketpairs): --norc.
+const SHELLS: readonly { label: string; file: string; args: string[]; env: Record<string, string> }[] = [
+  { label: "sh", file: "/bin/sh", args: [], env: { LC_ALL: "C.UTF-8" } },
+  { label: "bash", file: "bash", args: ["--norc", "--noprofile"], env: { LC_ALL: "C.UTF-8" } },
+  { label: "bash (C locale)", file: "bash", args: ["--norc", "--noprofile"], env: { LC_ALL: "C" } },
+];
+
+/** Eval `exports` (given on stdin) in `shell`, then print each variable NUL-terminated. */
+function evalIn(shell: (typeof SHELLS)[number], exports: string, names: readonly string[]): Buffer {
+  const script = `eval "$(cat)" || exit 99\n${names.map((n) => `printf '%s\\000' "$${n}"`).join("\n")}\n`;
+  const result = spawnSync(shell.file, [...shell.args, "-c", script], {
+    input: exports,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...shell.env },
+    timeout: 20_000,
+  });
+  assert.equal(result.error, undefined, `${shell.label}: ${String(result.error)}`);
+  assert.equal(result.status, 0, `${shell.label} exited ${result.status}: ${result.stderr}`);
+  assert.equal(result.stderr.toString(), "", `${shell.label} wrote to stderr`);
+  return result.stdout;
+}
+
+const shellValue = fc
+  .string({
+    unit: fc.oneof(
+      {
+        arbitrary: fc.constantFrom("'", "\\", "$", "`", "!", "*", "~", "\n", " ", "\t", '"', "$(id)", "!!"),
+        weight: 3,
+      },
+      { arbitrary: unit, weight: 4 },
+    ),
+    maxLength: 20,
+  })
+  .map((s) => s.replaceAll("\0", ""));
+
+let shellValuesChecked = 0;
+
+describe("properties: shell encoder", () => {
+  test("`export NAME='…'` survives eval in sh and bash byte for byte (batched)", () => {
+    fc.assert(
+      fc.property(fc.array(shellValue, { minLength: 30, maxLength: 40 }), (values) => {
+        // Variable names are fixed and harmless (V0, V1, …): the property is about values; names
+        // such as PPID or UID are read-only in bash and no quoting could change that.
+        const list = values.map((v, i) => ({ name: `V${i}`, value: v }));
+        const exports = render("shell", list);
+        const expected = Buffer.concat(list.flatMap((entry) => [Buffer.from(entry.value), Buffer.from([0])]));
+        for (const shell of SHELLS) {
+          const actual = evalIn(
+            shell,
+            exports,
+            list.map((entry) => entry.name),
+          );
+          if (!actual.equals(expected)) {
+            const got = actual.toString("utf8").split("\0");
+            const bad = list.find((entry, i) => got[i] !== entry.value);
+            assert.fail(`${shell.label}: ${bad?.name} = ${JSON.stringify(bad?.value)} came back changed`);
+          }
+        }
+        shellValuesChecked += list.length;
+      }),
+      { numRuns: 40 },
+    );
+    assert.ok(shellValuesChecked >= 1000, `only ${shellValuesChecked} values per shell`);
+  });
+
+  test("shellQuote is a single word: nothing outside the quotes, ' only as '\\''", () => {
+    fc.assert(
+      fc.property(value, (text) => {
+        const quoted = shellQuote(text);
+        assert.ok(quoted.startsWith("'") && quoted.endsWith("'"));
+        // Removing every '\'' escape leaves exactly one quoted run around the text.
+        assert.equal(quoted.slice(1, -1).replaceAll("'\\''", "'"), text);
+        assert.ok(!quoted.slice(1, -1).replaceAll("'\\''", "").includes("'"));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// dotenv
+
+describe("properties: dotenv encoder", () => {
+  test("each dotenvQuote output is one logical value: no extra keys, neighbours unchanged", () => {
+    fc.assert(
+      fc.property(value, fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/), (text, key) => {
+        fc.pre(key !== "BEFORE" && key !== "AFTER");
+        const file = parseDotenv(`BEFORE=1\n${key}=${dotenvQuote(text)}\nAFTER=2\n`, "t.env");
+        assert.deepEqual(file.bare, []);
+        assert.deepEqual(
+          file.entries.map((entry) => entry.key),
+          ["BEFORE", key, "AFTER"],
+        );
+        const values = file.entries.map((entry) =>
+          renderTemplate(entry.value, (n) => assert.fail(`unexpected reference to ${n}`)),
+        );
+        assert.deepEqual(values, ["1", text, "2"]);
+        // A non-empty value may be followed by a comment (`KEY= #c` is the value "#c" in Compose).
+        if (text !== "") {
+          const commented = parseDotenv(`${key}=${dotenvQuote(text)} # comment\n`, "t.env");
+          assert.equal(commented.entries.length, 1);
+          assert.equal(
+            renderTemplate(commented.entries[0]!.value, (n) => assert.fail(`unexpected reference to ${n}`)),
+            text,
+          );
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("a whole render('dotenv') file gives back one entry per name, in order", () => {
+    fc.assert(
+      fc.property(entries(value, name, 10), (list) => {
+        const file = parseDotenv(render("dotenv", list), "t.env");
+        assert.deepEqual(file.bare, []);
+        assert.deepEqual(
+          file.entries.map((entry) => entry.key),
+          list.map((entry) => entry.name),
+        );
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
