@@ -1,19 +1,21 @@
 #!/usr/bin/env node
+import { spawnSync } from "node:child_process";
 /**
  * Build: dist/cli.cjs (the CLI entry, CommonJS: Node starts it ≈4 ms faster than an ES module) plus one
  * lazily loaded chunk per dynamic import() target (dist/<path-with-dashes>.cjs), so `tessera run` loads
  * only what it uses; dist/lib/ (the ES module library) and dist/types/ (declarations).
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnSync } from "node:child_process";
 import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src");
-const dist = join(root, "dist");
+const final = join(root, "dist");
+// Built beside dist/ and swapped in at the end, so a tessera running meanwhile never sees a half-built dist/.
+const dist = join(root, `.dist-${process.pid}`);
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 
 /** Dynamic imports that stay inside the entry bundle (the hot path). */
@@ -90,7 +92,7 @@ await build({
   ...common,
   entryPoints: { cli: join(src, "main.ts") },
   outdir: dist,
-  banner: { js: "#!/usr/bin/env node" },
+  banner: { js: "#!/usr/bin/env -S node --" },
 });
 while (pending.length > 0) {
   const { name, entry } = pending.shift();
@@ -113,9 +115,25 @@ await build({
 });
 
 // Type declarations for library users.
-const tsc = spawnSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")], {
-  stdio: "inherit",
-});
-if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+const tsc = spawnSync(
+  process.execPath,
+  [
+    join(root, "node_modules", "typescript", "bin", "tsc"),
+    "-p",
+    join(root, "tsconfig.build.json"),
+    "--outDir",
+    join(dist, "types"),
+  ],
+  { stdio: "inherit" },
+);
+if (tsc.status !== 0) {
+  rmSync(dist, { recursive: true, force: true });
+  process.exit(tsc.status ?? 1);
+}
+
+const old = join(root, `.dist-old-${process.pid}`);
+if (existsSync(final)) renameSync(final, old);
+renameSync(dist, final);
+rmSync(old, { recursive: true, force: true });
 
 console.error(`built tessera ${version}: dist/cli.cjs + ${planned.size} lazy chunks, dist/lib/index.js`);

@@ -6,6 +6,7 @@
 import type { Context } from "./commands/common.js";
 import { closest, formatError, isTesseraError } from "./errors.js";
 import { VERSION } from "./manifest/load.js";
+import { isRelaying } from "./run/run.js";
 
 interface Command {
   summary: string;
@@ -51,7 +52,8 @@ ${lines.join("\n")}
 
 Run \`tessera <command> --help\` for a command's options.
 Precedence (first wins): --secret > environment > env.yaml files > .env files > manifest defaults.
-Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing required variables, 4 invalid input.
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing required variables, 4 invalid input;
+\`run\` returns the command's own status (128+N when a signal N ended it), 126/127 when it cannot start.
 `;
 }
 
@@ -62,28 +64,40 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     return 2;
   }
   if (name === "help" || name === "--help" || name === "-h") {
-    const topic = rest[0] && COMMANDS[rest[0]];
+    if (rest[0] === undefined) {
+      context.stdout(help());
+      return 0;
+    }
+    const topic = COMMANDS[rest[0]];
     if (topic) return (await topic.load()).main(["--help"], context);
-    context.stdout(help());
-    return 0;
+    return unknownCommand(rest[0], context);
   }
   if (name === "version" || name === "--version" || name === "-V") {
     context.stdout(`${VERSION}\n`);
     return 0;
   }
   const command = COMMANDS[name];
-  if (!command) {
-    const suggestion = closest(name, Object.keys(COMMANDS));
-    context.stderr(
-      `tessera: error[E_USAGE]: unknown command ${JSON.stringify(name)}\n  hint: ${suggestion ? `did you mean \`tessera ${suggestion}\`?` : "see `tessera help`"}\n`,
-    );
-    return 2;
-  }
+  if (!command) return unknownCommand(name, context);
   return (await command.load()).main(rest, context);
+}
+
+function unknownCommand(name: string, context: Context): number {
+  const suggestion = closest(name, Object.keys(COMMANDS));
+  context.stderr(
+    `tessera: error[E_USAGE]: unknown command ${JSON.stringify(name)}\n  hint: ${suggestion ? `did you mean \`tessera ${suggestion}\`?` : "see `tessera help`"}\n`,
+  );
+  return 2;
 }
 
 /** Run the CLI in this process: errors become messages on stderr and documented exit codes. */
 export async function cli(argv: readonly string[]): Promise<void> {
+  // A closed output (`tessera export | head -1`) ends Tessera as SIGPIPE would, quietly (128+13).
+  const onOutputError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    if (!isRelaying()) process.exit(141);
+  };
+  process.stdout.on("error", onOutputError);
+  process.stderr.on("error", onOutputError);
   const context: Context = {
     cwd: process.cwd(),
     env: process.env,

@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   E_UNDECLARED_REF: EXIT.invalid,
   E_VALUE_INVALID: EXIT.invalid,
   E_OUTPUT_EXISTS: EXIT.usage,
+  E_OUTPUT_UNWRITABLE: EXIT.usage,
   E_COMMAND_NOT_FOUND: EXIT.notFound,
   E_COMMAND_NOT_EXECUTABLE: EXIT.notExecutable,
 } as const;

@@ -62,7 +62,7 @@ export function tessera(
   args: readonly string[],
   options: { cwd: string; env?: Record<string, string | undefined>; input?: string } = { cwd: ROOT },
 ): Result {
-  const result: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], {
+  const result: SpawnSyncReturns<string> = spawnSync(process.execPath, ["--", CLI, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
     input: options.input ?? "",
@@ -77,7 +77,7 @@ export function startTessera(
   args: readonly string[],
   options: { cwd: string; env?: Record<string, string | undefined> },
 ) {
-  return spawn(process.execPath, [CLI, ...args], {
+  return spawn(process.execPath, ["--", CLI, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,7 +3,11 @@ const names = ["OPENAI_API_KEY", "MY_AGENT_KEY", "LANGFUSE_SECRET", "LANGFUSE_HO
 for (const name of names) {
   const value = process.env[name];
   const shown =
-    value === undefined ? "(not set)" : value === "" ? "(empty)" : `${value.slice(0, 3)}… (${value.length} characters)`;
+    value === undefined
+      ? "(not set)"
+      : value === ""
+        ? "(empty)"
+        : `${value.slice(0, 3)}… (${value.length} characters)`;
   console.log(`${name.padEnd(16)} ${shown}`);
 }
 // An agent that logs a secret by mistake: `tessera run` masks it whenever output is not a terminal

@@ -3,13 +3,16 @@
  * and the resolution. A short summary on stderr, or JSON on stdout; never values.
  */
 import { type Diagnostic, formatError, formatLocation, isTesseraError, TesseraError } from "../errors.js";
+import { findManifest, MANIFEST_NAMES } from "../manifest/load.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
   describeMissing,
   type LayerFlags,
   missingError,
+  parseSecretFlags,
   printWarnings,
+  profileFrom,
   resolveFromFlags,
 } from "./common.js";
 
@@ -28,6 +31,11 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;
+  }
+  if (parsed.positionals.length > 0) {
+    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
+      hint: `${usage} (the manifest is given with --manifest FILE)`,
+    });
   }
   try {
     return await check(options, context);
@@ -59,19 +67,36 @@ async function check(
   options: LayerFlags & { strict?: boolean; json?: boolean },
   context: Context,
 ): Promise<number> {
+  profileFrom(options, context.env); // flags are checked before the manifest is looked for
+  parseSecretFlags(options.secret);
+  if (!findManifest(context.cwd, options.manifest)) {
+    throw new TesseraError(
+      "E_MANIFEST_NOT_FOUND",
+      `no manifest here: looked for ${MANIFEST_NAMES.join(", ")}`,
+      {
+        hint: "run check where the manifest is, name it with --manifest FILE, or create one with `tessera init`",
+      },
+    );
+  }
   const { spec, resolution } = await resolveFromFlags(options, context, { noCache: true });
   const declared = new Set(resolution.variables.map((variable) => variable.name));
   const lookups = new Set(resolution.variables.map((variable) => variable.lookup));
   const undeclared: Diagnostic[] = [];
   const reported = new Set<string>();
-  for (const reference of spec?.implicitReferences ?? []) {
+  const references = spec?.implicitReferences ?? [];
+  for (const reference of references) {
     if (declared.has(reference.name) || lookups.has(reference.name) || reported.has(reference.name)) continue;
     reported.add(reference.name);
+    const optional = references
+      .filter((other) => other.name === reference.name)
+      .every((other) => other.hasDefault);
     undeclared.push({
       code: "W_UNDECLARED_REF",
       message: `${reference.name} is used by ${reference.context} but not declared in secrets`,
       location: reference.location,
-      hint: `add it under secrets.required (or secrets.optional): - name: ${reference.name}`,
+      hint: optional
+        ? `it has a default there, so declare it under secrets.optional: - name: ${reference.name}`
+        : `declare it under secrets.required: - name: ${reference.name}`,
     });
   }
   const strictFailure = options.strict === true && undeclared.length > 0;

@@ -131,9 +131,10 @@ export function printWarnings(warnings: readonly Diagnostic[], context: Context,
   for (const warning of warnings) context.stderr(`${formatWarning(warning)}\n`);
 }
 
-/** Describe why a required variable is not satisfied (never its value). */
+/** Describe why a required variable is not satisfied (never its value): a headline and detail lines. */
 export function describeMissing(variable: ResolvedVariable, looked: readonly string[]): string[] {
-  const head = `${variable.name}${variable.description ? ` — ${variable.description}` : ""}`;
+  const lookedUpAs = variable.lookup !== variable.name ? ` (looked up as ${variable.lookup})` : "";
+  const head = `${variable.name}${lookedUpAs}${variable.description ? ` — ${variable.description}` : ""}`;
   if (variable.status === "empty" && variable.origin) {
     const shadowed = variable.shadowed.length
       ? ` (shadowing ${variable.shadowed.map((origin) => origin.where).join(", ")})`
@@ -152,9 +153,11 @@ export function describeMissing(variable: ResolvedVariable, looked: readonly str
 export function missingError(resolution: Resolution): TesseraError {
   const names = resolution.missing.map((variable) => variable.name);
   const details = resolution.missing.flatMap((variable) => describeMissing(variable, resolution.looked));
+  const allEmpty = resolution.missing.every((variable) => variable.status === "empty");
+  const what = allEmpty ? "empty" : "missing";
   return new TesseraError(
     "E_MISSING_REQUIRED",
-    `${names.length === 1 ? "a required variable is" : `${names.length} required variables are`} missing: ${names.join(", ")}`,
+    `${names.length === 1 ? "a required variable is" : `${names.length} required variables are`} ${what}: ${names.join(", ")}`,
     {
       details,
       hint: "set them in a git-ignored .env or env.yaml, in the environment, or with --secret NAME=VALUE; --allow-missing-secrets turns this into a warning",

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/load.js";
+import { writeOutputFile } from "../manifest/load.js";
 import {
   evaluate,
   type Lookup,
@@ -118,7 +118,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     });
   }
   if (options.output) {
-    writeFileAtomic(resolvePath(context.cwd, options.output), output);
+    writeOutputFile(context.cwd, options.output, output);
     if (!options.quiet) context.stderr(`tessera: wrote ${options.output} (mode 0600)\n`);
   } else {
     context.stdout(output);

@@ -1,7 +1,6 @@
 /** tessera schema [-o FILE]: the JSON Schema of tessera.yaml, for editors (yaml-language-server and others). */
-import { resolve } from "node:path";
 import { TesseraError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/load.js";
+import { writeOutputFile } from "../manifest/load.js";
 import { jsonSchema } from "../manifest/schema.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import type { Context } from "./common.js";
@@ -26,7 +25,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (parsed.positionals.length > 0)
     throw new TesseraError("E_USAGE", "schema takes no arguments", { hint: usage });
   const text = `${JSON.stringify(jsonSchema(), null, 2)}\n`;
-  if (options.output) writeFileAtomic(resolve(context.cwd, options.output), text, 0o644);
+  if (options.output) writeOutputFile(context.cwd, options.output, text, 0o644);
   else context.stdout(text);
   return 0;
 }

@@ -6,7 +6,7 @@
  */
 import { isMap, isPair, isScalar, isSeq, type Node } from "yaml";
 import { type Location, TesseraError } from "../errors.js";
-import { parseTemplate, referencedNames, TemplateSyntaxError } from "../resolve/template.js";
+import { parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
 import { type Declaration, DOCKRION_NAME, type FromRef, type ImplicitReference, type Spec } from "./spec.js";
 import { Problems } from "./tessera.js";
 import { parseYaml, type YamlFile } from "./yaml-doc.js";
@@ -154,24 +154,30 @@ const AUTH_NAME_FIELDS: readonly (readonly string[])[] = [
 function implicitReferences(yaml: YamlFile, data: Record<string, unknown>): ImplicitReference[] {
   const out: ImplicitReference[] = [];
   const seen = new Set<string>();
-  const push = (name: string, location: Location, context: string) => {
+  const push = (name: string, location: Location, context: string, hasDefault = false) => {
     const key = `${name}@${location.line}:${location.column}`;
     if (seen.has(key)) return;
     seen.add(key);
-    out.push({ name, location, context });
+    out.push({ name, location, context, hasDefault });
   };
   walk(yaml.doc.contents as Node | null, [], (node, path) => {
     if (typeof node.value !== "string" || !node.value.includes("${")) return;
-    let names: Set<string>;
+    let names: Map<string, boolean>;
     try {
-      names = referencedNames(parseTemplate(node.value));
+      names = referenceDefaults(parseTemplate(node.value));
     } catch (error) {
       if (!(error instanceof TemplateSyntaxError)) throw error;
       // Dockrion reads these itself; take the names it would see.
-      names = new Set([...node.value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!));
+      names = new Map(
+        [...node.value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)?/g)].map((match) => [
+          match[1]!,
+          match[2] !== undefined,
+        ]),
+      );
     }
     const location = yaml.at(node.range?.[0] ?? 0);
-    for (const name of names) push(name, location, `\${${name}} in ${path.join(".")}`);
+    for (const [name, hasDefault] of names)
+      push(name, location, `\${${name}} in ${path.join(".")}`, hasDefault);
   });
 
   const auth = data.auth as Record<string, unknown> | undefined;
@@ -190,6 +196,21 @@ function implicitReferences(yaml: YamlFile, data: Record<string, unknown>): Impl
     );
   }
   return out;
+}
+
+/** Each referenced name, and whether every use of it has a fallback (an operator, or inside one). */
+function referenceDefaults(
+  template: Template,
+  nested = false,
+  into = new Map<string, boolean>(),
+): Map<string, boolean> {
+  for (const part of template) {
+    if (typeof part === "string") continue;
+    const fallback = nested || (part.operator !== undefined && !part.operator.includes("?"));
+    into.set(part.name, (into.get(part.name) ?? true) && fallback);
+    if (part.argument) referenceDefaults(part.argument, true, into);
+  }
+  return into;
 }
 
 function walk(

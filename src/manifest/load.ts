@@ -166,3 +166,24 @@ export function writeFileAtomic(path: string, content: string | Uint8Array, mode
     throw error;
   }
 }
+
+/** Write a file the user named on the command line (atomically); a bad path is a usage error. */
+export function writeOutputFile(cwd: string, path: string, content: string | Uint8Array, mode = 0o600): void {
+  const absolute = resolve(cwd, path);
+  try {
+    writeFileAtomic(absolute, content, mode);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? `the directory ${dirname(path) || "."} does not exist`
+        : code === "EACCES" || code === "EPERM"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "it is a directory"
+            : `${code ?? "error"}`;
+    throw new TesseraError("E_OUTPUT_UNWRITABLE", `cannot write ${path}: ${why}`, {
+      hint: "the path is relative to the current directory",
+    });
+  }
+}

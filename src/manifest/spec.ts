@@ -61,6 +61,8 @@ export interface ImplicitReference {
   name: string;
   location: Location;
   context: string;
+  /** The reference carries a fallback (`${NAME:-default}`, `${NAME+alt}`, or sits inside one). */
+  hasDefault: boolean;
 }
 
 export interface Spec {

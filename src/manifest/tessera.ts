@@ -19,17 +19,25 @@ export class Problems {
   add(location: Location, message: string, hint?: string): void {
     this.list.push({ location, message, hint });
   }
+  /** Throw one error for all problems, in file order: the first as the headline, the rest as details. */
   throwIfAny(): void {
-    const [first, ...rest] = this.list;
+    const sorted = [...this.list].sort(
+      (a, b) =>
+        (a.location.line ?? 0) - (b.location.line ?? 0) ||
+        (a.location.column ?? 0) - (b.location.column ?? 0),
+    );
+    const [first, ...rest] = sorted;
     if (!first) return;
+    const also = rest.map(
+      (problem) =>
+        `also ${problem.location.file}:${problem.location.line}:${problem.location.column}: ${problem.message}` +
+        (problem.hint ? ` (${problem.hint})` : ""),
+    );
+    // With several problems the first one's hint goes right under it, before the others.
     throw new TesseraError("E_MANIFEST_INVALID", first.message, {
       location: first.location,
-      hint: first.hint,
-      details: rest.map(
-        (problem) =>
-          `also ${problem.location.file}:${problem.location.line}:${problem.location.column}: ${problem.message}` +
-          (problem.hint ? ` (${problem.hint})` : ""),
-      ),
+      hint: also.length ? undefined : first.hint,
+      details: also.length && first.hint ? [`hint: ${first.hint}`, ...also] : also,
     });
   }
 }

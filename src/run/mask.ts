@@ -45,8 +45,9 @@ function safeEncode(value: string): string {
 }
 
 /**
- * A byte is masked when any occurrence of any pattern covers it; each maximal run of masked bytes is
- * replaced by one marker (the pattern of the occurrence that starts the run). Streaming output is
+ * A byte is masked when any occurrence of any pattern covers it; overlapping occurrences form one run,
+ * replaced by one marker (the pattern of the occurrence that starts the run; adjacent occurrences keep
+ * a marker each). Streaming output is
  * identical to masking the whole text at once: a byte is written only when no occurrence that could
  * still cover it is unfinished, which holds back fewer bytes than the longest pattern.
  */
@@ -54,8 +55,6 @@ export class Masker {
   private held: Buffer = Buffer.alloc(0);
   /** Bytes at the start of `held` already covered by an occurrence whose marker was written. */
   private covered = 0;
-  /** The last byte written was masked (a masked byte at the start of `held` continues that run). */
-  private inRun = false;
 
   constructor(private readonly patterns: readonly Pattern[]) {}
 
@@ -70,7 +69,6 @@ export class Masker {
     const out = this.process(this.held, true);
     this.held = Buffer.alloc(0);
     this.covered = 0;
-    this.inRun = false;
     return out;
   }
 
@@ -89,22 +87,17 @@ export class Masker {
     const parts: Buffer[] = [];
     let cursor = 0;
     let covered = 0;
-    let inRun = false;
     for (const [start, end, replacement] of runs) {
       if (start >= emitEnd) break;
       if (start > cursor) parts.push(buffer.subarray(cursor, start));
-      // A run that starts at 0 and was already open in the previous write gets no second marker.
-      if (!(start === 0 && this.inRun)) parts.push(replacement);
+      // A run that continues one whose marker was already written gets no second marker.
+      if (!(start === 0 && this.covered > 0)) parts.push(replacement);
       cursor = Math.min(end, emitEnd);
-      if (end >= emitEnd) {
-        covered = end - emitEnd;
-        inRun = true;
-      }
+      if (end > emitEnd) covered = end - emitEnd;
     }
     if (cursor < emitEnd) parts.push(buffer.subarray(cursor, emitEnd));
     this.held = Buffer.from(buffer.subarray(emitEnd));
     this.covered = covered;
-    this.inRun = inRun;
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
@@ -125,7 +118,7 @@ export class Masker {
     const runs: [number, number, Buffer][] = [];
     for (const occurrence of found) {
       const last = runs[runs.length - 1];
-      if (last && occurrence[0] <= last[1]) last[1] = Math.max(last[1], occurrence[1]);
+      if (last && occurrence[0] < last[1]) last[1] = Math.max(last[1], occurrence[1]);
       else runs.push([...occurrence]);
     }
     return runs;

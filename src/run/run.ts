@@ -3,9 +3,10 @@
  * and masking of secret values in output that does not go to a terminal.
  */
 import { spawn } from "node:child_process";
-import { fstatSync, statSync } from "node:fs";
+import { existsSync, fstatSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import type { Readable, Writable } from "node:stream";
+import { isatty } from "node:tty";
 import { TesseraError } from "../errors.js";
 import type { Resolution } from "../resolve/resolve.js";
 import { type Maskable, Masker, maskPatterns } from "./mask.js";
@@ -69,32 +70,46 @@ export interface RunChildOptions {
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2"] as const;
 
+/**
+ * Signals a terminal sends to the whole foreground process group (Ctrl-C, Ctrl-\): the child, which
+ * shares that group, already has them, so forwarding them again would deliver them twice (and many
+ * programs treat a second Ctrl-C as "force quit"). They are forwarded only when Tessera has no terminal.
+ */
+const KEYBOARD_SIGNALS = new Set<string>(["SIGINT", "SIGQUIT"]);
+
 /** Start the child, forward signals, mask output where needed; resolves to the exit status. */
 export function runChild(options: RunChildOptions): Promise<number> {
   const patterns = options.mask === "never" ? [] : maskPatterns(options.secrets);
   const maskOut = patterns.length > 0 && shouldMask(1, options.mask);
   const maskErr = patterns.length > 0 && shouldMask(2, options.mask);
   return new Promise((resolvePromise, reject) => {
+    running++;
     const child = spawn(options.command, options.args, {
       env: options.env,
       stdio: ["inherit", maskOut ? "pipe" : "inherit", maskErr ? "pipe" : "inherit"],
     });
+    const terminal = isatty(0) || isatty(1) || isatty(2);
     const forward = (signal: NodeJS.Signals) => () => {
+      if (terminal && KEYBOARD_SIGNALS.has(signal)) return; // the child got it from the terminal
       child.kill(signal);
     };
     const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
     const cleanup = () => {
       for (const [signal, handler] of handlers) process.off(signal, handler);
+      running--;
     };
 
     const streams: Promise<void>[] = [];
-    if (maskOut && child.stdout) streams.push(pump(child.stdout, process.stdout, new Masker(patterns)));
-    if (maskErr && child.stderr) streams.push(pump(child.stderr, process.stderr, new Masker(patterns)));
+    const brokenPipe = () => child.kill("SIGPIPE");
+    if (maskOut && child.stdout)
+      streams.push(pump(child.stdout, process.stdout, new Masker(patterns), brokenPipe));
+    if (maskErr && child.stderr)
+      streams.push(pump(child.stderr, process.stderr, new Masker(patterns), brokenPipe));
 
     child.once("error", (error: NodeJS.ErrnoException) => {
       cleanup();
-      reject(spawnError(error, options.command));
+      reject(spawnError(error, options.command, options.env));
     });
     child.once("close", (code, signal) => {
       cleanup();
@@ -106,9 +121,31 @@ export function runChild(options: RunChildOptions): Promise<number> {
   });
 }
 
-function pump(from: Readable, to: Writable, masker: Masker): Promise<void> {
+let running = 0;
+
+/** True while `runChild` relays a child's output (the CLI then leaves EPIPE on its streams to it). */
+export function isRelaying(): boolean {
+  return running > 0;
+}
+
+/**
+ * Relay a child's stream through the masker. When our side is closed (EPIPE: `tessera run … | head`),
+ * the child gets SIGPIPE, exactly as it would have without Tessera in between (its pipe to us is a
+ * socket, which would otherwise report "connection reset").
+ */
+function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void): Promise<void> {
   return new Promise((resolvePromise) => {
+    let closed = false;
+    const onError = () => {
+      if (closed) return;
+      closed = true;
+      onClosed();
+      from.destroy();
+      resolvePromise();
+    };
+    to.on("error", onError);
     from.on("data", (chunk: Buffer) => {
+      if (closed) return;
       const out = masker.push(chunk);
       if (out.length > 0 && !to.write(out)) {
         from.pause();
@@ -116,8 +153,11 @@ function pump(from: Readable, to: Writable, masker: Masker): Promise<void> {
       }
     });
     from.once("end", () => {
-      const rest = masker.end();
-      if (rest.length > 0) to.write(rest);
+      if (!closed) {
+        const rest = masker.end();
+        if (rest.length > 0) to.write(rest);
+      }
+      to.off("error", onError);
       resolvePromise();
     });
     from.once("error", () => resolvePromise());
@@ -145,10 +185,21 @@ function shouldMask(fd: 1 | 2, mode: MaskMode): boolean {
   return !stream.isTTY;
 }
 
-function spawnError(error: NodeJS.ErrnoException, command: string): Error {
+function spawnError(error: NodeJS.ErrnoException, command: string, env: Record<string, string>): Error {
   if (error.code === "ENOENT") {
+    if (command.includes("/") && existsSync(command)) {
+      return new TesseraError(
+        "E_COMMAND_NOT_FOUND",
+        `${command} exists, but the interpreter named on its #! line was not found`,
+        {
+          hint: "check the script's first line (for example #!/usr/bin/env node) and that the interpreter is installed",
+        },
+      );
+    }
     return new TesseraError("E_COMMAND_NOT_FOUND", `command not found: ${command}`, {
-      hint: "check the spelling and PATH (with --pristine, PATH is the parent's PATH)",
+      hint: command.includes("/")
+        ? "check the path"
+        : `check the spelling; it was searched in PATH=${env.PATH ?? "(unset)"}`,
     });
   }
   if (error.code === "EACCES") {

@@ -45,6 +45,7 @@ interface FilePlan {
   name?: string;
   /** A missing file is an error (given on the command line, or declared `required: true`). */
   mustExist: "flag" | "declared" | false;
+  declaredAt?: import("../errors.js").Location;
 }
 
 export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
@@ -90,6 +91,7 @@ function planFiles(options: LayerOptions): FilePlan[] {
     label: displayFile(cwd, resolve(base, decl.path)),
     name: decl.name,
     mustExist: decl.required ? "declared" : false,
+    declaredAt: decl.declaredAt,
   });
   const auto = (layer: "values" | "dotenv", names: string[]): FilePlan[] =>
     names.map((name) => ({
@@ -153,10 +155,11 @@ function readFileSource(
       plan.mustExist === "declared" ? "E_SOURCE_MISSING" : "E_FILE_NOT_FOUND",
       `${plan.layer === "values" ? "value file" : "env file"} ${file} ${what}`,
       {
+        location: plan.mustExist === "declared" ? plan.declaredAt : undefined,
         hint:
           plan.mustExist === "flag"
             ? "paths given on the command line are relative to the current directory"
-            : "the manifest declares this source with required: true; create the file or make the source optional",
+            : "this source is declared with required: true; create the file, or drop required: true to make it optional",
       },
     );
   }
