@@ -317,8 +317,12 @@ function snapshotCli(into) {
       for (const name of readdirSync(dist)) {
         if (name.endsWith(".cjs")) copyFileSync(join(dist, name), join(into, name));
       }
-      const cli = join(into, "cli.cjs");
-      const chunks = [...readFileSync(cli, "utf8").matchAll(/require\("\.\/([^"]+\.cjs)"\)/g)];
+      // The installed command is bin/tessera.cjs (the launcher with the code cache), next to dist/.
+      mkdirSync(join(into, "..", "bin"), { recursive: true });
+      copyFileSync(join(root, "bin", "tessera.cjs"), join(into, "..", "bin", "tessera.cjs"));
+      const bundle = join(into, "cli.cjs");
+      const cli = join(into, "..", "bin", "tessera.cjs");
+      const chunks = [...readFileSync(bundle, "utf8").matchAll(/require\("\.\/([^"]+\.cjs)"\)/g)];
       if (chunks.every(([, chunk]) => existsSync(join(into, chunk)))) {
         const version = execFileSync(node, [cli, "--version"], { encoding: "utf8" }).trim();
         return { cli, version };

@@ -10,7 +10,7 @@
  */
 import { dirname, resolve as resolvePath } from "node:path";
 import { findManifest, kindOf, loadManifest as loadManifestRef } from "./manifest/load.js";
-import type { Spec } from "./manifest/spec.js";
+import type { ManifestKind, Spec } from "./manifest/spec.js";
 
 export {
   ERROR_CODES,
@@ -22,8 +22,7 @@ export {
   TesseraError,
 } from "./errors.js";
 export { findManifest, MANIFEST_NAMES, type ManifestRef, VERSION } from "./manifest/load.js";
-export { parseManifest } from "./manifest/parse.js";
-export { jsonSchema } from "./manifest/schema.js";
+
 export type {
   Declaration,
   ManifestKind,
@@ -62,6 +61,24 @@ export {
   shellQuote,
   yamlQuote,
 } from "./targets/formats.js";
+
+/**
+ * Parse manifest text in full (positioned YAML, schema validation). Asynchronous because the YAML and
+ * schema libraries are loaded only when a manifest is parsed, not when the library is imported.
+ */
+export async function parseManifest(
+  kind: ManifestKind,
+  text: string,
+  file: string,
+  dir: string,
+): Promise<Spec> {
+  return (await import("./manifest/parse.js")).parseManifest(kind, text, file, dir);
+}
+
+/** The JSON Schema of tessera.yaml. */
+export async function jsonSchema(): Promise<Record<string, unknown>> {
+  return (await import("./manifest/schema.js")).jsonSchema();
+}
 
 /**
  * Load a manifest: a path (tessera.yaml, Dockfile.yaml, manifest.json, by name), or the first of those

@@ -7,7 +7,8 @@ import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const CLI = join(ROOT, "dist", "cli.cjs");
+/** The tessera command as installed (the launcher in bin/, which runs dist/cli.cjs with a code cache). */
+export const CLI = join(ROOT, "bin", "tessera.cjs");
 
 const made: string[] = [];
 after(() => {

@@ -12,6 +12,7 @@ import {
 } from "../resolve/resolve.js";
 import { gatherLayers } from "../sources/gather.js";
 import type { LayerStack } from "../sources/layers.js";
+import { mark } from "../timing.js";
 
 export interface Context {
   cwd: string;
@@ -82,10 +83,12 @@ export async function resolveFromFlags(
   context: Context,
   options: { noCache?: boolean } = {},
 ): Promise<Resolved> {
+  mark("start");
   const profile = profileFrom(flags, context.env);
   const secrets = parseSecretFlags(flags.secret);
   const ref = findManifest(context.cwd, flags.manifest);
   const spec = ref ? await loadManifest(ref, { cwd: context.cwd, noCache: options.noCache }) : undefined;
+  mark("manifest");
   const stack = await gatherLayers({
     cwd: context.cwd,
     env: context.env,
@@ -95,7 +98,9 @@ export async function resolveFromFlags(
     valuesFiles: flags.values,
     envFiles: flags["env-file"],
   });
+  mark("layers");
   const { resolution, scopeValue } = resolveWithScope({ spec, profile, stack });
+  mark("resolve");
   if (spec) {
     const declared = new Set(resolution.variables.map((variable) => variable.lookup));
     for (const [name] of secrets) {

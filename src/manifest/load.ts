@@ -15,7 +15,6 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import { homedir } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { TesseraError } from "../errors.js";
 import type { ManifestKind, Spec } from "./spec.js";
@@ -42,9 +41,13 @@ export function findManifest(cwd: string, explicit?: string): ManifestRef | unde
     }
     return { path, kind: kindOf(path) };
   }
-  for (const name of MANIFEST_NAMES) {
+  for (const [name, kind] of [
+    ["tessera.yaml", "tessera"],
+    ["Dockfile.yaml", "dockfile"],
+    ["manifest.json", "ploinky"],
+  ] as const) {
     const path = join(cwd, name);
-    if (existsSync(path)) return { path, kind: kindOf(path) };
+    if (existsSync(path)) return { path, kind };
   }
   return undefined;
 }
@@ -101,8 +104,10 @@ export function cacheDir(): string | undefined {
   const explicit = process.env.TESSERA_CACHE_DIR;
   if (explicit === "off" || explicit === "0") return undefined;
   if (explicit) return explicit;
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(base, "tessera");
+  // Without XDG_CACHE_HOME or HOME there is no sensible place: no cache (node:os stays unloaded).
+  const base =
+    process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, ".cache") : undefined);
+  return base ? join(base, "tessera") : undefined;
 }
 
 /** Locations in a Spec name the file as displayed, so the key covers the displayed path too. */

@@ -9,6 +9,7 @@ import type { Readable, Writable } from "node:stream";
 import { isatty } from "node:tty";
 import { TesseraError } from "../errors.js";
 import type { Resolution } from "../resolve/resolve.js";
+import { mark, report } from "../timing.js";
 import { type Maskable, Masker, maskPatterns } from "./mask.js";
 
 /** Kept from the parent environment under --pristine. */
@@ -78,20 +79,25 @@ const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2"] 
 const KEYBOARD_SIGNALS = new Set<string>(["SIGINT", "SIGQUIT"]);
 
 /** Start the child, forward signals, mask output where needed; resolves to the exit status. */
-export function runChild(options: RunChildOptions): Promise<number> {
-  const patterns = options.mask === "never" ? [] : maskPatterns(options.secrets);
-  const maskOut = patterns.length > 0 && shouldMask(1, options.mask);
-  const maskErr = patterns.length > 0 && shouldMask(2, options.mask);
+export async function runChild(options: RunChildOptions): Promise<number> {
+  const wantOut = options.mask !== "never" && (await shouldMask(1, options.mask));
+  const wantErr = options.mask !== "never" && (await shouldMask(2, options.mask));
+  const patterns = wantOut || wantErr ? maskPatterns(options.secrets) : [];
+  const maskOut = wantOut && patterns.length > 0;
+  const maskErr = wantErr && patterns.length > 0;
   return new Promise((resolvePromise, reject) => {
     running++;
-    const child = spawn(options.command, options.args, {
-      env: options.env,
-      stdio: ["inherit", maskOut ? "pipe" : "inherit", maskErr ? "pipe" : "inherit"],
-    });
-    const terminal = isatty(0) || isatty(1) || isatty(2);
+    // Handlers first: a signal that arrived before them would end Tessera and orphan the child.
+    let child: ReturnType<typeof spawn> | undefined;
     const forward = (signal: NodeJS.Signals) => () => {
-      if (terminal && KEYBOARD_SIGNALS.has(signal)) return; // the child got it from the terminal
-      child.kill(signal);
+      if (!KEYBOARD_SIGNALS.has(signal)) {
+        child?.kill(signal);
+        return;
+      }
+      // node:tty costs ~2 ms to load: only when a keyboard signal actually arrives.
+      void import("node:tty").then(({ isatty }) => {
+        if (!(isatty(0) || isatty(1) || isatty(2))) child?.kill(signal); // else the child got it from the terminal
+      });
     };
     const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
@@ -99,9 +105,14 @@ export function runChild(options: RunChildOptions): Promise<number> {
       for (const [signal, handler] of handlers) process.off(signal, handler);
       running--;
     };
+    mark("spawn");
+    child = spawn(options.command, options.args, {
+      env: options.env,
+      stdio: ["inherit", maskOut ? "pipe" : "inherit", maskErr ? "pipe" : "inherit"],
+    });
 
     const streams: Promise<void>[] = [];
-    const brokenPipe = () => child.kill("SIGPIPE");
+    const brokenPipe = () => child?.kill("SIGPIPE");
     if (maskOut && child.stdout)
       streams.push(pump(child.stdout, process.stdout, new Masker(patterns), brokenPipe));
     if (maskErr && child.stderr)
@@ -112,10 +123,12 @@ export function runChild(options: RunChildOptions): Promise<number> {
       reject(spawnError(error, options.command, options.env));
     });
     child.once("close", (code, signal) => {
+      mark("child exited");
+      report();
       cleanup();
-      Promise.all(streams).then(() => {
+      Promise.all(streams).then(async () => {
         if (code !== null) resolvePromise(code);
-        else resolvePromise(128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+        else resolvePromise(128 + (signal ? ((await import("node:os")).constants.signals[signal] ?? 0) : 0));
       }, reject);
     });
   });
@@ -164,25 +177,26 @@ function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void
   });
 }
 
-/** Mask a stream unless it is a terminal (auto), or unless it is /dev/null (nothing to protect). */
-function shouldMask(fd: 1 | 2, mode: MaskMode): boolean {
+/**
+ * Mask a stream unless it is a terminal (auto), or unless it is /dev/null (nothing to protect). A pipe
+ * or a file is decided by fstat alone; node:tty (~2 ms to load) is asked only about a character device.
+ */
+async function shouldMask(fd: 1 | 2, mode: MaskMode): Promise<boolean> {
   let stat: ReturnType<typeof fstatSync>;
   try {
     stat = fstatSync(fd);
   } catch {
     return false;
   }
-  if (stat.isCharacterDevice()) {
-    try {
-      const devNull = statSync("/dev/null");
-      if (stat.rdev === devNull.rdev) return false;
-    } catch {
-      // no /dev/null: fall through
-    }
+  if (!stat.isCharacterDevice()) return true;
+  try {
+    if (stat.rdev === statSync("/dev/null").rdev) return false;
+  } catch {
+    // no /dev/null: fall through
   }
   if (mode === "always") return true;
-  const stream = fd === 1 ? process.stdout : process.stderr;
-  return !stream.isTTY;
+  const { isatty } = await import("node:tty");
+  return !isatty(fd);
 }
 
 function spawnError(error: NodeJS.ErrnoException, command: string, env: Record<string, string>): Error {

@@ -55,6 +55,7 @@ function isUnicodeSpace(c: string): boolean {
 }
 
 const KEY_CHAR = /^[\p{L}\p{N}_.\-[\]]$/u;
+const PLAIN_KEY = /[A-Za-z0-9_]+/y;
 
 function trimRightUnicode(text: string): string {
   let end = text.length;
@@ -90,9 +91,12 @@ export function parseDotenv(input: string, file: string): DotenvFile {
       i += 6;
       while (i < text.length && isInlineSpace(text[i]!)) i++;
     }
-    // The key runs to the first `=`, `:` or end of line.
+    // The key runs to the first `=`, `:` or end of line. Most keys are plain ASCII names: match those at
+    // once, and look at the rest character by character.
     const keyStart = i;
     let separator: string | undefined;
+    PLAIN_KEY.lastIndex = i;
+    if (PLAIN_KEY.test(text)) i = PLAIN_KEY.lastIndex;
     while (i < text.length) {
       const k = text[i]!;
       if (k === "=" || k === ":" || k === "\n") {

@@ -60,7 +60,7 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
   sources.push(new EnvironmentSource(options.env));
 
   const plans = planFiles(options);
-  const needsYaml = plans.some((plan) => plan.layer === "values" && exists(plan.path));
+  const needsYaml = plans.some((plan) => plan.layer === "values" && (plan.mustExist || exists(plan.path)));
   const yamlParser = needsYaml ? (await import("./yaml-values.js")).parseYamlValues : undefined;
   for (const plan of plans) {
     sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
@@ -69,11 +69,7 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
 }
 
 function exists(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 export function displayFile(cwd: string, path: string): string {
@@ -141,6 +137,10 @@ function readFileSource(
   yamlParser: typeof import("./yaml-values.js").parseYamlValues | undefined,
 ): ValueSource {
   const file = displayFile(cwd, plan.path);
+  // Most automatic files do not exist: ask without paying for an exception.
+  if (!plan.mustExist && !statSync(plan.path, { throwIfNoEntry: false })) {
+    return new StaticSource(plan.layer, plan.label, [], { present: false, name: plan.name });
+  }
   let text: string;
   try {
     text = readFileSync(plan.path, "utf8");

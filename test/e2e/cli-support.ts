@@ -102,7 +102,7 @@ export function startTesseraGroup(
   args: readonly string[],
   options: { cwd: string; env?: Record<string, string | undefined> },
 ) {
-  return spawn(process.execPath, [CLI, ...args], {
+  return spawn(process.execPath, ["--", CLI, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,59 @@
+/** bin/tessera.cjs: the code cache it keeps, and the `node --` that keeps Node's hands off --env-file. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { CLI, project, ROOT } from "../helpers.ts";
+
+function launch(args: string[], cwd: string, cacheDir: string) {
+  return spawnSync(process.execPath, ["--", CLI, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TESSERA_CACHE_DIR: cacheDir },
+  });
+}
+
+const codeCaches = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.startsWith("code-"))
+    .sort();
+
+describe("the launcher's code cache", () => {
+  test("is made per command group after the first run, then used", () => {
+    const cache = mkdtempSync(join(tmpdir(), "tessera-code-"));
+    const dir = project({ ".env": "A=fake-value-1\n" });
+    assert.equal(launch(["run", "--", "true"], dir, cache).status, 0);
+    assert.equal(launch(["--version"], dir, cache).status, 0);
+    const made = codeCaches(cache);
+    assert.equal(made.length, 2);
+    assert.ok(made.some((name) => name.endsWith(`${process.version}-${process.arch}-run.bin`)));
+    assert.ok(made.some((name) => name.endsWith("-cli.bin")));
+    const build = /^\/\/ tessera-build ([0-9a-f]{24})$/m.exec(
+      readFileSync(join(ROOT, "dist", "cli.cjs"), "utf8"),
+    )?.[1];
+    assert.ok(build && made.every((name) => name.includes(build)), "keyed by the bundle's build id");
+    const result = launch(["run", "--no-mask", "--", "sh", "-c", 'printf %s "$A"'], dir, cache);
+    assert.equal(result.stdout, "fake-value-1");
+  });
+
+  test("a damaged or foreign cache file is rejected by V8 and made again", () => {
+    const cache = mkdtempSync(join(tmpdir(), "tessera-code-"));
+    const dir = project({});
+    assert.equal(launch(["--version"], dir, cache).status, 0);
+    const [file] = codeCaches(cache);
+    writeFileSync(join(cache, file!), Buffer.from("not a code cache at all"));
+    const result = launch(["--version"], dir, cache);
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+/);
+    assert.notEqual(readFileSync(join(cache, file!), "utf8"), "not a code cache at all");
+  });
+
+  test("TESSERA_CACHE_DIR=off keeps no cache", () => {
+    const dir = project({});
+    const result = launch(["--version"], dir, "off");
+    assert.equal(result.status, 0);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});
