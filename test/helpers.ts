@@ -73,14 +73,18 @@ export function tessera(
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Start `tessera ARGS` without waiting (for signal tests). */
+/**
+ * Start `tessera ARGS` without waiting (for signal tests). With `detached`, tessera leads its own process
+ * group, so that the whole group (a child that outlived it included) can be killed at once.
+ */
 export function startTessera(
   args: readonly string[],
-  options: { cwd: string; env?: Record<string, string | undefined> },
+  options: { cwd: string; env?: Record<string, string | undefined>; detached?: boolean },
 ) {
   return spawn(process.execPath, ["--", CLI, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
   });
 }

@@ -1,7 +1,7 @@
 /** Small helpers shared by the end-to-end tests (not a test file itself). */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { CLI, cleanEnv } from "../helpers.ts";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { startTessera } from "../helpers.ts";
 
 /** Parse stdout as JSON, failing the test with the text when it is not JSON. */
 export function parseJson<T = Record<string, unknown>>(text: string): T {
@@ -95,19 +95,14 @@ export function sh(text: string): string {
 }
 
 /**
- * Start `tessera ARGS` like the shared startTessera, but as the leader of its own process group, so
- * that killGroup() can also reap a child that outlived it (an orphan would hold our pipes open).
+ * Start `tessera ARGS` as the leader of its own process group, so that killGroup() can also reap a child
+ * that outlived it (an orphan would hold our pipes open).
  */
 export function startTesseraGroup(
   args: readonly string[],
   options: { cwd: string; env?: Record<string, string | undefined> },
 ) {
-  return spawn(process.execPath, ["--", CLI, ...args], {
-    cwd: options.cwd,
-    env: cleanEnv(options.env),
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  return startTessera(args, { ...options, detached: true });
 }
 
 /** SIGKILL a process group started by startTesseraGroup (no error if it is gone). */
