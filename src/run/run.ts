@@ -4,9 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, fstatSync, statSync } from "node:fs";
-import { constants } from "node:os";
 import type { Readable, Writable } from "node:stream";
-import { isatty } from "node:tty";
 import { TesseraError } from "../errors.js";
 import type { Resolution } from "../resolve/resolve.js";
 import { mark, report } from "../timing.js";
