@@ -6,12 +6,14 @@
  *   (nodejs/node#54232) and exits when that file does not exist; `--` ends Node's options, so
  *   `--env-file` reaches Tessera.
  * - A V8 code cache: compiling the bundle and the functions a command runs costs about 4 ms per start,
- *   so the compiled code is kept in the cache directory (TESSERA_CACHE_DIR, or $XDG_CACHE_HOME/tessera;
- *   TESSERA_CACHE_DIR=off disables it), keyed by the bundle's content hash, the Node version and the
- *   command, and produced after the first run. V8 rejects a cache that does not fit, and then it is
- *   made again. The cache holds compiled code only, never a value.
+ *   so the compiled code is kept in the cache directory (TESSERA_CACHE_DIR, or $XDG_CACHE_HOME/tessera
+ *   or ~/.cache/tessera; TESSERA_CACHE_DIR=off disables it), keyed by the bundle's content hash, the
+ *   Node version and the command, and made after the first run. Compiled code runs as this user, so a
+ *   cache is used only from a directory and a file that this user owns and no one else can write;
+ *   files are written whole (exclusive temporary file, then rename). V8 rejects data that does not
+ *   fit this V8 and this source, and then the cache is made again. It holds compiled code, no value.
  */
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require("node:fs");
 const { dirname, join } = require("node:path");
 const vm = require("node:vm");
 
@@ -24,37 +26,57 @@ try {
   process.exit(1);
 }
 
+const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+const privateTo = (stat) => (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
+
 function cachePath() {
-  const setting = process.env.TESSERA_CACHE_DIR;
+  const env = process.env;
+  const setting = env.TESSERA_CACHE_DIR;
   if (setting === "off" || setting === "0") return undefined;
   const build = /^\/\/ tessera-build ([0-9a-f]{24})$/m.exec(source.slice(0, 200));
   if (!build) return undefined;
-  const dir =
-    setting || join(process.env.XDG_CACHE_HOME || join(require("node:os").homedir(), ".cache"), "tessera");
+  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, ".cache") : undefined);
+  const dir = setting || (base && join(base, "tessera"));
+  if (!dir) return undefined;
   const group = process.argv[2] === "run" ? "run" : "cli";
   return join(dir, `code-${build[1]}-${process.version}-${process.arch}-${group}.bin`);
 }
 
-const cacheFile = cachePath();
-let cachedData;
-if (cacheFile) {
+function readCache(file) {
+  let fd;
   try {
-    cachedData = readFileSync(cacheFile);
+    fd = openSync(file, "r");
+    if (!privateTo(fstatSync(fd)) || !privateTo(statSync(dirname(file)))) return undefined;
+    return readFileSync(fd);
   } catch {
-    // first run of this build and command: the cache is made at exit
+    return undefined; // first run of this build and command: the cache is made at exit
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
+
+function writeCache(file, data) {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!privateTo(statSync(dir))) return;
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    writeFileSync(temp, data, { mode: 0o600, flag: "wx" });
+    renameSync(temp, file);
+  } catch {
+    rmSync(temp, { force: true });
+  }
+}
+
+const cacheFile = cachePath();
+const cachedData = cacheFile ? readCache(cacheFile) : undefined;
 // The bundle runs as a CommonJS module would (same wrapper, same arguments); `#!` is not valid inside it.
 const wrapped = `(function (exports, require, module, __filename, __dirname) {${source.replace(/^#!/, "//")}\n})`;
 const script = new vm.Script(wrapped, { filename: bundle, cachedData });
 if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
   process.once("exit", () => {
     try {
-      const data = script.createCachedData();
-      mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
-      const temp = `${cacheFile}.${process.pid}.tmp`;
-      writeFileSync(temp, data, { mode: 0o600 });
-      renameSync(temp, cacheFile);
+      writeCache(cacheFile, script.createCachedData());
     } catch {
       // the cache is an optimisation only
     }

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   E_MANIFEST_SYNTAX: EXIT.invalid,
   E_MANIFEST_INVALID: EXIT.invalid,
   E_VALUES_INVALID: EXIT.invalid,
+  E_FILE_INVALID: EXIT.invalid,
   E_DOTENV_SYNTAX: EXIT.invalid,
   E_SOURCE_UNSUPPORTED: EXIT.invalid,
   E_SOURCE_UNKNOWN: EXIT.invalid,

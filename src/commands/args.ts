@@ -59,6 +59,15 @@ export function parseArgs(
         if (!long) throw unknownFlag(arg, specs);
         name = long;
         inline = arg.length > 2 ? arg.slice(2) : undefined;
+        // Boolean short flags combine: -qh is -q -h.
+        if (inline !== undefined && specs[long]?.type === "boolean") {
+          const rest = [...inline].map((letter) => shorts.get(letter));
+          if (rest.every((flag) => flag !== undefined && specs[flag]?.type === "boolean")) {
+            set(long, specs[long]!, true);
+            for (const flag of rest) set(flag!, specs[flag!]!, true);
+            continue;
+          }
+        }
       }
       const spec = specs[name];
       if (!spec && name.startsWith("no-") && specs[name.slice(3)]?.type === "boolean") {

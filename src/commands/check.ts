@@ -7,12 +7,11 @@ import { findManifest, MANIFEST_NAMES } from "../manifest/load.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
+  checkLayerFlags,
   describeMissing,
   type LayerFlags,
   missingError,
-  parseSecretFlags,
   printWarnings,
-  profileFrom,
   resolveFromFlags,
 } from "./common.js";
 
@@ -32,6 +31,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
+  checkLayerFlags(options, context.env);
   if (parsed.positionals.length > 0) {
     throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
       hint: `${usage} (the manifest is given with --manifest FILE)`,
@@ -67,8 +67,6 @@ async function check(
   options: LayerFlags & { strict?: boolean; json?: boolean },
   context: Context,
 ): Promise<number> {
-  profileFrom(options, context.env); // flags are checked before the manifest is looked for
-  parseSecretFlags(options.secret);
   if (!findManifest(context.cwd, options.manifest)) {
     throw new TesseraError(
       "E_MANIFEST_NOT_FOUND",

@@ -78,6 +78,15 @@ export function parseSecretFlags(values: readonly string[] | undefined): [string
   return out;
 }
 
+/**
+ * Check the layer flags before anything else reads the command line: `--secret NAME VALUE` (a space
+ * for the `=`) must fail on the flag, never echo VALUE as "an unexpected argument".
+ */
+export function checkLayerFlags(flags: LayerFlags, env: Context["env"]): void {
+  profileFrom(flags, env);
+  parseSecretFlags(flags.secret);
+}
+
 export async function resolveFromFlags(
   flags: LayerFlags,
   context: Context,
@@ -112,10 +121,13 @@ export async function resolveFromFlags(
         });
       }
     }
-    if (profile && !spec.profiles[profile] && !profileFilesExist(spec.dir, profile)) {
+    if (profile && !Object.hasOwn(spec.profiles, profile) && !profileFilesExist(spec.dir, profile)) {
       resolution.warnings.push({
         code: "W_PROFILE_UNKNOWN",
-        message: `profile "${profile}" has no section in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`,
+        message:
+          spec.kind === "ploinky"
+            ? `profile "${profile}" has no env in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`
+            : `profile "${profile}" has no section in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`,
         hint: Object.keys(spec.profiles).length
           ? `known profiles: ${Object.keys(spec.profiles).join(", ")}`
           : "check the spelling of --env / TESSERA_ENV",

@@ -6,16 +6,18 @@
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
-import { writeOutputFile } from "../manifest/load.js";
-import {
-  evaluate,
-  type Lookup,
-  parseTemplate,
-  TemplateReferenceError,
-  TemplateSyntaxError,
-} from "../resolve/template.js";
+import { writeOutputFile } from "../files.js";
+import { shownMessage } from "../resolve/resolve.js";
+import { evaluate, parseTemplate, TemplateReferenceError, TemplateSyntaxError } from "../resolve/template.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, enforceRequired, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+import {
+  type Context,
+  checkLayerFlags,
+  enforceRequired,
+  type LayerFlags,
+  printWarnings,
+  resolveFromFlags,
+} from "./common.js";
 
 export const flags: FlagSpecs = {
   ...LAYER_FLAGS,
@@ -52,6 +54,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
+  checkLayerFlags(options, context.env);
   if (parsed.positionals.length > 1) {
     throw new TesseraError("E_USAGE", "expand takes one template file", { hint: usage });
   }
@@ -83,21 +86,13 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
 
-  // Exported names first (a Ploinky varName maps a name), then the merged scope.
-  const exported = new Map(
-    resolution.variables
-      .filter((variable) => variable.value !== undefined)
-      .map((variable) => [variable.name, variable.value!.reveal()]),
-  );
-  const lookup = (name: string): Lookup => {
-    const value = exported.get(name);
-    return value !== undefined ? { set: true, value } : scopeValue(name);
-  };
+  // References mean here what they mean in the manifest: names in the merged scope (for a Ploinky
+  // manifest, the looked-up varName, as Ploinky's aliases do).
   const run = evaluate(template);
   let output: string;
   try {
     let step = run.next();
-    while (!step.done) step = run.next(lookup(step.value.name));
+    while (!step.done) step = run.next(scopeValue(step.value.name));
     output = step.value;
   } catch (error) {
     if (!(error instanceof TemplateReferenceError)) throw error;
@@ -106,15 +101,20 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     if (error.kind === "required") {
       throw new TesseraError(
         "E_REF_REQUIRED",
-        `${reference.name} is required${error.userMessage ? `: ${error.userMessage}` : ""}`,
+        `${reference.name} is required${shownMessage(reference, "template")}`,
         {
           location,
         },
       );
     }
+    const inside = resolution.variables.find(
+      (variable) => variable.name === reference.name && variable.lookup !== variable.name,
+    );
     throw new TesseraError("E_REF_UNSET", `the template refers to ${reference.name}, which is not set`, {
       location,
-      hint: `declare and set ${reference.name}, or write \${${reference.name}:-default}`,
+      hint: inside
+        ? `${reference.name} is the name inside the process; references use the name it is looked up under, ${inside.lookup}`
+        : `declare and set ${reference.name}, or write \${${reference.name}:-default}`,
     });
   }
   if (options.output) {

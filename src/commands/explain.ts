@@ -7,7 +7,7 @@ import { fingerprint, fingerprintKey } from "../resolve/fingerprint.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import { LAYER_TITLES, type Origin } from "../sources/layers.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+import { type Context, checkLayerFlags, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
 
 export const flags: FlagSpecs = {
   ...LAYER_FLAGS,
@@ -21,6 +21,8 @@ export interface Explanation {
   name: string;
   declared: boolean;
   kind?: "secret" | "config";
+  /** Declared as config, treated as a secret because its value is built from one. */
+  derived?: boolean;
   required?: boolean;
   description?: string;
   status: "set" | "missing" | "empty" | "unresolved" | "undeclared";
@@ -53,6 +55,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
+  checkLayerFlags(options, context.env);
   const { resolution, stack } = await resolveFromFlags(options, context);
   printWarnings(resolution.warnings, context, options.quiet);
   const key = fingerprintKey(context.env);
@@ -106,6 +109,7 @@ function explainDeclared(variable: ResolvedVariable, key: Buffer): Explanation {
     status: variable.status,
     shadowed: variable.shadowed.map(originJson),
   };
+  if (variable.derived) explanation.derived = true;
   if (variable.description) explanation.description = variable.description;
   if (variable.lookup !== variable.name) explanation.lookup = variable.lookup;
   if (variable.origin) explanation.winner = originJson(variable.origin);
@@ -120,7 +124,12 @@ function explainDeclared(variable: ResolvedVariable, key: Buffer): Explanation {
 
 function formatExplanation(explanation: Explanation): string[] {
   const facts = explanation.declared
-    ? [explanation.kind, explanation.required ? "required" : "optional"]
+    ? [
+        explanation.derived
+          ? "secret (declared as config, but its value is built from a secret)"
+          : explanation.kind,
+        explanation.required ? "required" : "optional",
+      ]
     : ["not declared: serves references only, never exported"];
   if (explanation.lookup) facts.push(`looked up as ${explanation.lookup}`);
   const head = `${explanation.name}  ${facts.join(", ")}${explanation.description ? ` — ${explanation.description}` : ""}`;

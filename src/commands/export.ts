@@ -3,7 +3,14 @@ import { TesseraError } from "../errors.js";
 import type { Resolution } from "../resolve/resolve.js";
 import { type Entry, FORMATS, type Format, render } from "../targets/formats.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, enforceRequired, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+import {
+  type Context,
+  checkLayerFlags,
+  enforceRequired,
+  type LayerFlags,
+  printWarnings,
+  resolveFromFlags,
+} from "./common.js";
 
 export const flags: FlagSpecs = {
   ...LAYER_FLAGS,
@@ -30,6 +37,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
+  checkLayerFlags(options, context.env);
   if (parsed.positionals.length > 0) {
     throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
       hint: usage,

@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve as resolvePath } from "node:path";
 import { TesseraError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/load.js";
-import type { Declaration } from "../manifest/spec.js";
+import { writeFileAtomic } from "../files.js";
+import { type Declaration, ENV_NAME } from "../manifest/spec.js";
 import { parseDotenv } from "../sources/dotenv.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import type { Context } from "./common.js";
@@ -134,7 +134,7 @@ function fromDotenv(path: string): Found[] {
   const parsed = parseDotenv(readFileSync(path, "utf8"), basename(path));
   const names = [...parsed.entries.map((entry) => entry.key), ...parsed.bare.map((entry) => entry.key)];
   return names
-    .filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    .filter((name) => ENV_NAME.test(name))
     .map((name) => ({ name, secret: looksSecret(name), required: true }));
 }
 

@@ -3,7 +3,14 @@ import { formatWarning, TesseraError } from "../errors.js";
 import { MIN_MASK_LENGTH } from "../run/mask.js";
 import { childEnvironment, type MaskMode, runChild, secretsToMask } from "../run/run.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, enforceRequired, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+import {
+  type Context,
+  checkLayerFlags,
+  enforceRequired,
+  type LayerFlags,
+  printWarnings,
+  resolveFromFlags,
+} from "./common.js";
 
 export const flags: FlagSpecs = {
   ...LAYER_FLAGS,
@@ -27,6 +34,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
+  checkLayerFlags(options, context.env);
   const [command, ...args] = parsed.positionals;
   if (!command) {
     throw new TesseraError("E_USAGE", "tessera run needs a command", {

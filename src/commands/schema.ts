@@ -1,6 +1,6 @@
 /** tessera schema [-o FILE]: the JSON Schema of tessera.yaml, for editors (yaml-language-server and others). */
 import { TesseraError } from "../errors.js";
-import { writeOutputFile } from "../manifest/load.js";
+import { writeOutputFile } from "../files.js";
 import { jsonSchema } from "../manifest/schema.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import type { Context } from "./common.js";

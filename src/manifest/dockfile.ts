@@ -107,6 +107,14 @@ function dockrionSecret(
     problems.add(declaredAt, "a secret needs a name", "add name: MY_SECRET");
     return undefined;
   }
+  if (typeof object.name !== "string") {
+    problems.add(
+      yaml.locate([...path, "name"]),
+      "a secret name must be a string",
+      "write an UPPER_SNAKE_CASE name",
+    );
+    return undefined;
+  }
   if (!name) {
     problems.add(yaml.locate([...path, "name"]), "Secret name cannot be empty");
     return undefined;

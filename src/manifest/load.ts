@@ -2,28 +2,25 @@
  * Finding and loading the manifest. The full parse (positioned YAML + schema validation) costs tens of
  * milliseconds of start-up, so a validated Spec is cached, keyed by the manifest's exact contents; the
  * cache is used only when the stored source text equals the file byte for byte, and any problem with
- * the cache falls back to the full parse. Only valid manifests are cached.
+ * the cache falls back to the full parse. Only valid manifests are cached, only in a directory and a
+ * file that this user owns and nobody else can write (a cached Spec steers resolution).
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { TesseraError } from "../errors.js";
-import type { ManifestKind, Spec } from "./spec.js";
+import { displayPath, ownedPrivately, privateDirectory, writeFileAtomic } from "../files.js";
+import { ENV_NAME, type ManifestKind, type Spec } from "./spec.js";
 
 declare const TESSERA_VERSION: string;
 export const VERSION = typeof TESSERA_VERSION === "string" ? TESSERA_VERSION : "dev";
 
-/** The file names looked for in the current directory, in this order. */
-export const MANIFEST_NAMES = ["tessera.yaml", "Dockfile.yaml", "manifest.json"] as const;
+/** The manifests looked for in the current directory, in this order. */
+const MANIFESTS: readonly (readonly [string, ManifestKind])[] = [
+  ["tessera.yaml", "tessera"],
+  ["Dockfile.yaml", "dockfile"],
+  ["manifest.json", "ploinky"],
+];
+export const MANIFEST_NAMES = MANIFESTS.map(([name]) => name);
 
 export interface ManifestRef {
   path: string;
@@ -41,23 +38,19 @@ export function findManifest(cwd: string, explicit?: string): ManifestRef | unde
     }
     return { path, kind: kindOf(path) };
   }
-  for (const [name, kind] of [
-    ["tessera.yaml", "tessera"],
-    ["Dockfile.yaml", "dockfile"],
-    ["manifest.json", "ploinky"],
-  ] as const) {
+  for (const [name, kind] of MANIFESTS) {
     const path = join(cwd, name);
     if (existsSync(path)) return { path, kind };
   }
   return undefined;
 }
 
+/** The kind of a manifest given by path: by its name, or a YAML file with Dockrion's `agent:` key. */
 export function kindOf(path: string): ManifestKind {
   const name = basename(path);
   if (/\.json$/i.test(name)) return "ploinky";
   if (/^dockfile/i.test(name)) return "dockfile";
   try {
-    // A YAML file with Dockrion's top-level `agent:` key is a Dockfile, whatever its name.
     if (/^agent:/m.test(readFileSync(path, "utf8"))) return "dockfile";
   } catch {
     // reported when the file is read
@@ -65,11 +58,7 @@ export function kindOf(path: string): ManifestKind {
   return "tessera";
 }
 
-/** How the manifest is shown to the user: relative to the cwd when inside it. */
-export function displayPath(cwd: string, path: string): string {
-  const rel = relative(cwd, path);
-  return rel && !rel.startsWith("..") ? rel : path;
-}
+export { displayPath };
 
 export interface LoadOptions {
   cwd: string;
@@ -100,18 +89,22 @@ export async function loadManifest(ref: ManifestRef, options: LoadOptions): Prom
   return spec;
 }
 
-export function cacheDir(): string | undefined {
-  const explicit = process.env.TESSERA_CACHE_DIR;
+/** The cache directory: TESSERA_CACHE_DIR ("off" or "0" disables), else $XDG_CACHE_HOME/tessera or ~/.cache/tessera. */
+export function cacheDir(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  const explicit = env.TESSERA_CACHE_DIR;
   if (explicit === "off" || explicit === "0") return undefined;
   if (explicit) return explicit;
   // Without XDG_CACHE_HOME or HOME there is no sensible place: no cache (node:os stays unloaded).
-  const base =
-    process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, ".cache") : undefined);
+  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, ".cache") : undefined);
   return base ? join(base, "tessera") : undefined;
 }
 
 /** Locations in a Spec name the file as displayed, so the key covers the displayed path too. */
 function cachePath(ref: ManifestRef, file: string, text: string): string | undefined {
+  // A development build (the library run from source) has no version that changes with the code.
+  if (VERSION === "dev") return undefined;
   const dir = cacheDir();
   if (!dir) return undefined;
   return join(dir, `spec-${hash(`${VERSION}\0${ref.kind}\0${ref.path}\0${file}\0${text}`)}.json`);
@@ -136,59 +129,37 @@ interface CacheEntry {
 }
 
 function readCache(path: string, text: string): Spec | undefined {
+  let fd: number | undefined;
   try {
-    const entry = JSON.parse(readFileSync(path, "utf8")) as CacheEntry;
-    if (entry.version === VERSION && entry.source === text && entry.spec) return entry.spec;
+    fd = openSync(path, "r");
+    if (!ownedPrivately(fstatSync(fd))) return undefined;
+    const entry = JSON.parse(readFileSync(fd, "utf8")) as CacheEntry;
+    if (entry.version === VERSION && entry.source === text && plausibleSpec(entry.spec)) return entry.spec;
   } catch {
     // a missing or damaged cache entry means a full parse
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return undefined;
 }
 
+/** A cheap check of a cached Spec's shape (names, kinds): anything odd means a full parse instead. */
+function plausibleSpec(spec: Spec | undefined): spec is Spec {
+  if (!spec || typeof spec !== "object" || !Array.isArray(spec.variables) || !Array.isArray(spec.sources))
+    return false;
+  return spec.variables.every(
+    (declaration) =>
+      ENV_NAME.test(declaration.name) &&
+      ENV_NAME.test(declaration.lookup) &&
+      (declaration.kind === "secret" || declaration.kind === "config"),
+  );
+}
+
 function writeCache(path: string, text: string, spec: Spec): void {
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (!privateDirectory(dirname(path))) return;
     writeFileAtomic(path, JSON.stringify({ version: VERSION, source: text, spec } satisfies CacheEntry));
   } catch {
     // the cache is an optimisation; a read-only home directory must not break anything
-  }
-}
-
-/** Write a file atomically: a 0600 temporary file in the same directory, fsync, rename. */
-export function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const fd = openSync(temp, "wx", mode);
-  try {
-    try {
-      writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-}
-
-/** Write a file the user named on the command line (atomically); a bad path is a usage error. */
-export function writeOutputFile(cwd: string, path: string, content: string | Uint8Array, mode = 0o600): void {
-  const absolute = resolve(cwd, path);
-  try {
-    writeFileAtomic(absolute, content, mode);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? `the directory ${dirname(path) || "."} does not exist`
-        : code === "EACCES" || code === "EPERM"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "it is a directory"
-            : `${code ?? "error"}`;
-    throw new TesseraError("E_OUTPUT_UNWRITABLE", `cannot write ${path}: ${why}`, {
-      hint: "the path is relative to the current directory",
-    });
   }
 }

@@ -92,6 +92,14 @@ class EnvReader {
 
   private name(value: unknown, path: Path, what: string): string | undefined {
     const name = typeof value === "string" ? value.trim() : "";
+    if (name.includes("*")) {
+      this.problems.add(
+        this.locate(path),
+        `${what} ${JSON.stringify(name)} is a wildcard; Tessera passes on only variables named one by one`,
+        "list each variable the agent needs (wildcards would hand it every matching variable of the workspace)",
+      );
+      return undefined;
+    }
     if (!ENV_NAME.test(name)) {
       this.problems.add(
         this.locate(path),
@@ -127,11 +135,9 @@ class EnvReader {
           const lookup =
             entry.varName === undefined ? name : this.name(entry.varName, [...at, "varName"], "varName");
           if (!lookup) return;
-          const hasDefault = "default" in entry;
-          const value = this.scalar(hasDefault ? entry.default : entry.value, [
-            ...at,
-            hasDefault ? "default" : "value",
-          ]);
+          // Ploinky's array form reads `value`, then (in later versions) `default`.
+          const field = entry.value !== undefined && entry.value !== null ? "value" : "default";
+          const value = this.scalar(entry[field], [...at, field]);
           out.push(this.declaration(name, lookup, toBool(entry.required), value, entry.secret, at));
           return;
         }

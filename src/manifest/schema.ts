@@ -3,8 +3,9 @@
  * JSON Schema (`tessera schema`) so that editors complete and check the file.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { ENV_NAME } from "./spec.js";
 
-const NamePattern = "^[A-Za-z_][A-Za-z0-9_]*$";
+const NamePattern = ENV_NAME.source;
 
 const Name = Type.String({
   pattern: NamePattern,

@@ -80,8 +80,13 @@ export interface Spec {
 }
 
 /** Declarations and sources in effect for a profile (base + profile overrides). */
+/** A profile's section, if the manifest has one (own keys only: `--env constructor` is just a name). */
+function profileSection(spec: Spec, profile: string | undefined): ProfileSpec | undefined {
+  return profile && Object.hasOwn(spec.profiles, profile) ? spec.profiles[profile] : undefined;
+}
+
 export function effectiveDeclarations(spec: Spec, profile: string | undefined): Declaration[] {
-  const overlay = profile ? spec.profiles[profile] : undefined;
+  const overlay = profileSection(spec, profile);
   if (!overlay) return spec.variables;
   const byName = new Map<string, Declaration>();
   if (!overlay.replacesVariables)
@@ -108,7 +113,7 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 export function effectiveSources(spec: Spec, profile: string | undefined): SourceDecl[] {
-  const overlay = profile ? spec.profiles[profile] : undefined;
+  const overlay = profileSection(spec, profile);
   return overlay ? [...overlay.sources, ...spec.sources] : spec.sources;
 }
 

@@ -1,5 +1,5 @@
 /** tessera.yaml → Spec: the Dockfile `secrets` schema, extended with config, sources and profiles. */
-import { closest, type Location, TesseraError } from "../errors.js";
+import { closest, type ErrorCode, type Location, TesseraError } from "../errors.js";
 import { KNOWN_SOURCE_TYPES, SUPPORTED_SOURCE_TYPES, TesseraManifestSchema } from "./schema.js";
 import type { Declaration, DeclarationPatch, FromRef, ProfileSpec, SourceDecl, Spec } from "./spec.js";
 import { schemaProblems } from "./validate.js";
@@ -11,13 +11,15 @@ interface Problem {
   location: Location;
   message: string;
   hint?: string;
+  /** A more specific code than E_MANIFEST_INVALID (an unsupported source type, say). */
+  code?: ErrorCode;
 }
 
 /** Collects every problem in a manifest so that one run reports them all. */
 export class Problems {
   readonly list: Problem[] = [];
-  add(location: Location, message: string, hint?: string): void {
-    this.list.push({ location, message, hint });
+  add(location: Location, message: string, hint?: string, code?: ErrorCode): void {
+    this.list.push({ location, message, hint, code });
   }
   /** Throw one error for all problems, in file order: the first as the headline, the rest as details. */
   throwIfAny(): void {
@@ -34,7 +36,7 @@ export class Problems {
         (problem.hint ? ` (${problem.hint})` : ""),
     );
     // With several problems the first one's hint goes right under it, before the others.
-    throw new TesseraError("E_MANIFEST_INVALID", first.message, {
+    throw new TesseraError(first.code ?? "E_MANIFEST_INVALID", first.message, {
       location: first.location,
       hint: also.length ? undefined : first.hint,
       details: also.length && first.hint ? [`hint: ${first.hint}`, ...also] : also,
@@ -221,6 +223,13 @@ class SpecBuilder {
 
   private from(value: unknown, path: Path, sourceNames: Set<string>): FromRef {
     const ref: FromRef = typeof value === "string" ? { source: value } : { ...(value as FromRef) };
+    if (ref.property !== undefined) {
+      this.problems.add(
+        this.yaml.locate([...path, "property"], true),
+        "from: property selects a field of a structured (JSON) secret in an external store",
+        "dotenv and yaml sources hold plain values: remove property, or name the key with key:",
+      );
+    }
     if (!sourceNames.has(ref.source)) {
       const suggestion = closest(ref.source, [...sourceNames]);
       this.problems.add(
@@ -244,20 +253,19 @@ class SpecBuilder {
       if (!(SUPPORTED_SOURCE_TYPES as readonly string[]).includes(type)) {
         const known = (KNOWN_SOURCE_TYPES as readonly string[]).includes(type);
         const suggestion = known ? undefined : closest(type, KNOWN_SOURCE_TYPES);
-        throw new TesseraError(
-          known ? "E_SOURCE_UNSUPPORTED" : "E_SOURCE_UNKNOWN",
+        this.problems.add(
+          this.yaml.locate([...at, "type"]),
           known
             ? `source type "${type}" is not supported yet (supported now: ${SUPPORTED_SOURCE_TYPES.join(", ")})`
             : `unknown source type "${type}"`,
-          {
-            location: this.yaml.locate([...at, "type"]),
-            hint: suggestion
-              ? `did you mean "${suggestion}"? Known types: ${KNOWN_SOURCE_TYPES.join(", ")}`
-              : known
-                ? "external stores arrive in a later release; until then, export the values to a dotenv or YAML file that is not committed"
-                : `known types: ${KNOWN_SOURCE_TYPES.join(", ")}`,
-          },
+          suggestion
+            ? `did you mean "${suggestion}"? Known types: ${KNOWN_SOURCE_TYPES.join(", ")}`
+            : known
+              ? "external stores arrive in a later release; until then, export the values to a dotenv or YAML file that is not committed"
+              : `known types: ${KNOWN_SOURCE_TYPES.join(", ")}`,
+          known ? "E_SOURCE_UNSUPPORTED" : "E_SOURCE_UNKNOWN",
         );
+        return;
       }
       const allowed = new Set(["type", "path", "name", "required"]);
       for (const key of Object.keys(entry)) {

@@ -6,6 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import { closest } from "../errors.js";
+import { ENV_NAME } from "./spec.js";
 
 export interface SchemaProblem {
   /** Path segments to the offending node. */
@@ -142,7 +143,7 @@ function explain(error: ValueError, prefix: (string | number)[]): SchemaProblem[
       ];
     }
     case ValueErrorType.StringPattern:
-      if (error.schema.pattern === "^[A-Za-z_][A-Za-z0-9_]*$") {
+      if (error.schema.pattern === ENV_NAME.source) {
         return [
           {
             path,

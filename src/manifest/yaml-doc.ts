@@ -23,10 +23,26 @@ const MESSAGES: Record<string, string> = {
   BLOCK_AS_IMPLICIT_KEY: "a nested block cannot be a key (is the indentation off?)",
   TAB_AS_INDENT: "tabs cannot indent YAML; use spaces",
   UNEXPECTED_TOKEN: "unexpected text",
+  BAD_DQ_ESCAPE: "an invalid escape in a double-quoted string",
+  BAD_ALIAS: "a bad alias (*name)",
+  BLOCK_IN_FLOW: "a block value inside a flow collection ([ ] or { })",
+  MULTIPLE_DOCS: "more than one YAML document (---): one is expected",
+  BAD_SCALAR_START: "a plain value cannot start with this character (quote it)",
+  TAG_RESOLVE_FAILED: "an unknown tag",
 };
 
-/** Parse YAML text; a syntax error is a TesseraError with the given code and a location. */
-export function parseYaml(text: string, file: string, code: ErrorCode): YamlFile {
+/**
+ * Parse YAML text; a syntax error is a TesseraError with the given code and a location. For files that
+ * hold values (`quote: false`), the message is ours alone: the YAML library's own messages may quote
+ * the text around the error, which can be part of a secret.
+ */
+export function parseYaml(
+  text: string,
+  file: string,
+  code: ErrorCode,
+  options: { quote?: boolean } = {},
+): YamlFile {
+  const quote = options.quote ?? true;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): Location => {
@@ -36,7 +52,11 @@ export function parseYaml(text: string, file: string, code: ErrorCode): YamlFile
   const first = doc.errors[0];
   if (first) {
     const friendly = MESSAGES[first.code];
-    const message = friendly ? `${friendly} (${first.message})` : first.message;
+    const message = quote
+      ? friendly
+        ? `${friendly} (${first.message})`
+        : first.message
+      : (friendly ?? "syntax error");
     throw new TesseraError(code, `invalid YAML: ${message}`, {
       location: at(first.pos[0]),
       hint:
@@ -45,7 +65,7 @@ export function parseYaml(text: string, file: string, code: ErrorCode): YamlFile
           : "fix the YAML syntax at this position (a YAML linter or your editor's YAML mode can help)",
       details: doc.errors.slice(1, 5).map((error) => {
         const pos = lines.linePos(error.pos[0]);
-        return `also at ${file}:${pos.line}:${pos.col}: ${error.message}`;
+        return `also at ${file}:${pos.line}:${pos.col}: ${quote ? error.message : (MESSAGES[error.code] ?? "syntax error")}`;
       }),
     });
   }

@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../manifest/load.js";
+import { writeFileAtomic } from "../files.js";
 
 export function configDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "tessera");

@@ -6,6 +6,9 @@
  * defaults come last. Interpolation resolves references against the merged scope — every name any
  * layer defines, declared or not, in the same precedence — recursively, on an explicit stack so that
  * chains of any length neither recurse nor overflow, and a cycle is reported with its members.
+ *
+ * Sensitivity flows with values: a variable declared as config whose value reads a secret (or a value
+ * no declaration vouches for, from a file or a flag) is treated as a secret.
  */
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import {
@@ -21,7 +24,9 @@ import {
   evaluate,
   isLiteral,
   type Lookup,
+  type Need,
   parseTemplate,
+  type Reference,
   type Template,
   TemplateReferenceError,
   TemplateSyntaxError,
@@ -31,7 +36,10 @@ import { Value } from "./value.js";
 export interface ResolvedVariable {
   name: string;
   lookup: string;
+  /** The declared kind, raised to "secret" when the value is built from a secret (see `derived`). */
   kind: Sensitivity;
+  /** Declared as config, but its value reads a secret: so it is treated as one. */
+  derived?: boolean;
   required: boolean;
   description?: string;
   /**
@@ -94,7 +102,6 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
   for (const declaration of declarations) {
     if (!declaredByLookup.has(declaration.lookup)) declaredByLookup.set(declaration.lookup, declaration);
   }
-  const manifestFile = spec?.file ?? "";
   const defaultCandidate = (declaration: Declaration): Candidate | undefined => {
     if (declaration.value === undefined) return undefined;
     const at = declaration.valueAt ?? declaration.declaredAt;
@@ -105,47 +112,37 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
       origin: {
         layer: "manifest",
         where: `${at.file}:${at.line ?? 1} (${what})`,
-        file: at.file || manifestFile,
+        file: at.file || spec?.file,
         line: at.line,
         column: at.column,
       },
     };
   };
 
+  // The candidates of every name in the scope, winner first. A declared name is read the way its
+  // declaration says (`from:` included), so that references see exactly the exported value.
   const candidateCache = new Map<string, Candidate[]>();
   const candidatesFor = (name: string): Candidate[] => {
     let list = candidateCache.get(name);
     if (!list) {
-      list = [];
-      for (const source of stack.sources) list.push(...source.lookup(name));
       const declared = declaredByLookup.get(name);
-      const fallback = declared ? defaultCandidate(declared) : undefined;
-      if (fallback) list.push(fallback);
+      list = declared
+        ? declarationCandidates(declared, stack.sources, defaultCandidate)
+        : layerCandidates(name, stack.sources);
       candidateCache.set(name, list);
     }
     return list;
   };
 
-  const evaluator = new Evaluator(
-    candidatesFor,
-    (name) => {
-      const declared = declaredByLookup.get(name);
-      return declared?.required === true;
-    },
-    (name) => declaredByLookup.has(name),
-  );
+  const evaluator = new Evaluator(candidatesFor, (name) => declaredByLookup.get(name));
 
   const variables: ResolvedVariable[] = [];
   let firstError: TesseraError | undefined;
   for (const declaration of declarations) {
     const ownsScope = declaredByLookup.get(declaration.lookup) === declaration;
-    const candidates = declarationCandidates(
-      declaration,
-      stack.sources,
-      candidatesFor,
-      defaultCandidate,
-      ownsScope,
-    );
+    const candidates = ownsScope
+      ? candidatesFor(declaration.lookup)
+      : declarationCandidates(declaration, stack.sources, defaultCandidate);
     const [winner, ...rest] = candidates;
     const variable: ResolvedVariable = {
       name: declaration.name,
@@ -165,10 +162,9 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
       continue;
     }
     try {
-      const found =
-        ownsScope && !declaration.from
-          ? evaluator.valueOf(declaration.lookup)
-          : evaluator.evaluate(winner, declaration.lookup);
+      const found = ownsScope
+        ? evaluator.valueOf(declaration.lookup)
+        : evaluator.evaluate(winner, declaration.lookup);
       const text = found.set ? found.value : "";
       if (text.includes("\0")) {
         throw new TesseraError(
@@ -181,6 +177,10 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
         );
       }
       variable.value = new Value(text);
+      if (declaration.kind === "config" && found.set && found.sensitive) {
+        variable.kind = "secret";
+        variable.derived = true;
+      }
       if (text === "" && declaration.required) variable.status = "empty";
     } catch (error) {
       if (error instanceof MissingDependency) {
@@ -194,6 +194,16 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
   if (firstError) throw firstError;
 
   const missing = variables.filter((variable) => variable.required && variable.status !== "set");
+  const warnings = [...stack.warnings];
+  for (const variable of variables) {
+    if (variable.status === "unresolved" && !variable.required) {
+      warnings.push({
+        code: "W_OPTIONAL_UNRESOLVED",
+        message: `${variable.name} is left out: its value (${variable.origin?.where}) refers to ${variable.dependsOn}, which is missing`,
+        location: variable.origin ? originLocation(variable.origin) : undefined,
+      });
+    }
+  }
   const looked = stack.sources.map((source) =>
     source.present ? source.label : `${source.label} (not found)`,
   );
@@ -202,10 +212,24 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
     profile,
     variables,
     missing,
-    warnings: [...stack.warnings],
+    warnings,
     looked,
   };
-  return { resolution, scopeValue: (name) => evaluator.valueOf(name) };
+  const scopeValue = (name: string): Lookup => {
+    try {
+      return evaluator.valueOf(name);
+    } catch (error) {
+      if (!(error instanceof MissingDependency)) throw error;
+      throw new TesseraError(
+        "E_MISSING_REQUIRED",
+        `${name} cannot be resolved: it refers to ${error.dependency}, which is required and missing`,
+        {
+          hint: `set ${error.dependency}`,
+        },
+      );
+    }
+  };
+  return { resolution, scopeValue };
 }
 
 /** Without a manifest, the variables are those defined by flags and value files (never the environment). */
@@ -224,16 +248,19 @@ function implicitDeclarations(sources: readonly ValueSource[]): Declaration[] {
   }));
 }
 
-/** Candidates for one declaration, winner first: its lookup name in every layer, `from:` honoured. */
+function layerCandidates(name: string, sources: readonly ValueSource[]): Candidate[] {
+  const out: Candidate[] = [];
+  for (const source of sources) out.push(...source.lookup(name));
+  return out;
+}
+
+/** Candidates for one declaration, winner first: its lookup name in every layer (`from:` honoured), then its default. */
 function declarationCandidates(
   declaration: Declaration,
   sources: readonly ValueSource[],
-  candidatesFor: (name: string) => Candidate[],
   defaultCandidate: (declaration: Declaration) => Candidate | undefined,
-  ownsScope: boolean,
 ): Candidate[] {
   const from = declaration.from;
-  if (!from && ownsScope) return candidatesFor(declaration.lookup);
   const out: Candidate[] = [];
   for (const source of sources) {
     if (from && source.name === from.source) {
@@ -243,7 +270,6 @@ function declarationCandidates(
       out.push(...source.lookup(declaration.lookup));
     }
   }
-  // A declaration that shares its lookup name with an earlier one keeps its own default.
   const own = defaultCandidate(declaration);
   if (own) out.push(own);
   return out;
@@ -269,9 +295,24 @@ function originLocation(origin: Origin): Location | undefined {
   return location;
 }
 
-/** Layers whose text may be secret: errors about them never quote it. */
-function isValueText(origin: Origin): boolean {
-  return origin.layer !== "manifest";
+/**
+ * The message of `${X:?message}` as it may be shown: only literal text written in a manifest or a
+ * template file. A message that refers to variables could carry their values; text in a value file
+ * could be part of a secret. Those are never printed.
+ */
+export function shownMessage(reference: Reference, origin: "manifest" | "template" | "value"): string {
+  const argument = reference.argument ?? [];
+  if (argument.length === 0) return "";
+  if (origin === "value") return " (message not shown: it is part of a value file)";
+  if (!isLiteral(argument)) return " (message not shown: it refers to variables)";
+  return `: ${(argument as string[]).join("")}`;
+}
+
+interface Found {
+  set: boolean;
+  value: string;
+  /** The value reads (directly or through other values) a secret. */
+  sensitive: boolean;
 }
 
 interface Frame {
@@ -279,7 +320,9 @@ interface Frame {
   /** Which candidate of `name` this is (0 = the winner); a self-reference reads the next one. */
   index: number;
   candidate: Candidate;
-  run: Generator<import("./template.js").Need, string, Lookup>;
+  run: Generator<Need, string, Lookup>;
+  /** Whether any value read so far is sensitive. */
+  sensitive: boolean;
 }
 
 function key(name: string, index: number): string {
@@ -291,34 +334,40 @@ function key(name: string, index: number): string {
  * refers to its own name (`X=${X:-default}`) reads the value X has in the layers below it.
  */
 class Evaluator {
-  private readonly memo = new Map<string, Lookup>();
+  private readonly memo = new Map<string, Found>();
 
   constructor(
     private readonly candidates: (name: string) => readonly Candidate[],
-    private readonly isRequired: (name: string) => boolean,
-    private readonly isDeclared: (name: string) => boolean,
+    private readonly declared: (name: string) => Declaration | undefined,
   ) {}
 
-  valueOf(name: string): Lookup {
+  /** The value of a name in the scope; `sensitive` counts the name's own kind as well as what it reads. */
+  valueOf(name: string): Found {
     const known = this.memo.get(name);
     if (known) return known;
     const candidate = this.candidates(name)[0];
-    const found = candidate ? this.evaluate(candidate, name) : UNSET;
-    this.memo.set(name, found);
-    return found;
+    if (!candidate) {
+      const unset = { set: false, value: "", sensitive: false };
+      this.memo.set(name, unset);
+      return unset;
+    }
+    const found = this.evaluate(candidate, name);
+    return this.finish(name, 0, candidate, found.value, found.sensitive);
   }
 
-  evaluate(root: Candidate, rootName: string): Lookup {
-    if (isLiteral(root.template)) return { set: true, value: (root.template as string[]).join("") };
+  /** The value of `root` (a candidate of `rootName`), and whether it reads something sensitive. */
+  evaluate(root: Candidate, rootName: string): Found {
+    if (isLiteral(root.template))
+      return { set: true, value: (root.template as string[]).join(""), sensitive: false };
     const rootIndex = this.candidates(rootName).indexOf(root);
     const stack: Frame[] = [
-      { name: rootName, index: rootIndex, candidate: root, run: evaluate(root.template) },
+      { name: rootName, index: rootIndex, candidate: root, run: evaluate(root.template), sensitive: false },
     ];
     const active = new Set<string>([key(rootName, rootIndex)]);
     let reply: Lookup | undefined;
     for (;;) {
       const frame = stack[stack.length - 1]!;
-      let step: IteratorResult<import("./template.js").Need, string>;
+      let step: IteratorResult<Need, string>;
       try {
         step = reply === undefined ? frame.run.next() : frame.run.next(reply);
       } catch (error) {
@@ -328,9 +377,9 @@ class Evaluator {
       if (step.done) {
         stack.pop();
         active.delete(key(frame.name, frame.index));
-        const found: Lookup = { set: true, value: step.value };
-        if (stack.length === 0) return found;
-        if (frame.index >= 0) this.memo.set(key(frame.name, frame.index), found);
+        if (stack.length === 0) return { set: true, value: step.value, sensitive: frame.sensitive };
+        const found = this.finish(frame.name, frame.index, frame.candidate, step.value, frame.sensitive);
+        stack[stack.length - 1]!.sensitive ||= found.sensitive;
         reply = found;
         continue;
       }
@@ -338,30 +387,51 @@ class Evaluator {
       const index = need.name === frame.name && frame.index >= 0 ? frame.index + 1 : 0;
       const needKey = key(need.name, index);
       if (active.has(needKey)) throw this.cycle(stack, need.name);
-      const known = this.memo.get(needKey);
-      if (known) {
-        reply = known;
+      const candidate = this.candidates(need.name)[index];
+      if (!need.value) {
+        // Only set-ness was asked (`${X+alt}`): no value is read, so nothing sensitive flows.
+        reply = candidate ? { set: true, value: "" } : UNSET;
         continue;
       }
-      const candidate = this.candidates(need.name)[index];
+      const known = this.memo.get(needKey);
+      if (known) {
+        frame.sensitive ||= known.sensitive;
+        reply = known.set ? known : UNSET;
+        continue;
+      }
       if (!candidate) {
-        this.memo.set(needKey, UNSET);
+        this.memo.set(needKey, { set: false, value: "", sensitive: false });
         reply = UNSET;
         continue;
       }
-      if (!need.value) {
-        reply = { set: true, value: "" }; // only set-ness was asked (`${X+alt}`)
-        continue;
-      }
       if (isLiteral(candidate.template)) {
-        const found: Lookup = { set: true, value: (candidate.template as string[]).join("") };
-        this.memo.set(needKey, found);
+        const found = this.finish(
+          need.name,
+          index,
+          candidate,
+          (candidate.template as string[]).join(""),
+          false,
+        );
+        frame.sensitive ||= found.sensitive;
         reply = found;
         continue;
       }
-      stack.push({ name: need.name, index, candidate, run: evaluate(candidate.template) });
+      stack.push({ name: need.name, index, candidate, run: evaluate(candidate.template), sensitive: false });
       active.add(needKey);
     }
+  }
+
+  /**
+   * Memoise a finished value. It is sensitive when it reads something sensitive, or is itself a
+   * declared secret, or an undeclared value from a file or a flag (it may be a secret nobody
+   * declared); a value from the process environment (HOME, USER…) or declared config is not.
+   */
+  private finish(name: string, index: number, candidate: Candidate, value: string, reads: boolean): Found {
+    const declared = this.declared(name);
+    const own = declared ? declared.kind === "secret" : candidate.origin.layer !== "env";
+    const found: Found = { set: true, value, sensitive: reads || own };
+    this.memo.set(key(name, index), found);
+    return found;
   }
 
   private explain(error: unknown, frame: Frame): unknown {
@@ -374,14 +444,25 @@ class Evaluator {
         ? `the ${origin.where.replace(/^.*\((.*)\)$/, "$1")} of ${frame.name}`
         : `the value of ${frame.name}`;
     if (error.kind === "required") {
+      const message = shownMessage(reference, origin.layer === "manifest" ? "manifest" : "value");
+      return new TesseraError("E_REF_REQUIRED", `${reference.name} is required by ${where}${message}`, {
+        location,
+        hint: `set ${reference.name}`,
+      });
+    }
+    const declared = this.declared(reference.name);
+    if (declared?.required) return new MissingDependency(reference.name);
+    if (reference.name === frame.name) {
       return new TesseraError(
-        "E_REF_REQUIRED",
-        `${reference.name} is required by ${where}${error.userMessage ? `: ${error.userMessage}` : ""}`,
-        { location, hint: `set ${reference.name}` },
+        "E_REF_UNSET",
+        `${where} refers to ${frame.name} itself, and no lower layer sets ${frame.name}`,
+        {
+          location,
+          hint: `give ${frame.name} a value in a lower layer (a manifest default, say), or write \${${frame.name}:-} if empty is fine`,
+        },
       );
     }
-    if (this.isRequired(reference.name)) return new MissingDependency(reference.name);
-    const hidden = isValueText(origin) && !this.isDeclared(reference.name);
+    const hidden = origin.layer !== "manifest" && !declared;
     const character = hidden ? ` (character ${reference.offset + 1} of the value)` : "";
     return new TesseraError(
       "E_REF_UNSET",

@@ -3,7 +3,7 @@
  * and masking of secret values in output that does not go to a terminal.
  */
 import { spawn } from "node:child_process";
-import { existsSync, fstatSync, statSync } from "node:fs";
+import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { TesseraError } from "../errors.js";
 import type { Resolution } from "../resolve/resolve.js";
@@ -70,11 +70,39 @@ export interface RunChildOptions {
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2"] as const;
 
 /**
- * Signals a terminal sends to the whole foreground process group (Ctrl-C, Ctrl-\): the child, which
- * shares that group, already has them, so forwarding them again would deliver them twice (and many
- * programs treat a second Ctrl-C as "force quit"). They are forwarded only when Tessera has no terminal.
+ * Signals a terminal sends to its whole foreground process group (Ctrl-C, Ctrl-\\): when Tessera is in
+ * that group, the child (which shares it) already has them, and forwarding would deliver them twice
+ * (many programs take a second Ctrl-C as "force quit"). Sent any other way (kill, a supervisor,
+ * `docker kill -s INT`) they are forwarded like the rest.
  */
 const KEYBOARD_SIGNALS = new Set<string>(["SIGINT", "SIGQUIT"]);
+
+/** After the child exits, how long its pipes may still be drained (a grandchild may hold them open). */
+const DRAIN_MS = 200;
+
+/** Whether this process is in the foreground process group of a terminal (Linux: /proc/self/stat). */
+async function inTerminalForeground(): Promise<boolean> {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    // pid (comm) state ppid pgrp session tty_nr tpgid …; comm may contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pgrp = Number(fields[2]);
+    const ttyNr = Number(fields[4]);
+    const tpgid = Number(fields[5]);
+    return ttyNr !== 0 && tpgid === pgrp;
+  } catch {
+    // No /proc (macOS…): a terminal on any standard stream means the keyboard reaches the child.
+    const { isatty } = await import("node:tty");
+    return isatty(0) || isatty(1) || isatty(2);
+  }
+}
+
+let running = 0;
+
+/** True while `runChild` relays a child's output (the CLI then leaves EPIPE on its streams to it). */
+export function isRelaying(): boolean {
+  return running > 0;
+}
 
 /** Start the child, forward signals, mask output where needed; resolves to the exit status. */
 export async function runChild(options: RunChildOptions): Promise<number> {
@@ -92,39 +120,50 @@ export async function runChild(options: RunChildOptions): Promise<number> {
         child?.kill(signal);
         return;
       }
-      // node:tty costs ~2 ms to load: only when a keyboard signal actually arrives.
-      void import("node:tty").then(({ isatty }) => {
-        if (!(isatty(0) || isatty(1) || isatty(2))) child?.kill(signal); // else the child got it from the terminal
+      void inTerminalForeground().then((foreground) => {
+        if (!foreground) child?.kill(signal);
       });
     };
     const handlers = FORWARDED_SIGNALS.map((signal) => [signal, forward(signal)] as const);
     for (const [signal, handler] of handlers) process.on(signal, handler);
-    const cleanup = () => {
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
       for (const [signal, handler] of handlers) process.off(signal, handler);
       running--;
+      return true;
     };
+
     mark("spawn");
     child = spawn(options.command, options.args, {
       env: options.env,
       stdio: ["inherit", maskOut ? "pipe" : "inherit", maskErr ? "pipe" : "inherit"],
     });
 
-    const streams: Promise<void>[] = [];
+    const pumps: Pump[] = [];
     const brokenPipe = () => child?.kill("SIGPIPE");
     if (maskOut && child.stdout)
-      streams.push(pump(child.stdout, process.stdout, new Masker(patterns), brokenPipe));
+      pumps.push(pump(child.stdout, process.stdout, new Masker(patterns), brokenPipe));
     if (maskErr && child.stderr)
-      streams.push(pump(child.stderr, process.stderr, new Masker(patterns), brokenPipe));
+      pumps.push(pump(child.stderr, process.stderr, new Masker(patterns), brokenPipe));
 
     child.once("error", (error: NodeJS.ErrnoException) => {
-      cleanup();
-      reject(spawnError(error, options.command, options.env));
+      if (!settle()) return;
+      for (const relay of pumps) relay.stop();
+      reject(spawnError(error, options.command));
     });
-    child.once("close", (code, signal) => {
+    child.once("exit", (code, signal) => {
       mark("child exited");
       report();
-      cleanup();
-      Promise.all(streams).then(async () => {
+      if (!settle()) return;
+      // What the child wrote is drained; a grandchild that keeps the pipe open is not waited for.
+      const drained = Promise.all(pumps.map((relay) => relay.done));
+      const timer = setTimeout(() => {
+        for (const relay of pumps) relay.stop();
+      }, DRAIN_MS);
+      drained.then(async () => {
+        clearTimeout(timer);
         if (code !== null) resolvePromise(code);
         else resolvePromise(128 + (signal ? ((await import("node:os")).constants.signals[signal] ?? 0) : 0));
       }, reject);
@@ -132,11 +171,11 @@ export async function runChild(options: RunChildOptions): Promise<number> {
   });
 }
 
-let running = 0;
-
-/** True while `runChild` relays a child's output (the CLI then leaves EPIPE on its streams to it). */
-export function isRelaying(): boolean {
-  return running > 0;
+interface Pump {
+  /** Resolves when the stream ended (or was stopped). */
+  done: Promise<void>;
+  /** Stop relaying: flush what the masker holds and close our end of the pipe. */
+  stop(): void;
 }
 
 /**
@@ -144,35 +183,47 @@ export function isRelaying(): boolean {
  * the child gets SIGPIPE, exactly as it would have without Tessera in between (its pipe to us is a
  * socket, which would otherwise report "connection reset").
  */
-function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void): Promise<void> {
-  return new Promise((resolvePromise) => {
-    let closed = false;
-    const onError = () => {
-      if (closed) return;
-      closed = true;
-      onClosed();
-      from.destroy();
-      resolvePromise();
-    };
-    to.on("error", onError);
-    from.on("data", (chunk: Buffer) => {
-      if (closed) return;
-      const out = masker.push(chunk);
-      if (out.length > 0 && !to.write(out)) {
-        from.pause();
-        to.once("drain", () => from.resume());
-      }
-    });
-    from.once("end", () => {
-      if (!closed) {
-        const rest = masker.end();
-        if (rest.length > 0) to.write(rest);
-      }
-      to.off("error", onError);
-      resolvePromise();
-    });
-    from.once("error", () => resolvePromise());
+function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void): Pump {
+  let finish!: () => void;
+  const done = new Promise<void>((resolveDone) => {
+    finish = resolveDone;
   });
+  let closed = false;
+  let ended = false;
+  // Stays attached for good: an EPIPE can be reported after the last write.
+  to.on("error", () => {
+    if (closed) return;
+    closed = true;
+    onClosed();
+    from.destroy();
+    finish();
+  });
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    if (!closed) {
+      const rest = masker.end();
+      if (rest.length > 0) to.write(rest);
+    }
+    finish();
+  };
+  from.on("data", (chunk: Buffer) => {
+    if (closed) return;
+    const out = masker.push(chunk);
+    if (out.length > 0 && !to.write(out)) {
+      from.pause();
+      to.once("drain", () => from.resume());
+    }
+  });
+  from.once("end", end);
+  from.once("error", end);
+  return {
+    done,
+    stop: () => {
+      end();
+      from.destroy();
+    },
+  };
 }
 
 /**
@@ -197,7 +248,7 @@ async function shouldMask(fd: 1 | 2, mode: MaskMode): Promise<boolean> {
   return !isatty(fd);
 }
 
-function spawnError(error: NodeJS.ErrnoException, command: string, env: Record<string, string>): Error {
+function spawnError(error: NodeJS.ErrnoException, command: string): Error {
   if (error.code === "ENOENT") {
     if (command.includes("/") && existsSync(command)) {
       return new TesseraError(
@@ -211,7 +262,7 @@ function spawnError(error: NodeJS.ErrnoException, command: string, env: Record<s
     return new TesseraError("E_COMMAND_NOT_FOUND", `command not found: ${command}`, {
       hint: command.includes("/")
         ? "check the path"
-        : `check the spelling; it was searched in PATH=${env.PATH ?? "(unset)"}`,
+        : "check the spelling, and that it is on the PATH the command gets",
     });
   }
   if (error.code === "EACCES") {

@@ -11,9 +11,10 @@
  * manifest); paths typed on the command line are relative to the current directory.
  */
 import { readFileSync, statSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import { type Diagnostic, TesseraError } from "../errors.js";
-import { effectiveSources, type SourceDecl, type Spec } from "../manifest/spec.js";
+import { displayPath } from "../files.js";
+import { ENV_NAME, effectiveSources, type SourceDecl, type Spec } from "../manifest/spec.js";
 import { literal } from "../resolve/template.js";
 import { parseDotenv } from "./dotenv.js";
 import {
@@ -72,11 +73,6 @@ function exists(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
-export function displayFile(cwd: string, path: string): string {
-  const rel = relative(cwd, path);
-  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : path;
-}
-
 function planFiles(options: LayerOptions): FilePlan[] {
   const { cwd, spec, profile } = options;
   const base = spec?.dir ?? cwd;
@@ -84,7 +80,7 @@ function planFiles(options: LayerOptions): FilePlan[] {
   const fromDecl = (decl: SourceDecl): FilePlan => ({
     layer: decl.type === "yaml" ? "values" : "dotenv",
     path: resolve(base, decl.path),
-    label: displayFile(cwd, resolve(base, decl.path)),
+    label: displayPath(cwd, resolve(base, decl.path)),
     name: decl.name,
     mustExist: decl.required ? "declared" : false,
     declaredAt: decl.declaredAt,
@@ -93,7 +89,7 @@ function planFiles(options: LayerOptions): FilePlan[] {
     names.map((name) => ({
       layer,
       path: resolve(base, name),
-      label: displayFile(cwd, resolve(base, name)),
+      label: displayPath(cwd, resolve(base, name)),
       mustExist: false,
     }));
   const given = (
@@ -136,10 +132,20 @@ function readFileSource(
   warnings: Diagnostic[],
   yamlParser: typeof import("./yaml-values.js").parseYamlValues | undefined,
 ): ValueSource {
-  const file = displayFile(cwd, plan.path);
+  const file = displayPath(cwd, plan.path);
   // Most automatic files do not exist: ask without paying for an exception.
-  if (!plan.mustExist && !statSync(plan.path, { throwIfNoEntry: false })) {
+  const stat = statSync(plan.path, { throwIfNoEntry: false });
+  if (!stat && !plan.mustExist) {
     return new StaticSource(plan.layer, plan.label, [], { present: false, name: plan.name });
+  }
+  if (stat && !stat.isFile()) {
+    throw new TesseraError(
+      "E_FILE_INVALID",
+      `${file} is not a regular file (a directory, a device or a FIFO)`,
+      {
+        hint: `a ${plan.layer === "values" ? "YAML value" : "dotenv"} file must be an ordinary file; rename or remove ${file}`,
+      },
+    );
   }
   let text: string;
   try {
@@ -186,8 +192,6 @@ function readFileSource(
   }));
   return new StaticSource(layer, plan.label, candidates, { name: plan.name });
 }
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function isEnvName(key: string, file: string, line: number, warnings: Diagnostic[]): boolean {
   if (ENV_NAME.test(key)) return true;

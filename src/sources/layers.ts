@@ -50,10 +50,6 @@ export interface Candidate {
   origin: Origin;
 }
 
-export function formatOrigin(origin: Origin): string {
-  return origin.where;
-}
-
 /** A place values come from, in one layer. */
 export interface ValueSource {
   layer: LayerId;

@@ -4,7 +4,7 @@
  * reads them. Scalars keep their spelling (`1.10` stays "1.10"); a null (`KEY:` or `~`) means no value.
  * Values are interpolated. Errors point at file:line:column and never quote a value.
  */
-import { isMap, isPair, isScalar, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, type Node } from "yaml";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { ENV_NAME } from "../manifest/spec.js";
 import { parseYaml } from "../manifest/yaml-doc.js";
@@ -23,7 +23,7 @@ export interface ValueFile {
 }
 
 export function parseYamlValues(text: string, file: string): ValueFile {
-  const yaml = parseYaml(text, file, "E_VALUES_INVALID");
+  const yaml = parseYaml(text, file, "E_VALUES_INVALID", { quote: false });
   const warnings: Diagnostic[] = [];
   const root = yaml.doc.contents as Node | null;
   if (root === null || (isScalar(root) && (root.value === null || root.value === "")))
@@ -79,7 +79,21 @@ export function parseYamlValues(text: string, file: string): ValueFile {
         });
         continue;
       }
-      const node = pair.value as Node | null;
+      // An alias (`B: *a`) stands for the node it names.
+      const node = (isAlias(pair.value) ? pair.value.resolve(yaml.doc) : pair.value) as
+        | Node
+        | null
+        | undefined;
+      if (node === undefined) {
+        throw new TesseraError(
+          "E_VALUES_INVALID",
+          `the value of ${key} is an alias to an anchor that does not exist`,
+          {
+            location: yaml.at((pair.value as Node).range?.[0] ?? 0),
+            hint: "define the anchor (&name) before the alias (*name), or write the value",
+          },
+        );
+      }
       if (node === null || (isScalar(node) && (node.value === null || node.value === undefined))) continue;
       if (!isScalar(node)) {
         throw new TesseraError(
