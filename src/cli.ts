@@ -31,6 +31,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "render a template file with the resolved variables",
     load: () => import("./commands/expand.js"),
   },
+  build: {
+    summary: "write deployment artifacts: docker, compose, kubernetes, external-secrets",
+    load: () => import("./commands/build.js"),
+  },
+  deploy: {
+    summary: "resolve, render and apply: docker run, docker compose up, kubectl apply",
+    load: () => import("./commands/deploy.js"),
+  },
   init: {
     summary: "create a tessera.yaml from a .env, .env.example or Dockfile",
     load: () => import("./commands/init.js"),

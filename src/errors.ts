@@ -3,6 +3,7 @@
  *
  * Exit codes (documented in the README and tested end to end):
  *   0 ok · 1 internal error · 2 usage · 3 missing required variables · 4 invalid input
+ *   5 deploy: a tool (docker, compose, kubectl) is missing or failed
  *   126/127 the command given to `tessera run` is not executable / not found
  */
 
@@ -12,6 +13,7 @@ export const EXIT = {
   usage: 2,
   missing: 3,
   invalid: 4,
+  tool: 5,
   notExecutable: 126,
   notFound: 127,
 } as const;
@@ -38,6 +40,10 @@ export const ERROR_CODES = {
   E_UNDECLARED_REF: EXIT.invalid,
   E_VALUE_INVALID: EXIT.invalid,
   E_OUTPUT_EXISTS: EXIT.usage,
+  E_TARGET_INVALID: EXIT.invalid,
+  E_VALUE_UNREPRESENTABLE: EXIT.invalid,
+  E_TOOL_MISSING: EXIT.tool,
+  E_DEPLOY_FAILED: EXIT.tool,
   E_OUTPUT_UNWRITABLE: EXIT.usage,
   E_COMMAND_NOT_FOUND: EXIT.notFound,
   E_COMMAND_NOT_EXECUTABLE: EXIT.notExecutable,

@@ -29,7 +29,139 @@ export const KNOWN_SOURCE_TYPES = [
   "age-file",
   "dotenvx-file",
 ] as const;
-export const SUPPORTED_SOURCE_TYPES = ["dotenv", "yaml"] as const;
+/** Source types the manifest accepts: files Tessera reads, and stores declared for the External Secrets Operator. */
+export const SUPPORTED_SOURCE_TYPES = [
+  "dotenv",
+  "yaml",
+  "vault",
+  "aws-secrets-manager",
+  "aws-ssm",
+  "gcp-secret-manager",
+  "azure-key-vault",
+] as const;
+/** Store types Tessera does not read itself yet (the External Secrets Operator does, in the cluster). */
+export const STORE_TYPES = [
+  "vault",
+  "aws-secrets-manager",
+  "aws-ssm",
+  "gcp-secret-manager",
+  "azure-key-vault",
+] as const;
+
+const EsoBlock = Type.Optional(
+  Type.Object(
+    {
+      auth: Type.Optional(
+        Type.Record(Type.String(), Type.Unknown(), {
+          description:
+            "The `auth` block of the ESO SecretStore provider, passed as written (overrides the one Tessera derives).",
+        }),
+      ),
+    },
+    { additionalProperties: false, description: "Settings for the External Secrets Operator target." },
+  ),
+);
+
+const SourceName = Type.Optional(
+  Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description: "Default: the type." }),
+);
+
+export const VaultSourceSchema = Type.Object(
+  {
+    type: Type.Literal("vault"),
+    name: SourceName,
+    address: Type.String({ description: "The Vault server, e.g. https://vault.example.com:8200." }),
+    namespace: Type.Optional(Type.String({ description: "Vault Enterprise namespace." })),
+    mount: Type.Optional(Type.String({ description: "The KV mount (default secret)." })),
+    path: Type.Optional(
+      Type.String({ description: "The path under the mount that holds the variables as fields." }),
+    ),
+    version: Type.Optional(
+      Type.Union([Type.Literal("v1"), Type.Literal("v2")], { description: "KV version (default v2)." }),
+    ),
+    auth: Type.Optional(
+      Type.Union([
+        Type.Object({ method: Type.Literal("token") }, { additionalProperties: false }),
+        Type.Object(
+          { method: Type.Literal("approle"), roleId: Type.String(), path: Type.Optional(Type.String()) },
+          { additionalProperties: false },
+        ),
+        Type.Object(
+          {
+            method: Type.Literal("kubernetes"),
+            role: Type.String(),
+            mountPath: Type.Optional(Type.String()),
+          },
+          { additionalProperties: false },
+        ),
+      ]),
+    ),
+    eso: EsoBlock,
+  },
+  { additionalProperties: false },
+);
+
+export const AwsSecretsManagerSourceSchema = Type.Object(
+  {
+    type: Type.Literal("aws-secrets-manager"),
+    name: SourceName,
+    region: Type.Optional(Type.String()),
+    secret: Type.Optional(Type.String({ description: "One JSON secret holding every variable as a key." })),
+    prefix: Type.Optional(Type.String({ description: "One secret per variable, named prefix + NAME." })),
+    versionStage: Type.Optional(Type.String({ description: "Default AWSCURRENT." })),
+    role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
+    eso: EsoBlock,
+  },
+  { additionalProperties: false },
+);
+
+export const AwsSsmSourceSchema = Type.Object(
+  {
+    type: Type.Literal("aws-ssm"),
+    name: SourceName,
+    region: Type.Optional(Type.String()),
+    path: Type.String({ description: "The parameter path prefix, e.g. /app/production/." }),
+    recursive: Type.Optional(Type.Boolean()),
+    decrypt: Type.Optional(Type.Boolean({ description: "Decrypt SecureString parameters (default true)." })),
+    role: Type.Optional(Type.String()),
+    eso: EsoBlock,
+  },
+  { additionalProperties: false },
+);
+
+export const GcpSourceSchema = Type.Object(
+  {
+    type: Type.Literal("gcp-secret-manager"),
+    name: SourceName,
+    project: Type.String(),
+    prefix: Type.Optional(Type.String({ description: "Secret ids are prefix + NAME." })),
+    version: Type.Optional(Type.String({ description: "Default latest." })),
+    eso: EsoBlock,
+  },
+  { additionalProperties: false },
+);
+
+export const AzureSourceSchema = Type.Object(
+  {
+    type: Type.Literal("azure-key-vault"),
+    name: SourceName,
+    vaultUrl: Type.String({ description: "e.g. https://my-vault.vault.azure.net" }),
+    prefix: Type.Optional(
+      Type.String({ description: "Secret names are prefix + NAME, with _ written as - (Azure's rule)." }),
+    ),
+    tenantId: Type.Optional(Type.String()),
+    eso: EsoBlock,
+  },
+  { additionalProperties: false },
+);
+
+export const STORE_SCHEMAS = {
+  vault: VaultSourceSchema,
+  "aws-secrets-manager": AwsSecretsManagerSourceSchema,
+  "aws-ssm": AwsSsmSourceSchema,
+  "gcp-secret-manager": GcpSourceSchema,
+  "azure-key-vault": AzureSourceSchema,
+} as const;
 
 const From = Type.Union(
   [
@@ -120,7 +252,16 @@ const OtherSource = Type.Object(
   { additionalProperties: true },
 );
 
-const Source = Type.Union([FileSource("dotenv"), FileSource("yaml"), OtherSource]);
+const Source = Type.Union([
+  FileSource("dotenv"),
+  FileSource("yaml"),
+  VaultSourceSchema,
+  AwsSecretsManagerSourceSchema,
+  AwsSsmSourceSchema,
+  GcpSourceSchema,
+  AzureSourceSchema,
+  OtherSource,
+]);
 
 const Files = Type.Array(Type.String(), {
   description: "Shorthand for file sources: *.yaml/*.yml are YAML value files, anything else dotenv.",

@@ -32,17 +32,65 @@ export interface Declaration {
   valueAt?: Location;
 }
 
-export type SourceType = "dotenv" | "yaml";
+export type FileSourceType = "dotenv" | "yaml";
+export type StoreType =
+  | "vault"
+  | "aws-secrets-manager"
+  | "aws-ssm"
+  | "gcp-secret-manager"
+  | "azure-key-vault";
+export type SourceType = FileSourceType | StoreType;
 
-/** A declared place values come from (never the values). Only dotenv and yaml work in the core. */
-export interface SourceDecl {
-  type: SourceType;
+/** A file Tessera reads values from (never the values themselves in the manifest). */
+export interface FileSource {
+  type: FileSourceType;
   name?: string;
   /** Relative to the manifest's directory. */
   path: string;
   /** When true a missing file is an error; otherwise it is noted and skipped. */
   required: boolean;
   declaredAt: Location;
+}
+
+/** Settings of an external store, as validated by its schema (see manifest/schema.ts). */
+export interface StoreSettings {
+  address?: string;
+  namespace?: string;
+  mount?: string;
+  path?: string;
+  version?: string;
+  auth?: {
+    method: "token" | "approle" | "kubernetes";
+    roleId?: string;
+    role?: string;
+    path?: string;
+    mountPath?: string;
+  };
+  region?: string;
+  secret?: string;
+  prefix?: string;
+  versionStage?: string;
+  role?: string;
+  recursive?: boolean;
+  decrypt?: boolean;
+  project?: string;
+  vaultUrl?: string;
+  tenantId?: string;
+  eso?: { auth?: Record<string, unknown> };
+}
+
+/** An external store: declared for the External Secrets Operator target (Tessera does not read it yet). */
+export interface StoreSource {
+  type: StoreType;
+  name: string;
+  settings: StoreSettings;
+  declaredAt: Location;
+}
+
+export type SourceDecl = FileSource | StoreSource;
+
+export function isStoreSource(source: SourceDecl): source is StoreSource {
+  return source.type !== "dotenv" && source.type !== "yaml";
 }
 
 /** A profile's change to a declaration: only the fields it states. */

@@ -1,7 +1,24 @@
 /** tessera.yaml → Spec: the Dockfile `secrets` schema, extended with config, sources and profiles. */
 import { closest, type ErrorCode, type Location, TesseraError } from "../errors.js";
-import { KNOWN_SOURCE_TYPES, SUPPORTED_SOURCE_TYPES, TesseraManifestSchema } from "./schema.js";
-import type { Declaration, DeclarationPatch, FromRef, ProfileSpec, SourceDecl, Spec } from "./spec.js";
+import {
+  KNOWN_SOURCE_TYPES,
+  STORE_SCHEMAS,
+  STORE_TYPES,
+  SUPPORTED_SOURCE_TYPES,
+  TesseraManifestSchema,
+} from "./schema.js";
+import type {
+  Declaration,
+  DeclarationPatch,
+  FileSourceType,
+  FromRef,
+  ProfileSpec,
+  SourceDecl,
+  Spec,
+  StoreSettings,
+  StoreSource,
+  StoreType,
+} from "./spec.js";
 import { schemaProblems } from "./validate.js";
 import { isScalar, parseYaml, type YamlFile } from "./yaml-doc.js";
 
@@ -120,6 +137,9 @@ export function parseTesseraManifest(text: string, file: string, dir: string): S
 }
 
 class SpecBuilder {
+  /** Names of the declared external stores (`from: property` is meaningful only for them). */
+  private readonly storeNames = new Set<string>();
+
   constructor(
     private readonly yaml: YamlFile,
     private readonly problems: Problems,
@@ -223,7 +243,7 @@ class SpecBuilder {
 
   private from(value: unknown, path: Path, sourceNames: Set<string>): FromRef {
     const ref: FromRef = typeof value === "string" ? { source: value } : { ...(value as FromRef) };
-    if (ref.property !== undefined) {
+    if (ref.property !== undefined && !this.storeNames.has(ref.source)) {
       this.problems.add(
         this.yaml.locate([...path, "property"], true),
         "from: property selects a field of a structured (JSON) secret in an external store",
@@ -256,7 +276,7 @@ class SpecBuilder {
         this.problems.add(
           this.yaml.locate([...at, "type"]),
           known
-            ? `source type "${type}" is not supported yet (supported now: ${SUPPORTED_SOURCE_TYPES.join(", ")})`
+            ? `source type "${type}" is not supported yet (supported now: dotenv and yaml files, and ${STORE_TYPES.join(", ")} for the External Secrets Operator)`
             : `unknown source type "${type}"`,
           suggestion
             ? `did you mean "${suggestion}"? Known types: ${KNOWN_SOURCE_TYPES.join(", ")}`
@@ -265,6 +285,11 @@ class SpecBuilder {
               : `known types: ${KNOWN_SOURCE_TYPES.join(", ")}`,
           known ? "E_SOURCE_UNSUPPORTED" : "E_SOURCE_UNKNOWN",
         );
+        return;
+      }
+      if ((STORE_TYPES as readonly string[]).includes(type)) {
+        const store = this.store(entry, at, type as StoreType, names);
+        if (store) out.push(store);
         return;
       }
       const allowed = new Set(["type", "path", "name", "required"]);
@@ -299,7 +324,7 @@ class SpecBuilder {
         }
       }
       out.push({
-        type: type as SourceDecl["type"],
+        type: type as FileSourceType,
         path: entry.path,
         name: typeof entry.name === "string" ? entry.name : undefined,
         required: entry.required === true,
@@ -307,6 +332,35 @@ class SpecBuilder {
       });
     });
     return out;
+  }
+
+  /** An external store: its own schema, a unique name (default: its type). */
+  private store(
+    entry: Record<string, unknown>,
+    at: Path,
+    type: StoreType,
+    names: Set<string>,
+  ): StoreSource | undefined {
+    const before = this.problems.list.length;
+    for (const problem of schemaProblems(STORE_SCHEMAS[type], entry, at)) {
+      this.problems.add(this.yaml.locate(problem.path, problem.atKey), problem.message, problem.hint);
+    }
+    if (this.problems.list.length > before) return undefined;
+    const name = typeof entry.name === "string" ? entry.name : type;
+    if (names.has(name)) {
+      this.problems.add(
+        this.yaml.locate(entry.name === undefined ? [...at, "type"] : [...at, "name"]),
+        `two sources are named "${name}"`,
+        entry.name === undefined
+          ? `a store is named after its type by default: give each ${type} source a name`
+          : undefined,
+      );
+      return undefined;
+    }
+    names.add(name);
+    this.storeNames.add(name);
+    const { type: _type, name: _name, ...settings } = entry;
+    return { type, name, settings: settings as StoreSettings, declaredAt: this.yaml.locate(at) };
   }
 
   files(value: unknown, path: Path): SourceDecl[] {

@@ -176,6 +176,16 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
           },
         );
       }
+      if (!text.isWellFormed()) {
+        throw new TesseraError(
+          "E_VALUE_INVALID",
+          `${declaration.name} is not well-formed Unicode (a lone surrogate), which no environment variable or file can carry`,
+          {
+            location: originLocation(winner.origin),
+            hint: "remove the \\uD800–\\uDFFF escape from the value",
+          },
+        );
+      }
       variable.value = new Value(text);
       if (declaration.kind === "config" && found.set && found.sensitive) {
         variable.kind = "secret";
@@ -205,7 +215,7 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
     }
   }
   const looked = stack.sources.map((source) =>
-    source.present ? source.label : `${source.label} (not found)`,
+    source.present ? source.label : `${source.label} (${source.note ?? "not found"})`,
   );
   const resolution: Resolution = {
     manifest: spec ? { file: spec.file, kind: spec.kind } : undefined,

@@ -104,8 +104,26 @@ export function isRelaying(): boolean {
   return running > 0;
 }
 
+/** Linux refuses a single environment string (NAME=value and its NUL) longer than 128 KiB (MAX_ARG_STRLEN). */
+export const MAX_ENV_STRING = 128 * 1024;
+
+export function checkEnvironmentSizes(env: Record<string, string>): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (Buffer.byteLength(name) + Buffer.byteLength(value) + 2 > MAX_ENV_STRING) {
+      throw new TesseraError(
+        "E_VALUE_UNREPRESENTABLE",
+        `${name} is longer than 128 KiB, which Linux cannot pass in an environment`,
+        {
+          hint: "pass such a value as a file (tessera expand -o FILE, or --target compose --secrets-mode files)",
+        },
+      );
+    }
+  }
+}
+
 /** Start the child, forward signals, mask output where needed; resolves to the exit status. */
 export async function runChild(options: RunChildOptions): Promise<number> {
+  checkEnvironmentSizes(options.env);
   const wantOut = options.mask !== "never" && (await shouldMask(1, options.mask));
   const wantErr = options.mask !== "never" && (await shouldMask(2, options.mask));
   const patterns = wantOut || wantErr ? maskPatterns(options.secrets) : [];

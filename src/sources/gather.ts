@@ -14,7 +14,7 @@ import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import { ENV_NAME, effectiveSources, type SourceDecl, type Spec } from "../manifest/spec.js";
+import { ENV_NAME, effectiveSources, type FileSource, isStoreSource, type Spec } from "../manifest/spec.js";
 import { literal } from "../resolve/template.js";
 import { parseDotenv } from "./dotenv.js";
 import {
@@ -66,6 +66,18 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
   for (const plan of plans) {
     sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
   }
+  // Layer 6: external stores are declared (for the External Secrets Operator) but not read here yet.
+  for (const store of options.spec
+    ? effectiveSources(options.spec, options.profile).filter(isStoreSource)
+    : []) {
+    sources.push(
+      new StaticSource("external", `${store.type} source "${store.name}"`, [], {
+        name: store.name,
+        present: false,
+        note: "not read by Tessera yet: the External Secrets Operator reads it in the cluster",
+      }),
+    );
+  }
   return { sources, warnings };
 }
 
@@ -77,7 +89,7 @@ function planFiles(options: LayerOptions): FilePlan[] {
   const { cwd, spec, profile } = options;
   const base = spec?.dir ?? cwd;
   const declared = spec ? effectiveSources(spec, profile) : [];
-  const fromDecl = (decl: SourceDecl): FilePlan => ({
+  const fromDecl = (decl: FileSource): FilePlan => ({
     layer: decl.type === "yaml" ? "values" : "dotenv",
     path: resolve(base, decl.path),
     label: displayPath(cwd, resolve(base, decl.path)),
@@ -106,10 +118,10 @@ function planFiles(options: LayerOptions): FilePlan[] {
 
   const plans: FilePlan[] = [
     ...given("values", options.valuesFiles, "--values"),
-    ...declared.filter((decl) => decl.type === "yaml").map(fromDecl),
+    ...declared.filter((decl): decl is FileSource => decl.type === "yaml").map(fromDecl),
     ...auto("values", [...(profile ? [`env.${profile}.yaml`] : []), "env.yaml", ".dockrion-env.yaml"]),
     ...given("dotenv", options.envFiles, "--env-file"),
-    ...declared.filter((decl) => decl.type === "dotenv").map(fromDecl),
+    ...declared.filter((decl): decl is FileSource => decl.type === "dotenv").map(fromDecl),
     ...auto("dotenv", [
       ...(profile ? [`.env.${profile}.local`, `.env.${profile}`] : []),
       ".env.local",

@@ -59,6 +59,8 @@ export interface ValueSource {
   name?: string;
   /** false for a file that does not exist (it still appears in "looked in" lists). */
   present: boolean;
+  /** Why a source that is not present was not read, for "looked in" lists (default: "not found"). */
+  note?: string;
   /** Candidates for `name`, the winner first (a file may set a name twice). */
   lookup(name: string): readonly Candidate[];
   /** Every name defined here (the process environment answers none: it is never enumerated). */
@@ -73,10 +75,11 @@ export class StaticSource implements ValueSource {
     readonly layer: LayerId,
     readonly label: string,
     candidates: Iterable<Candidate>,
-    options: { name?: string; present?: boolean; lastWins?: boolean } = {},
+    options: { name?: string; present?: boolean; lastWins?: boolean; note?: string } = {},
   ) {
     this.name = options.name;
     this.present = options.present ?? true;
+    this.note = options.note;
     for (const candidate of candidates) {
       const list = this.byName.get(candidate.name);
       if (!list) this.byName.set(candidate.name, [candidate]);
@@ -87,6 +90,7 @@ export class StaticSource implements ValueSource {
 
   readonly name?: string;
   readonly present: boolean;
+  readonly note?: string;
 
   lookup(name: string): readonly Candidate[] {
     return this.byName.get(name) ?? [];

@@ -66,6 +66,11 @@ export function dotenvQuote(value: string): string {
   return `${out}"`;
 }
 
+/** A word for sh: bare when it needs no quoting, else single-quoted. */
+export function shellWord(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(value) ? value : shellQuote(value);
+}
+
 /** Quote a value for POSIX sh and bash: single quotes, with ' written as '\''. */
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`;

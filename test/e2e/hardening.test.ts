@@ -264,7 +264,7 @@ describe("odd inputs get clear errors", () => {
   test("all problems of a manifest together, an unsupported source type among them", () => {
     const dir = project({
       "tessera.yaml":
-        "secrets: [A, A]\nsources:\n  - { type: vault, path: x }\nconfig:\n  B: x\n  unknwn: {}\n",
+        "secrets: [A, A]\nsources:\n  - { type: pass, path: x }\nconfig:\n  B: x\n  unknwn: {}\n",
     });
     const result = tessera(["check"], { cwd: dir });
     assert.equal(result.status, 4);

@@ -135,13 +135,13 @@ describe("tessera.yaml", () => {
 
   test("a source type that is not supported yet: exit 4 at its line", () => {
     const cwd = project({
-      "tessera.yaml": "secrets:\n  optional: [A]\nsources:\n  - type: vault\n    path: x\n",
+      "tessera.yaml": "secrets:\n  optional: [A]\nsources:\n  - type: keepassxc\n    path: x\n",
     });
     const result = tessera(["check"], { cwd });
     assert.equal(result.status, 4);
     assert.match(
       result.stderr,
-      /error\[E_SOURCE_UNSUPPORTED\]: tessera\.yaml:4:11: source type "vault" is not supported yet/,
+      /error\[E_SOURCE_UNSUPPORTED\]: tessera\.yaml:4:11: source type "keepassxc" is not supported yet/,
     );
   });
 

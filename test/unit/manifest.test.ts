@@ -70,7 +70,7 @@ profiles:
     assert.equal(value("REGION"), undefined);
     assert.equal(spec.variables[0]!.declaredAt.line, 4);
     assert.deepEqual(
-      spec.sources.map((source) => [source.type, source.path, source.name]),
+      spec.sources.map((source) => [source.type, "path" in source ? source.path : undefined, source.name]),
       [
         ["dotenv", "secrets/.env.shared", "shared"],
         ["yaml", "secrets/values.yaml", undefined],
@@ -83,7 +83,7 @@ profiles:
     assert.equal(byName.get("SENTRY_DSN")?.required, true, "the profile makes SENTRY_DSN required");
     assert.equal(byName.get("SENTRY_DSN")?.value, "", "and keeps its default");
     assert.deepEqual(
-      effectiveSources(spec, "production").map((source) => source.path),
+      effectiveSources(spec, "production").map((source) => ("path" in source ? source.path : source.name)),
       ["secrets/prod.env", "secrets/prod.yaml", "secrets/.env.shared", "secrets/values.yaml"],
     );
     assert.deepEqual(effectiveDeclarations(spec, "other"), spec.variables);
@@ -161,14 +161,40 @@ profiles:
   });
 
   test("external source types are not supported yet; unknown types get a suggestion", () => {
-    const vault = fails(() => tessera("sources:\n  - type: vault\n    path: secret/app\n"));
+    const vault = fails(() => tessera("sources:\n  - type: 1password\n    vault: app\n"));
     assert.equal(vault.code, "E_SOURCE_UNSUPPORTED");
     assert.equal(vault.exitCode, 4);
-    assert.match(vault.message, /"vault" is not supported yet \(supported now: dotenv, yaml\)/);
+    assert.match(
+      vault.message,
+      /"1password" is not supported yet \(supported now: dotenv and yaml files, and vault, aws-secrets-manager, aws-ssm, gcp-secret-manager, azure-key-vault for the External Secrets Operator\)/,
+    );
     assert.deepEqual(vault.location, { file: "tessera.yaml", line: 2, column: 11 });
     const typo = fails(() => tessera("sources:\n  - type: dotnev\n    path: .env\n"));
     assert.equal(typo.code, "E_SOURCE_UNKNOWN");
     assert.match(typo.hint ?? "", /did you mean "dotenv"\? Known types: dotenv, yaml, vault/);
+  });
+
+  test("external stores are declared with their own fields, named after their type by default", () => {
+    const spec = tessera(
+      "sources:\n  - { type: vault, address: https://vault.example.test, path: app/prod, auth: { method: kubernetes, role: app } }\n  - { type: aws-ssm, name: params, path: /app/prod/ }\nsecrets:\n  required:\n    - name: A\n      from: { source: vault, key: app/a, property: token }\n",
+    );
+    assert.deepEqual(
+      spec.sources.map((source) => [source.type, source.name]),
+      [
+        ["vault", "vault"],
+        ["aws-ssm", "params"],
+      ],
+    );
+    const vault = spec.sources[0]!;
+    assert.ok("settings" in vault);
+    assert.deepEqual(vault.settings, { address: "https://vault.example.test", path: "app/prod", auth: { method: "kubernetes", role: "app" } });
+    assert.deepEqual(spec.variables[0]!.from, { source: "vault", key: "app/a", property: "token" });
+    const missing = fails(() => tessera("sources:\n  - { type: vault, path: x }\n"));
+    assert.match(missing.message, /missing required key "address"/);
+    const unknown = fails(() => tessera("sources:\n  - { type: gcp-secret-manager, project: p, projet: q }\n"));
+    assert.match(unknown.message, /unknown key "projet"/);
+    const twice = fails(() => tessera("sources:\n  - { type: aws-ssm, path: /a/ }\n  - { type: aws-ssm, path: /b/ }\n"));
+    assert.match(twice.message, /two sources are named "aws-ssm"/);
   });
 
   test("from: must name a declared source", () => {

@@ -1,0 +1,201 @@
+/**
+ * The kubernetes target: a Deployment, a ConfigMap (config) and a Secret (secrets), wired with
+ * `envFrom` or per-key `configMapKeyRef`/`secretKeyRef` (`envStyle`). The Secret is a template with
+ * empty values for CI or an operator to fill, or with `withValues` holds the values (`stringData`) in a
+ * file of its own (mode 0600). A checksum of the config (and, with values, a keyed checksum of the
+ * secrets) on the pod template rolls the pods when a value changes.
+ */
+import { createHash, createHmac } from "node:crypto";
+import type { ResolvedVariable } from "../resolve/resolve.js";
+import {
+  type Artifact,
+  GENERATED,
+  type Rendered,
+  type Service,
+  splitVariables,
+  type TargetInput,
+} from "./target.js";
+import { emitYaml, type YamlValue } from "./yaml-emit.js";
+
+export type EnvStyle = "envFrom" | "refs";
+
+export interface KubernetesOptions {
+  envStyle?: EnvStyle;
+  /** Also write a kustomization.yaml listing the objects. */
+  kustomize?: boolean;
+  /** The key of the checksum of secret values (a per-user key: the checksum reveals nothing). */
+  checksumKey?: Buffer;
+}
+
+export const LABEL_NAME = "app.kubernetes.io/name";
+
+export function objectNames(service: Service) {
+  return { deployment: service.name, config: `${service.name}-config`, secret: `${service.name}-secrets` };
+}
+
+function metadata(service: Service, name: string): { [key: string]: YamlValue | undefined } {
+  return {
+    name,
+    namespace: service.namespace,
+    labels: { [LABEL_NAME]: service.name, "app.kubernetes.io/managed-by": "tessera" },
+  };
+}
+
+const value = (variable: ResolvedVariable): string => variable.value?.reveal() ?? "";
+
+export function configMap(service: Service, config: readonly ResolvedVariable[]): YamlValue {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: metadata(service, objectNames(service).config),
+    data: Object.fromEntries(config.map((variable) => [variable.name, value(variable)])),
+  };
+}
+
+export function secret(
+  service: Service,
+  secrets: readonly ResolvedVariable[],
+  withValues: boolean,
+): YamlValue {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: metadata(service, objectNames(service).secret),
+    type: "Opaque",
+    stringData: Object.fromEntries(
+      secrets.map((variable) => [variable.name, withValues ? value(variable) : ""]),
+    ),
+  };
+}
+
+export interface PodEnv {
+  /** Secrets the container reads, by Secret object name. */
+  secretRefs: { name: string; variables: readonly ResolvedVariable[] }[];
+  config: readonly ResolvedVariable[];
+}
+
+export function deployment(
+  service: Service,
+  env: PodEnv,
+  options: { envStyle: EnvStyle; annotations: Record<string, string> },
+): YamlValue {
+  const names = objectNames(service);
+  const container: { [key: string]: YamlValue | undefined } = {
+    name: service.name,
+    image: service.image,
+    ports: service.port ? [{ containerPort: service.port }] : undefined,
+  };
+  if (options.envStyle === "envFrom") {
+    const from: YamlValue[] = [];
+    if (env.config.length) from.push({ configMapRef: { name: names.config } });
+    for (const ref of env.secretRefs) if (ref.variables.length) from.push({ secretRef: { name: ref.name } });
+    container.envFrom = from.length ? from : undefined;
+  } else {
+    const entries: YamlValue[] = [
+      ...env.config.map((variable) => ({
+        name: variable.name,
+        valueFrom: {
+          configMapKeyRef: { name: names.config, key: variable.name, optional: !variable.required },
+        },
+      })),
+      ...env.secretRefs.flatMap((ref) =>
+        ref.variables.map((variable) => ({
+          name: variable.name,
+          valueFrom: { secretKeyRef: { name: ref.name, key: variable.name, optional: !variable.required } },
+        })),
+      ),
+    ];
+    container.env = entries.length ? entries : undefined;
+  }
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: metadata(service, names.deployment),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { [LABEL_NAME]: service.name } },
+      template: {
+        metadata: {
+          labels: { [LABEL_NAME]: service.name },
+          annotations: Object.keys(options.annotations).length ? options.annotations : undefined,
+        },
+        spec: { containers: [container] },
+      },
+    },
+  };
+}
+
+/** A stable digest of name → value pairs (sorted, length-prefixed so no two maps collide). */
+function digest(variables: readonly ResolvedVariable[], key?: Buffer): string {
+  const hash = key ? createHmac("sha256", key) : createHash("sha256");
+  for (const variable of [...variables].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const text = value(variable);
+    hash.update(`${variable.name.length}:${variable.name}${Buffer.byteLength(text)}:`).update(text);
+  }
+  return hash.digest("hex");
+}
+
+export function checksums(
+  config: readonly ResolvedVariable[],
+  secrets: readonly ResolvedVariable[],
+  withValues: boolean,
+  key?: Buffer,
+): Record<string, string> {
+  const annotations: Record<string, string> = {};
+  if (config.length) annotations["checksum/config"] = digest(config);
+  // A plain hash of secret values in a committed Deployment could be brute-forced: keyed, and only
+  // when the values are in the build at all.
+  if (withValues && secrets.length && key) annotations["checksum/secret"] = digest(secrets, key);
+  return annotations;
+}
+
+export function renderKubernetes(input: TargetInput, options: KubernetesOptions = {}): Rendered {
+  const { service, withValues } = input;
+  const { secrets, config } = splitVariables(input.resolution);
+  const envStyle = options.envStyle ?? "envFrom";
+  const names = objectNames(service);
+  const artifacts: Artifact[] = [];
+  const notes: string[] = [];
+  const files: string[] = [];
+  const doc = (path: string, body: YamlValue, sensitive = false) => {
+    files.push(path);
+    artifacts.push({ path, content: emitYaml(body, GENERATED), mode: sensitive ? 0o600 : 0o644, sensitive });
+  };
+  doc(
+    "deployment.yaml",
+    deployment(
+      service,
+      { secretRefs: [{ name: names.secret, variables: secrets }], config },
+      { envStyle, annotations: checksums(config, secrets, withValues, options.checksumKey) },
+    ),
+  );
+  if (config.length) doc("configmap.yaml", configMap(service, config));
+  if (secrets.length) {
+    // The template (committable) and the file with values (never committed) have different names.
+    doc(withValues ? "secret.values.yaml" : "secret.yaml", secret(service, secrets, withValues), withValues);
+    if (!withValues) {
+      notes.push(
+        `the Secret ${names.secret} is a template: fill ${secrets.map((variable) => variable.name).join(", ")} in CI or with an operator, or apply with values by \`tessera deploy --target kubernetes\``,
+      );
+    }
+  }
+  const missing = input.resolution.missing.map((variable) => variable.name);
+  if (missing.length) notes.push(`no value was found for ${missing.join(", ")}: their keys are empty`);
+  if (options.kustomize) {
+    artifacts.push({
+      path: "kustomization.yaml",
+      content: emitYaml(
+        {
+          apiVersion: "kustomize.config.k8s.io/v1beta1",
+          kind: "Kustomization",
+          namespace: service.namespace,
+          resources: files,
+        },
+        GENERATED,
+      ),
+      mode: 0o644,
+      sensitive: false,
+    });
+  }
+  return { artifacts, notes, warnings: [] };
+}
