@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: the shells the export/shell round-trip tests run (sh is dash on Debian), git for init.
+# System packages: the shells the export/shell round-trip tests run (sh is dash on Debian), git for init;
+# scripts/setup-containers.sh below installs the container engines.
 need=()
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v dash >/dev/null 2>&1 || need+=(dash)
@@ -18,6 +19,11 @@ if ((${#need[@]})); then
 fi
 
 node -e 'const [major] = process.versions.node.split("."); if (+major < 20) { console.error("Node >= 20 is required, found " + process.version); process.exit(1) }'
+
+# The real consumers the artifacts are proven with: Docker engine + docker-compose, podman (kube play,
+# podman-compose), kubectl kustomize. Started here, stopped when the suite ends.
+bash scripts/setup-containers.sh
+trap 'bash scripts/teardown-containers.sh >/dev/null 2>&1 || true' EXIT
 # `npm install` installs the locked versions. (`npm ci` would refuse this lock: the registry these machines
 # use serves only the Linux builds of Biome's optional platform packages, so the lock cannot list the rest.)
 npm install --no-audit --no-fund --loglevel=error

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
+import type { ResolvedVariable } from "../resolve/resolve.js";
 import { Masker, maskPatterns } from "../run/mask.js";
 import { checkEnvironmentSizes, childEnvironment, secretsToMask } from "../run/run.js";
 import { shellWord } from "../targets/formats.js";
@@ -115,7 +116,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (target === "docker") {
     const { runArguments } = await import("../targets/docker.js");
     const { secrets: secretVariables, config } = splitVariables(resolution);
-    const args = [...runArguments(service, config, secretVariables, { detach: true }), service.image];
+    const args = [...runArguments(service, [...config, ...secretVariables], { detach: true }), service.image];
     const engine = dryRun ? ["docker"] : findTool([["docker"], ["podman"]], () => ["--version"]);
     if (!engine)
       throw missingTool("docker (or podman)", "install docker (Debian: apt-get install docker.io) or podman");
@@ -163,6 +164,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
         "docker compose (or docker-compose, or podman-compose)",
         "install docker-compose (Debian: apt-get install docker-compose) or podman-compose",
       );
+    if (tool[0] === "podman-compose") refuseCrLf(resolution.variables, "podman-compose");
     const dir = mkdtempSync(join(tmpdir(), "tessera-compose-"));
     try {
       const file = join(dir, "compose.yaml");
@@ -174,7 +176,11 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       }
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileAtomic(file, compose.content, 0o600);
-      await runStep({ argv, env }, secrets, context);
+      // An optional secret without a value is `${NAME}` in compose.yaml: empty, and said so quietly.
+      const composeEnv = { ...env };
+      for (const variable of resolution.variables)
+        if (variable.value === undefined) composeEnv[variable.name] ??= "";
+      await runStep({ argv, env: composeEnv }, secrets, context);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -203,4 +209,21 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (!kubectl) throw missingTool("kubectl", "install kubectl (Debian: apt-get install kubernetes-client)");
   await runStep({ argv: ["kubectl", "apply", "-f", "-"], env, input: documents }, secrets, context);
   return 0;
+}
+
+/**
+ * podman-compose hands each value to podman as `-e NAME=value`, and podman (4.3) turns every CR LF in
+ * such an argument into LF: refuse rather than deliver a different value.
+ */
+function refuseCrLf(variables: readonly ResolvedVariable[], tool: string): void {
+  for (const variable of variables) {
+    if (!variable.value?.reveal().includes("\r\n")) continue;
+    throw new TesseraError(
+      "E_VALUE_UNREPRESENTABLE",
+      `the value of ${variable.name} contains CR LF, which ${tool} passes to podman as \`-e NAME=value\`, where it becomes LF`,
+      {
+        hint: "deploy with docker compose or docker-compose, or use --target docker (podman takes values from its environment exactly)",
+      },
+    );
+  }
 }

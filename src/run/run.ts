@@ -208,14 +208,21 @@ function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void
   });
   let closed = false;
   let ended = false;
-  // Stays attached for good: an EPIPE can be reported after the last write.
-  to.on("error", () => {
+  // An EPIPE can be reported after the last write: one quiet listener stays on each stream for good
+  // (once per stream, so that a library running many children adds no listener per run).
+  if (!quieted.has(to)) {
+    quieted.add(to);
+    to.on("error", () => {});
+  }
+  const onError = () => {
+    to.off("error", onError);
     if (closed) return;
     closed = true;
     onClosed();
     from.destroy();
     finish();
-  });
+  };
+  to.on("error", onError);
   const end = () => {
     if (ended) return;
     ended = true;
@@ -223,6 +230,7 @@ function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void
       const rest = masker.end();
       if (rest.length > 0) to.write(rest);
     }
+    to.off("error", onError);
     finish();
   };
   from.on("data", (chunk: Buffer) => {
@@ -243,6 +251,8 @@ function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void
     },
   };
 }
+
+const quieted = new WeakSet<Writable>();
 
 /**
  * Mask a stream unless it is a terminal (auto), or unless it is /dev/null (nothing to protect). A pipe

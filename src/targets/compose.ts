@@ -95,7 +95,8 @@ export function renderCompose(input: TargetInput, options: ComposeOptions = {}):
       for (const variable of secrets) {
         environment[variable.name] = variable.required
           ? `\${${variable.name}:?${variable.name} is a secret: start compose through tessera run or use tessera deploy}`
-          : `\${${variable.name}:-}`;
+          : // Not `${NAME:-}`: podman-compose (1.0) leaves that literal. Unset reads as empty either way.
+            `\${${variable.name}}`;
       }
       if (secrets.length)
         notes.push(

@@ -42,21 +42,20 @@ export function dockerEnvLine(name: string, value: string): string {
   return `${name}=${value}\n`;
 }
 
-/** `docker run` arguments without values: config as NAME=value, secrets as bare NAME (from the environment). */
+/**
+ * `docker run` arguments without any value: every variable as a bare `--env NAME`, which docker (and
+ * podman) take from their own environment. Nothing shows in the process list, and no value is parsed
+ * from an argument (podman turns CR LF into LF in `--env NAME=value`).
+ */
 export function runArguments(
   service: Service,
-  config: readonly ResolvedVariable[],
-  secrets: readonly ResolvedVariable[],
+  variables: readonly ResolvedVariable[],
   options: { detach?: boolean; envFile?: string } = {},
 ): string[] {
   const args = ["run", ...(options.detach ? ["--detach"] : ["--rm"]), "--name", service.name];
   if (service.port) args.push("--publish", `${service.port}:${service.port}`);
-  if (options.envFile) {
-    args.push("--env-file", options.envFile);
-  } else {
-    for (const variable of config) args.push("--env", `${variable.name}=${variable.value?.reveal() ?? ""}`);
-    for (const variable of secrets) args.push("--env", variable.name);
-  }
+  if (options.envFile) args.push("--env-file", options.envFile);
+  else for (const variable of variables) args.push("--env", variable.name);
   return args;
 }
 
@@ -70,10 +69,12 @@ export function renderDocker(input: TargetInput): Rendered {
     `# ${GENERATED}`,
     withValues
       ? "# Runs the service with every value from docker.env (mode 0600, next to this script; never commit it)."
-      : "# Secret values are not in this file: run it through `tessera run -- ./run.sh` (extra docker options after it),",
+      : "# Config is set below; secret values are not in this file: run it through `tessera run -- ./run.sh` (extra",
     ...(withValues
       ? []
-      : ["# and each `--env NAME` takes its value from the environment tessera gives docker."]),
+      : [
+          "# docker options after it), and each `--env NAME` takes its value from the environment docker is given.",
+        ]),
     "set -eu",
   ];
   if (withValues) {
@@ -82,16 +83,20 @@ export function renderDocker(input: TargetInput): Rendered {
       .join("");
     artifacts.push({ path: "docker.env", content: env, mode: 0o600, sensitive: true });
     lines.push('here=$(dirname "$0")');
-    const args = runArguments(service, [], [], { envFile: "$here/docker.env" });
+    const args = runArguments(service, [], { envFile: "$here/docker.env" });
     lines.push(
       `exec "\${DOCKER:-docker}" ${args.map((arg) => (arg === "$here/docker.env" ? '"$here/docker.env"' : shellWord(arg))).join(" ")} "$@" ${shellWord(service.image)}`,
     );
   } else {
+    // Config is in the script (exported, so docker reads it from its environment like the secrets).
+    for (const variable of config) {
+      lines.push(`export ${variable.name}=${shellWord(variable.value?.reveal() ?? "")}`);
+    }
     // Required secrets must be in the environment: fail loudly rather than start without them.
     for (const variable of secrets.filter((entry) => entry.required)) {
       lines.push(`: "\${${variable.name}?${variable.name} is not set: run this script through tessera run}"`);
     }
-    const args = runArguments(service, config, secrets);
+    const args = runArguments(service, [...config, ...secrets]);
     lines.push(`exec "\${DOCKER:-docker}" ${args.map(shellWord).join(" ")} "$@" ${shellWord(service.image)}`);
     if (secrets.length)
       notes.push(

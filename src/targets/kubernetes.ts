@@ -6,6 +6,7 @@
  * secrets) on the pod template rolls the pods when a value changes.
  */
 import { createHash, createHmac } from "node:crypto";
+import { TesseraError } from "../errors.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
   type Artifact,
@@ -43,6 +44,33 @@ function metadata(service: Service, name: string): { [key: string]: YamlValue | 
 
 const value = (variable: ResolvedVariable): string => variable.value?.reveal() ?? "";
 
+/**
+ * U+0085 (NEL), U+2028 and U+2029 are line breaks to YAML 1.1. Our files escape them, and the API
+ * server's reader (kubectl apply -f) reads them back exactly, but kustomize re-emits YAML and folds
+ * them into spaces (kubectl kustomize 5.5: "a\u0085b" becomes "a b"). Secret values holding one go
+ * base64 under `data:`, which every tool passes through untouched.
+ */
+const FOLDED = /[\u0085\u2028\u2029]/;
+
+/** Whether a string would not survive a kustomize round trip as a YAML string. */
+export function foldedByKustomize(text: string): boolean {
+  return FOLDED.test(text);
+}
+
+/** Config a kustomization would change: refused, with the way out. */
+export function checkKustomizable(config: readonly ResolvedVariable[]): void {
+  for (const variable of config) {
+    if (!foldedByKustomize(value(variable))) continue;
+    throw new TesseraError(
+      "E_VALUE_UNREPRESENTABLE",
+      `the value of ${variable.name} contains U+0085, U+2028 or U+2029, which kustomize (kubectl kustomize, kubectl apply -k) turns into a space in a ConfigMap`,
+      {
+        hint: `build without --kustomize (kubectl apply -f reads the ConfigMap exactly), or declare ${variable.name} as a secret (Secret values holding these characters are written base64)`,
+      },
+    );
+  }
+}
+
 export function configMap(service: Service, config: readonly ResolvedVariable[]): YamlValue {
   return {
     apiVersion: "v1",
@@ -57,14 +85,20 @@ export function secret(
   secrets: readonly ResolvedVariable[],
   withValues: boolean,
 ): YamlValue {
+  const stringData: Record<string, string> = {};
+  const data: Record<string, string> = {};
+  for (const variable of secrets) {
+    const text = withValues ? value(variable) : "";
+    if (foldedByKustomize(text)) data[variable.name] = Buffer.from(text, "utf8").toString("base64");
+    else stringData[variable.name] = text;
+  }
   return {
     apiVersion: "v1",
     kind: "Secret",
     metadata: metadata(service, objectNames(service).secret),
     type: "Opaque",
-    stringData: Object.fromEntries(
-      secrets.map((variable) => [variable.name, withValues ? value(variable) : ""]),
-    ),
+    data: Object.keys(data).length ? data : undefined,
+    stringData: Object.keys(stringData).length || !Object.keys(data).length ? stringData : undefined,
   };
 }
 
@@ -154,6 +188,7 @@ export function renderKubernetes(input: TargetInput, options: KubernetesOptions 
   const { secrets, config } = splitVariables(input.resolution);
   const envStyle = options.envStyle ?? "envFrom";
   const names = objectNames(service);
+  if (options.kustomize) checkKustomizable(config);
   const artifacts: Artifact[] = [];
   const notes: string[] = [];
   const files: string[] = [];

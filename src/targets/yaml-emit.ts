@@ -65,9 +65,7 @@ function emitBlock(value: YamlValue, indent: string): string[] {
         const inner = emitBlock(item, `${indent}  `);
         lines.push(`${indent}- ${inner[0]!.trimStart()}`, ...inner.slice(1));
       } else {
-        lines.push(
-          `${indent}- ${Array.isArray(item) ? "[]" : isObject(item) ? "{}" : emitValue(item)}`,
-        );
+        lines.push(`${indent}- ${Array.isArray(item) ? "[]" : isObject(item) ? "{}" : emitValue(item)}`);
       }
     }
     return lines;

@@ -274,3 +274,23 @@ describe("run: the reader of stdout goes away (| head)", () => {
     assert.notEqual(result.status, 1);
   });
 });
+
+describe("runChild as a library", () => {
+  test("many runs in one process add no listener to stdout or stderr", async () => {
+    const { runChild } = await import("../../src/run/run.ts");
+    const before = [process.stdout.listenerCount("error"), process.stderr.listenerCount("error")];
+    for (let i = 0; i < 15; i++) {
+      const code = await runChild({
+        command: process.execPath,
+        args: ["-e", ""],
+        env: { PATH: process.env.PATH ?? "" },
+        secrets: [{ name: "T", value: "fake-secret-value" }],
+        mask: "always",
+      });
+      assert.equal(code, 0);
+    }
+    const after = [process.stdout.listenerCount("error"), process.stderr.listenerCount("error")];
+    // At most the one quiet listener per stream that stays for a late EPIPE.
+    assert.ok(after[0]! - before[0]! <= 1 && after[1]! - before[1]! <= 1, `${before} -> ${after}`);
+  });
+});

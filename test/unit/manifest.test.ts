@@ -187,13 +187,21 @@ profiles:
     );
     const vault = spec.sources[0]!;
     assert.ok("settings" in vault);
-    assert.deepEqual(vault.settings, { address: "https://vault.example.test", path: "app/prod", auth: { method: "kubernetes", role: "app" } });
+    assert.deepEqual(vault.settings, {
+      address: "https://vault.example.test",
+      path: "app/prod",
+      auth: { method: "kubernetes", role: "app" },
+    });
     assert.deepEqual(spec.variables[0]!.from, { source: "vault", key: "app/a", property: "token" });
     const missing = fails(() => tessera("sources:\n  - { type: vault, path: x }\n"));
     assert.match(missing.message, /missing required key "address"/);
-    const unknown = fails(() => tessera("sources:\n  - { type: gcp-secret-manager, project: p, projet: q }\n"));
+    const unknown = fails(() =>
+      tessera("sources:\n  - { type: gcp-secret-manager, project: p, projet: q }\n"),
+    );
     assert.match(unknown.message, /unknown key "projet"/);
-    const twice = fails(() => tessera("sources:\n  - { type: aws-ssm, path: /a/ }\n  - { type: aws-ssm, path: /b/ }\n"));
+    const twice = fails(() =>
+      tessera("sources:\n  - { type: aws-ssm, path: /a/ }\n  - { type: aws-ssm, path: /b/ }\n"),
+    );
     assert.match(twice.message, /two sources are named "aws-ssm"/);
   });
 
