@@ -46,7 +46,7 @@ export const RENDER_FLAGS: FlagSpecs = {
     value: "STYLE",
     help: "kubernetes, external-secrets: envFrom (default) or refs (secretKeyRef/configMapKeyRef per key)",
   },
-  kustomize: { type: "boolean", help: "kubernetes: also write a kustomization.yaml" },
+  kustomize: { type: "boolean", help: "kubernetes, external-secrets: also write a kustomization.yaml" },
   "cluster-store": {
     type: "boolean",
     help: "external-secrets: a ClusterSecretStore instead of a SecretStore",
@@ -168,6 +168,7 @@ export async function render(
         clusterStore: options["cluster-store"],
         refreshInterval: options["refresh-interval"],
         envStyle: choice(options["env-style"], ["envFrom", "refs"] as const, "env-style"),
+        kustomize: options.kustomize,
       });
   }
 }

@@ -8,7 +8,15 @@
 import { TesseraError } from "../errors.js";
 import { effectiveSources, isStoreSource, type StoreSource } from "../manifest/spec.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
-import { checksums, configMap, deployment, LABEL_NAME, objectNames } from "./kubernetes.js";
+import {
+  checkKustomizable,
+  checksums,
+  configMap,
+  deployment,
+  kustomization,
+  LABEL_NAME,
+  objectNames,
+} from "./kubernetes.js";
 import {
   type Artifact,
   GENERATED,
@@ -25,6 +33,8 @@ export interface ExternalSecretsOptions {
   /** ESO's refresh interval (default 1h). */
   refreshInterval?: string;
   envStyle?: "envFrom" | "refs";
+  /** Also write a kustomization.yaml listing the objects. */
+  kustomize?: boolean;
 }
 
 const API = "external-secrets.io/v1";
@@ -181,6 +191,7 @@ export function renderExternalSecrets(input: TargetInput, options: ExternalSecre
     );
   }
   const { secrets, config } = splitVariables(resolution);
+  if (options.kustomize) checkKustomizable(config);
   const notes: string[] = [];
   // Each secret is served by the store its from: names, else by the first declared store.
   const byStore = new Map<string, { store: StoreSource; variables: ResolvedVariable[] }>();
@@ -274,5 +285,7 @@ export function renderExternalSecrets(input: TargetInput, options: ExternalSecre
       mode: 0o644,
       sensitive: false,
     });
+  // The objects carry their namespaces; the kustomization sets none (a ClusterSecretStore has none).
+  if (options.kustomize) artifacts.push(kustomization(artifacts.map((artifact) => artifact.path)));
   return { artifacts, notes, warnings: [] };
 }

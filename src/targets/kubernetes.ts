@@ -216,21 +216,19 @@ export function renderKubernetes(input: TargetInput, options: KubernetesOptions 
   }
   const missing = input.resolution.missing.map((variable) => variable.name);
   if (missing.length) notes.push(`no value was found for ${missing.join(", ")}: their keys are empty`);
-  if (options.kustomize) {
-    artifacts.push({
-      path: "kustomization.yaml",
-      content: emitYaml(
-        {
-          apiVersion: "kustomize.config.k8s.io/v1beta1",
-          kind: "Kustomization",
-          namespace: service.namespace,
-          resources: files,
-        },
-        GENERATED,
-      ),
-      mode: 0o644,
-      sensitive: false,
-    });
-  }
+  if (options.kustomize) artifacts.push(kustomization(files, service.namespace));
   return { artifacts, notes, warnings: [] };
+}
+
+/** A kustomization.yaml listing the objects' files. */
+export function kustomization(files: readonly string[], namespace?: string): Artifact {
+  return {
+    path: "kustomization.yaml",
+    content: emitYaml(
+      { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", namespace, resources: [...files] },
+      GENERATED,
+    ),
+    mode: 0o644,
+    sensitive: false,
+  };
 }
