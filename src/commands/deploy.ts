@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
@@ -19,15 +20,18 @@ import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import { RENDER_FLAGS, type RenderFlags, render, resolveForTarget, serviceFor, targetFrom } from "./build.js";
 import { type Context, checkLayerFlags } from "./common.js";
 
-const DEPLOY_TARGETS = ["docker", "compose", "kubernetes"] as const;
+const DEPLOY_TARGETS = ["docker", "compose", "kubernetes", "external-secrets"] as const;
+
+// --kustomize writes a file; deploy writes none.
+const { kustomize: _kustomize, ...DEPLOY_RENDER_FLAGS } = RENDER_FLAGS;
 
 export const flags: FlagSpecs = {
   ...LAYER_FLAGS,
-  ...RENDER_FLAGS,
+  ...DEPLOY_RENDER_FLAGS,
   "dry-run": { type: "boolean", help: "print what would be applied (without values) and change nothing" },
 };
 
-const usage = "tessera deploy --target docker|compose|kubernetes [--dry-run] [options]";
+const usage = "tessera deploy --target docker|compose|kubernetes|external-secrets [--dry-run] [options]";
 const summary =
   "resolve, render and apply: docker run, docker compose up, kubectl apply (values never on disk)";
 
@@ -64,24 +68,34 @@ function runStep(step: Step, secrets: ReturnType<typeof secretsToMask>, context:
     const patterns = maskPatterns(secrets);
     const relay = (stream: NodeJS.ReadableStream, write: (text: string) => void) => {
       const masker = new Masker(patterns);
-      stream.on("data", (chunk: Buffer) => write(masker.push(chunk).toString()));
-      stream.on("end", () => write(masker.end().toString()));
+      // Characters split across chunks are decoded whole.
+      const decoder = new StringDecoder("utf8");
+      stream.on("data", (chunk: Buffer) => write(decoder.write(masker.push(chunk))));
+      stream.on("end", () => write(decoder.write(masker.end()) + decoder.end()));
     };
+    // The tools' own output is diagnostics: it goes to stderr, so stdout stays ours.
     if (child.stdout) relay(child.stdout, (text) => text && context.stderr(text));
     if (child.stderr) relay(child.stderr, (text) => text && context.stderr(text));
-    if (step.input !== undefined) child.stdin?.end(step.input);
+    if (step.input !== undefined && child.stdin) {
+      // A tool that exits before reading everything (a bad flag, no cluster) closes the pipe: its exit
+      // status tells what happened, not our EPIPE.
+      child.stdin.on("error", () => {});
+      child.stdin.end(step.input);
+    }
     child.once("error", (error: NodeJS.ErrnoException) =>
       reject(
         missingTool(step.argv[0]!, error.code === "ENOENT" ? `install ${step.argv[0]}` : String(error.code)),
       ),
     );
-    child.once("close", (code) => {
+    child.once("close", (code, signal) => {
       if (code === 0) resolvePromise();
       else
         reject(
-          new TesseraError("E_DEPLOY_FAILED", `${step.argv.slice(0, 2).join(" ")} failed (exit ${code})`, {
-            hint: "its own message is above",
-          }),
+          new TesseraError(
+            "E_DEPLOY_FAILED",
+            `${step.argv.slice(0, 2).join(" ")} failed (${code === null ? `killed by ${signal}` : `exit ${code}`})`,
+            { hint: "its own message is above" },
+          ),
         );
     });
   });
@@ -189,25 +203,34 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     return 0;
   }
 
-  // kubernetes: every object, the Secret with its values, through a pipe.
+  // kubernetes: every object, the Secret with its values, through a pipe; external-secrets: the
+  // operator's objects (no values at all).
   const rendered = await render(
     target,
-    { resolution, spec: resolved.spec, service, withValues: !dryRun },
+    { resolution, spec: resolved.spec, service, withValues: target === "kubernetes" && !dryRun },
     options,
     context,
   );
+  // One stream of objects: each file's header comment and leading `---` dropped, so that no empty
+  // document sits between two objects.
   const documents = rendered.artifacts
     .filter((artifact) => artifact.path !== "kustomization.yaml")
-    .map((artifact) => artifact.content)
+    .map((artifact) => artifact.content.replace(/^(?:#.*\n)*(?:---\n)?/, ""))
     .join("---\n");
   if (dryRun) {
     context.stdout(documents);
-    context.stdout("# then: kubectl apply -f - (the Secret with its values, through a pipe)\n");
+    context.stdout(
+      target === "kubernetes"
+        ? "# then: kubectl apply -f - (the Secret with its values, through a pipe)\n"
+        : "# then: kubectl apply -f - (the operator fills the Secrets from the stores)\n",
+    );
     return 0;
   }
   const kubectl = findTool([["kubectl"]], () => ["version", "--client"]);
   if (!kubectl) throw missingTool("kubectl", "install kubectl (Debian: apt-get install kubernetes-client)");
-  await runStep({ argv: ["kubectl", "apply", "-f", "-"], env, input: documents }, secrets, context);
+  // kubectl reads the values from the pipe: its environment is the caller's, without them.
+  const kubectlEnv = childEnvironment({ ...resolution, variables: [] }, context.env);
+  await runStep({ argv: ["kubectl", "apply", "-f", "-"], env: kubectlEnv, input: documents }, secrets, context);
   return 0;
 }
 

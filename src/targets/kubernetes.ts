@@ -225,7 +225,12 @@ export function kustomization(files: readonly string[], namespace?: string): Art
   return {
     path: "kustomization.yaml",
     content: emitYaml(
-      { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", namespace, resources: [...files] },
+      {
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        namespace,
+        resources: [...files],
+      },
       GENERATED,
     ),
     mode: 0o644,
