@@ -61,7 +61,8 @@ ${lines.join("\n")}
 Run \`tessera <command> --help\` for a command's options.
 Precedence (first wins): --secret > environment > env.yaml files > .env files > manifest defaults.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing required variables, 4 invalid input,
-5 a tool deploy needs is missing or failed; \`run\` returns the command's own status (128+N when a signal N ended it), 126/127 when it cannot start.
+5 a tool deploy needs is missing or failed; \`run\` returns the command's own status
+(128+N when a signal N ended it), 126/127 when it cannot start.
 `;
 }
 

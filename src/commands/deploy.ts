@@ -230,7 +230,11 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (!kubectl) throw missingTool("kubectl", "install kubectl (Debian: apt-get install kubernetes-client)");
   // kubectl reads the values from the pipe: its environment is the caller's, without them.
   const kubectlEnv = childEnvironment({ ...resolution, variables: [] }, context.env);
-  await runStep({ argv: ["kubectl", "apply", "-f", "-"], env: kubectlEnv, input: documents }, secrets, context);
+  await runStep(
+    { argv: ["kubectl", "apply", "-f", "-"], env: kubectlEnv, input: documents },
+    secrets,
+    context,
+  );
   return 0;
 }
 

@@ -274,7 +274,10 @@ describe("deploy to kubernetes (kubectl stand-in)", () => {
     assert.deepEqual(docs[2].stringData, { DB_PASSWORD });
     assert.match(docs[0].spec.template.metadata.annotations["checksum/secret"], /^[0-9a-f]{64}$/);
     assert.deepEqual(files(dir), [".env", "tessera.yaml"], "no file was written");
-    assert.ok(!readFileSync(`${kubectl.log}.env`, "utf8").includes(DB_PASSWORD), "kubectl's environment holds no value");
+    assert.ok(
+      !readFileSync(`${kubectl.log}.env`, "utf8").includes(DB_PASSWORD),
+      "kubectl's environment holds no value",
+    );
   });
 
   test("what kubectl prints is masked", () => {

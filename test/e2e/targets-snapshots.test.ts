@@ -51,7 +51,16 @@ export const CASES: Case[] = [
   {
     name: "fixture-external-secrets-cluster",
     cwd: FIXTURE,
-    args: ["-t", "external-secrets", "--cluster-store", "--namespace", "billing", "--env-style", "refs", "--kustomize"],
+    args: [
+      "-t",
+      "external-secrets",
+      "--cluster-store",
+      "--namespace",
+      "billing",
+      "--env-style",
+      "refs",
+      "--kustomize",
+    ],
   },
 ];
 
