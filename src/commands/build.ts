@@ -10,7 +10,9 @@ import { dirname, join, resolve } from "node:path";
 import { formatWarning, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
 import { fingerprintKey } from "../resolve/fingerprint.js";
-import type { Resolution } from "../resolve/resolve.js";
+import { type Declaration, effectiveDeclarations } from "../manifest/spec.js";
+import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
+import { parseTemplate, referencedNames, type Template } from "../resolve/template.js";
 import type { Rendered, Service, TargetInput } from "../targets/target.js";
 import { serviceFrom } from "../targets/target.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
@@ -121,10 +123,10 @@ export async function resolveForTarget(
   context: Context,
 ): Promise<Resolved> {
   const resolved = await resolveFromFlags(options, context);
-  printWarnings(resolved.resolution.warnings, context, options.quiet);
   if (target === "external-secrets") {
-    // ESO reads the secrets from the stores in the cluster: only config must resolve here.
-    const derived = resolved.resolution.variables.filter((variable) => variable.derived);
+    // ESO reads the secrets from the stores in the cluster: only config must resolve here, and no
+    // config may be built from a secret (ESO cannot interpolate, and the secret is not here anyway).
+    const derived = builtFromSecrets(resolved);
     if (derived.length) {
       throw new TesseraError(
         "E_TARGET_INVALID",
@@ -132,6 +134,7 @@ export async function resolveForTarget(
         { hint: "store the whole value in the external store and declare it as a secret" },
       );
     }
+    printWarnings(resolved.resolution.warnings, context, options.quiet);
     const configOnly: Resolution = {
       ...resolved.resolution,
       missing: resolved.resolution.missing.filter((variable) => variable.kind === "config"),
@@ -139,8 +142,48 @@ export async function resolveForTarget(
     enforceRequired(configOnly, options, context);
     return { ...resolved, resolution: configOnly };
   }
+  printWarnings(resolved.resolution.warnings, context, options.quiet);
   enforceRequired(resolved.resolution, options, context);
   return resolved;
+}
+
+/**
+ * Config variables whose value is built from a secret: resolved from one (derived), left unresolved
+ * because a secret it refers to is missing, or taking their manifest value from a template that refers
+ * to a secret, directly or through other config (`${TOKEN:-none}` included: in the cluster, TOKEN is set).
+ */
+export function builtFromSecrets(resolved: Resolved): ResolvedVariable[] {
+  const { resolution, spec } = resolved;
+  const declarations = spec ? effectiveDeclarations(spec, resolution.profile) : [];
+  const byLookup = new Map(declarations.map((declaration) => [declaration.lookup, declaration]));
+  const memo = new Map<string, boolean>();
+  const refersToSecret = (declaration: Declaration): boolean => {
+    const known = memo.get(declaration.name);
+    if (known !== undefined) return known;
+    memo.set(declaration.name, false); // a cycle is reported by resolution, not here
+    let template: Template = [];
+    try {
+      template = declaration.value === undefined ? [] : parseTemplate(declaration.value);
+    } catch {
+      // a syntax error is reported by resolution
+    }
+    let found = false;
+    for (const name of referencedNames(template)) {
+      const target = byLookup.get(name);
+      if (target && (target.kind === "secret" || refersToSecret(target))) found = true;
+    }
+    memo.set(declaration.name, found);
+    return found;
+  };
+  const secretNames = new Set(declarations.filter((d) => d.kind === "secret").map((d) => d.name));
+  return resolution.variables.filter((variable) => {
+    if (variable.derived) return true;
+    if (variable.kind !== "config") return false;
+    if (variable.status === "unresolved" && variable.dependsOn && secretNames.has(variable.dependsOn)) return true;
+    const declaration = declarations.find((entry) => entry.name === variable.name);
+    const fromManifest = variable.origin === undefined || variable.origin.layer === "manifest";
+    return declaration !== undefined && fromManifest && refersToSecret(declaration);
+  });
 }
 
 /** Render a target's artifacts (pure; lazy-loads the target's module). */

@@ -184,6 +184,51 @@ describe("build", () => {
     assert.equal(existsSync(join(dir, "deploy")), false, "no failed build wrote anything");
   });
 
+  test("config built from a secret is delivered as a secret by every target, never as config", () => {
+    const dir = project({
+      "tessera.yaml": `${MANIFEST}  DATABASE_URL: postgres://app:\${DB_PASSWORD}@db/app\n`,
+      ".env": ENV,
+    });
+    const k8s = tessera(["build", "-t", "kubernetes", "--with-values", "-o", "k8s"], { cwd: dir });
+    assert.equal(k8s.status, 0, k8s.stderr);
+    const configMap = YAML.parse(readFileSync(join(dir, "k8s", "configmap.yaml"), "utf8"));
+    const secret = YAML.parse(readFileSync(join(dir, "k8s", "secret.values.yaml"), "utf8"));
+    assert.deepEqual(Object.keys(configMap.data), ["LOG_LEVEL"]);
+    assert.equal(secret.stringData.DATABASE_URL, `postgres://app:${DB_PASSWORD}@db/app`);
+
+    const compose = tessera(["build", "-t", "compose", "-o", "compose"], { cwd: dir });
+    assert.equal(compose.status, 0, compose.stderr);
+    const text = readFileSync(join(dir, "compose", "compose.yaml"), "utf8");
+    assert.ok(!text.includes(DB_PASSWORD));
+    assert.equal(YAML.parse(text).services.shop.environment.DATABASE_URL, "${DATABASE_URL}");
+
+    const docker = tessera(["build", "-t", "docker", "-o", "docker"], { cwd: dir });
+    assert.equal(docker.status, 0, docker.stderr);
+    const script = readFileSync(join(dir, "docker", "run.sh"), "utf8");
+    assert.ok(!script.includes(DB_PASSWORD));
+    assert.doesNotMatch(script, /export DATABASE_URL/);
+
+    // For ESO it is refused: found in the environment (derived), missing (unresolved), behind a default, or
+    // through other config.
+    const store = "sources:\n  - { type: aws-ssm, region: eu-west-1, path: /shop/ }\n";
+    for (const [config, env] of [
+      ["  DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app\n", ENV],
+      ["  DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app\n", ""],
+      ["  DATABASE_URL: postgres://app:${DB_PASSWORD:-none}@db/app\n", ""],
+      ["  DATABASE_URL: postgres://${CREDS}@db/app\n  CREDS: app:${DB_PASSWORD}\n", ""],
+    ]) {
+      const eso = tessera(["build", "-t", "external-secrets"], {
+        cwd: project({ "tessera.yaml": `${MANIFEST}${config}${store}`, ".env": env }),
+      });
+      assert.equal(eso.status, 4, `${config}: ${eso.stderr}`);
+      assert.match(
+        eso.stderr,
+        /E_TARGET_INVALID\]: DATABASE_URL.* built from secrets by interpolation, which the External Secrets Operator cannot do/,
+      );
+      assert.doesNotMatch(eso.stderr, /warning/, "no warning that it is left out: it is an error");
+    }
+  });
+
   test("the service comes from each kind of manifest: tessera.yaml service:, Dockfile agent/expose, Ploinky container", () => {
     const dockfile = project({
       "Dockfile.yaml": `version: "1.0"
