@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * Runs Tessera on the bundled example (examples/invoice-copilot): check, explain, then run the agent
- * with its variables. The example's .env.example stands in for the git-ignored .env a user would write.
+ * Runs Tessera on the bundled example (examples/invoice-copilot): check, explain, run the agent with its
+ * variables, then build its Kubernetes objects. The example's .env.example stands in for the git-ignored .env a user would write.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,3 +30,21 @@ step("run the agent with its variables injected, secrets masked in its output", 
   "node",
   "show-env.mjs",
 ]);
+
+// The same manifest, delivered to Kubernetes: written to a temporary directory, so the example stays clean.
+const out = mkdtempSync(join(tmpdir(), "tessera-example-"));
+try {
+  step("the same manifest as Kubernetes objects (the Secret a template without values)", [
+    "build",
+    "--target",
+    "kubernetes",
+    "--env-file",
+    ".env.example",
+    "--out",
+    out,
+  ]);
+  console.error(`\n$ cat ${join(out, "secret.yaml")}`);
+  process.stderr.write(readFileSync(join(out, "secret.yaml"), "utf8"));
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}
