@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { formatWarning, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
-import { fingerprintKey } from "../resolve/fingerprint.js";
 import { type Declaration, effectiveDeclarations } from "../manifest/spec.js";
+import { fingerprintKey } from "../resolve/fingerprint.js";
 import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
 import { parseTemplate, referencedNames, type Template } from "../resolve/template.js";
 import type { Rendered, Service, TargetInput } from "../targets/target.js";
@@ -179,7 +179,8 @@ export function builtFromSecrets(resolved: Resolved): ResolvedVariable[] {
   return resolution.variables.filter((variable) => {
     if (variable.derived) return true;
     if (variable.kind !== "config") return false;
-    if (variable.status === "unresolved" && variable.dependsOn && secretNames.has(variable.dependsOn)) return true;
+    if (variable.status === "unresolved" && variable.dependsOn && secretNames.has(variable.dependsOn))
+      return true;
     const declaration = declarations.find((entry) => entry.name === variable.name);
     const fromManifest = variable.origin === undefined || variable.origin.layer === "manifest";
     return declaration !== undefined && fromManifest && refersToSecret(declaration);
