@@ -21,6 +21,7 @@ import {
   checkLayerFlags,
   enforceRequired,
   type LayerFlags,
+  noArguments,
   printWarnings,
   type Resolved,
   resolveFromFlags,
@@ -248,11 +249,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     return 0;
   }
   checkLayerFlags(options, context.env);
-  if (parsed.positionals.length > 0) {
-    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
-      hint: usage,
-    });
-  }
+  noArguments(parsed.positionals, usage);
   const target = targetFrom(options);
   const withValues = options["with-values"] === true;
   if (withValues && target === "external-secrets") {

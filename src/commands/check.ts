@@ -11,6 +11,7 @@ import {
   describeMissing,
   type LayerFlags,
   missingError,
+  noArguments,
   printWarnings,
   resolveFromFlags,
 } from "./common.js";
@@ -32,11 +33,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     return 0;
   }
   checkLayerFlags(options, context.env);
-  if (parsed.positionals.length > 0) {
-    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
-      hint: `${usage} (the manifest is given with --manifest FILE)`,
-    });
-  }
+  noArguments(parsed.positionals, `${usage} (the manifest is given with --manifest FILE)`);
   try {
     return await check(options, context);
   } catch (error) {

@@ -87,6 +87,13 @@ export function checkLayerFlags(flags: LayerFlags, env: Context["env"]): void {
   parseSecretFlags(flags.secret);
 }
 
+/** Commands that take no positional argument: the first one is a usage error, with the usage as hint. */
+export function noArguments(positionals: readonly string[], hint: string): void {
+  if (positionals.length > 0) {
+    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(positionals[0])}`, { hint });
+  }
+}
+
 export async function resolveFromFlags(
   flags: LayerFlags,
   context: Context,

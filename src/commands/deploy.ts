@@ -18,7 +18,7 @@ import { shellWord } from "../targets/formats.js";
 import { splitVariables } from "../targets/target.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import { RENDER_FLAGS, type RenderFlags, render, resolveForTarget, serviceFor, targetFrom } from "./build.js";
-import { type Context, checkLayerFlags } from "./common.js";
+import { type Context, checkLayerFlags, noArguments } from "./common.js";
 
 const DEPLOY_TARGETS = ["docker", "compose", "kubernetes", "external-secrets"] as const;
 
@@ -114,11 +114,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     return 0;
   }
   checkLayerFlags(options, context.env);
-  if (parsed.positionals.length > 0) {
-    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
-      hint: usage,
-    });
-  }
+  noArguments(parsed.positionals, usage);
   const target = targetFrom(options, DEPLOY_TARGETS);
   const dryRun = options["dry-run"] === true;
   const resolved = await resolveForTarget(target, options, context);

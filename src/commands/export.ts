@@ -8,6 +8,7 @@ import {
   checkLayerFlags,
   enforceRequired,
   type LayerFlags,
+  noArguments,
   printWarnings,
   resolveFromFlags,
 } from "./common.js";
@@ -38,11 +39,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     return 0;
   }
   checkLayerFlags(options, context.env);
-  if (parsed.positionals.length > 0) {
-    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
-      hint: usage,
-    });
-  }
+  noArguments(parsed.positionals, usage);
   const format = (options.format ?? "dotenv") as Format;
   if (!FORMATS.includes(format)) {
     throw new TesseraError("E_USAGE", `unknown format ${JSON.stringify(options.format)}`, {

@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../files.js";
 import { type Declaration, ENV_NAME } from "../manifest/spec.js";
 import { parseDotenv } from "../sources/dotenv.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
-import type { Context } from "./common.js";
+import { type Context, noArguments } from "./common.js";
 
 export const flags: FlagSpecs = {
   from: {
@@ -75,11 +75,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
-  if (parsed.positionals.length > 0) {
-    throw new TesseraError("E_USAGE", `unexpected argument ${JSON.stringify(parsed.positionals[0])}`, {
-      hint: `${usage}: name source files with --from FILE`,
-    });
-  }
+  noArguments(parsed.positionals, `${usage}: name source files with --from FILE`);
   const target = join(context.cwd, "tessera.yaml");
   if (existsSync(target) && !options.force) {
     throw new TesseraError("E_OUTPUT_EXISTS", "tessera.yaml already exists", {

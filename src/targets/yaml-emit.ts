@@ -89,22 +89,18 @@ function emitBlock(value: YamlValue, indent: string): string[] {
 
 /** One YAML document; `comment` lines go on top. */
 export function emitYaml(value: YamlValue, comment?: string): string {
-  const head = comment
-    ? `${comment
-        .split("\n")
-        .map((line) => `# ${line}`.trimEnd())
-        .join("\n")}\n`
-    : "";
-  return `${head}${emitBlock(value, "").join("\n")}\n`;
+  return `${commentLines(comment)}${emitBlock(value, "").join("\n")}\n`;
+}
+
+function commentLines(comment: string | undefined): string {
+  if (!comment) return "";
+  return `${comment
+    .split("\n")
+    .map((line) => `# ${line}`.trimEnd())
+    .join("\n")}\n`;
 }
 
 /** Several documents in one stream. */
 export function emitYamlDocuments(values: readonly YamlValue[], comment?: string): string {
-  const head = comment
-    ? `${comment
-        .split("\n")
-        .map((line) => `# ${line}`.trimEnd())
-        .join("\n")}\n`
-    : "";
-  return head + values.map((value) => `---\n${emitBlock(value, "").join("\n")}\n`).join("");
+  return commentLines(comment) + values.map((value) => `---\n${emitBlock(value, "").join("\n")}\n`).join("");
 }

@@ -211,12 +211,13 @@ describe("build", () => {
     // For ESO it is refused: found in the environment (derived), missing (unresolved), behind a default, or
     // through other config.
     const store = "sources:\n  - { type: aws-ssm, region: eu-west-1, path: /shop/ }\n";
-    for (const [config, env] of [
+    const cases: [string, string][] = [
       ["  DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app\n", ENV],
       ["  DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app\n", ""],
       ["  DATABASE_URL: postgres://app:${DB_PASSWORD:-none}@db/app\n", ""],
       ["  DATABASE_URL: postgres://${CREDS}@db/app\n  CREDS: app:${DB_PASSWORD}\n", ""],
-    ]) {
+    ];
+    for (const [config, env] of cases) {
       const eso = tessera(["build", "-t", "external-secrets"], {
         cwd: project({ "tessera.yaml": `${MANIFEST}${config}${store}`, ".env": env }),
       });
