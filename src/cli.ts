@@ -39,6 +39,22 @@ const COMMANDS: Record<string, Command> = {
     summary: "resolve, render and apply: docker run, docker compose up, kubectl apply",
     load: () => import("./commands/deploy.js"),
   },
+  var: {
+    summary: "the encrypted workspace store: set, get, unset, declare, list, import, export, rekey",
+    load: () => import("./commands/var.js"),
+  },
+  vars: {
+    summary: "list the workspace store's names (never values)",
+    load: () => import("./commands/vars.js"),
+  },
+  echo: {
+    summary: "NAME: the value as stored; '$NAME': the value fully resolved",
+    load: () => import("./commands/echo.js"),
+  },
+  expose: {
+    summary: "expose a variable to a Ploinky agent (edits its manifest.json)",
+    load: () => import("./commands/expose.js"),
+  },
   init: {
     summary: "create a tessera.yaml from a .env, .env.example or Dockfile",
     load: () => import("./commands/init.js"),
@@ -59,9 +75,10 @@ Commands:
 ${lines.join("\n")}
 
 Run \`tessera <command> --help\` for a command's options.
-Precedence (first wins): --secret > environment > env.yaml files > .env files > manifest defaults.
+Precedence (first wins): --secret > environment > env.yaml files > workspace store > .env files
+> manifest defaults.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing required variables, 4 invalid input,
-5 a tool deploy needs is missing or failed; \`run\` returns the command's own status
+5 a tool or the store's lock is missing, busy or failed; \`run\` returns the command's own status
 (128+N when a signal N ended it), 126/127 when it cannot start.
 `;
 }

@@ -3,7 +3,7 @@
  *
  * Exit codes (documented in the README and tested end to end):
  *   0 ok · 1 internal error · 2 usage · 3 missing required variables · 4 invalid input
- *   5 deploy: a tool (docker, compose, kubectl) is missing or failed
+ *   5 something outside Tessera is missing, busy or failed: a tool deploy needs, the store's lock
  *   126/127 the command given to `tessera run` is not executable / not found
  */
 
@@ -44,6 +44,11 @@ export const ERROR_CODES = {
   E_VALUE_UNREPRESENTABLE: EXIT.invalid,
   E_TOOL_MISSING: EXIT.tool,
   E_DEPLOY_FAILED: EXIT.tool,
+  E_STORE_BUSY: EXIT.tool,
+  E_STORE_INVALID: EXIT.invalid,
+  E_STORE_LOCKED: EXIT.invalid,
+  E_KEY_INVALID: EXIT.invalid,
+  E_VAR_NOT_SET: EXIT.missing,
   E_OUTPUT_UNWRITABLE: EXIT.usage,
   E_COMMAND_NOT_FOUND: EXIT.notFound,
   E_COMMAND_NOT_EXECUTABLE: EXIT.notExecutable,

@@ -146,6 +146,10 @@ export const LAYER_FLAGS: FlagSpecs = {
     type: "boolean",
     help: "warn instead of failing when required variables are missing",
   },
+  "allow-host-env": {
+    type: "boolean",
+    help: "let a manifest from another repository read any declared name from the environment",
+  },
   quiet: { type: "boolean", short: "q", help: "print no warnings" },
   help: { type: "boolean", short: "h", help: "show help" },
 };

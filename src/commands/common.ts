@@ -12,6 +12,8 @@ import {
 } from "../resolve/resolve.js";
 import { gatherLayers } from "../sources/gather.js";
 import type { LayerStack } from "../sources/layers.js";
+import { isForeignManifest } from "../sources/trust.js";
+import { findWorkspace } from "../store/workspace.js";
 import { mark } from "../timing.js";
 
 export interface Context {
@@ -28,6 +30,7 @@ export interface LayerFlags {
   values?: string[];
   "env-file"?: string[];
   "allow-missing-secrets"?: boolean;
+  "allow-host-env"?: boolean;
   quiet?: boolean;
 }
 
@@ -38,6 +41,8 @@ export interface Resolved {
   stack: LayerStack;
   /** The value of any name in the merged scope. */
   scopeValue: ScopedResolution["scopeValue"];
+  /** The manifest comes from another repository and --allow-host-env was not given. */
+  restricted: boolean;
 }
 
 export function profileFrom(flags: LayerFlags, env: Context["env"]): string | undefined {
@@ -105,7 +110,9 @@ export async function resolveFromFlags(
   const ref = findManifest(context.cwd, flags.manifest);
   const spec = ref ? await loadManifest(ref, { cwd: context.cwd, noCache: options.noCache }) : undefined;
   mark("manifest");
+  const hostEnvOnly = ref && !flags["allow-host-env"] ? await ownDeclaredNames(ref.path, context) : undefined;
   const stack = await gatherLayers({
+    hostEnvOnly,
     cwd: context.cwd,
     env: context.env,
     spec,
@@ -141,7 +148,20 @@ export async function resolveFromFlags(
       });
     }
   }
-  return { spec, profile, resolution, stack, scopeValue };
+  return { spec, profile, resolution, stack, scopeValue, restricted: hostEnvOnly !== undefined };
+}
+
+/**
+ * For a manifest from another repository: the names the workspace's own manifest (at the workspace
+ * root) declares, which are all the host environment may give it. Undefined for a trusted manifest.
+ */
+async function ownDeclaredNames(manifest: string, context: Context): Promise<Set<string> | undefined> {
+  const root = findWorkspace(context.cwd).root;
+  if (!isForeignManifest(manifest, root)) return undefined;
+  const own = findManifest(root);
+  if (!own || own.path === manifest || isForeignManifest(own.path, root)) return new Set();
+  const spec = await loadManifest(own, { cwd: context.cwd });
+  return new Set(spec.variables.map((declaration) => declaration.lookup));
 }
 
 function profileFilesExist(dir: string, profile: string): boolean {

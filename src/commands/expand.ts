@@ -8,7 +8,13 @@ import { resolve as resolvePath } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
 import { writeOutputFile } from "../files.js";
 import { shownMessage } from "../resolve/resolve.js";
-import { evaluate, parseTemplate, TemplateReferenceError, TemplateSyntaxError } from "../resolve/template.js";
+import {
+  evaluate,
+  parseTemplate,
+  type Template,
+  TemplateReferenceError,
+  TemplateSyntaxError,
+} from "../resolve/template.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
@@ -16,6 +22,7 @@ import {
   enforceRequired,
   type LayerFlags,
   printWarnings,
+  type Resolved,
   resolveFromFlags,
 } from "./common.js";
 
@@ -72,9 +79,24 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       },
     );
   }
-  let template: ReturnType<typeof parseTemplate>;
+  const template = parseText(text, file);
+  const resolved = await resolveFromFlags(options, context);
+  printWarnings(resolved.resolution.warnings, context, options.quiet);
+  enforceRequired(resolved.resolution, options, context);
+  const output = renderText(template, text, file, resolved);
+  if (options.output) {
+    writeOutputFile(context.cwd, options.output, output);
+    if (!options.quiet) context.stderr(`tessera: wrote ${options.output} (mode 0600)\n`);
+  } else {
+    context.stdout(output);
+  }
+  return 0;
+}
+
+/** Parse a template text; a syntax error is reported at its position in `file`. */
+export function parseText(text: string, file: string): Template {
   try {
-    template = parseTemplate(text);
+    return parseTemplate(text);
   } catch (error) {
     if (!(error instanceof TemplateSyntaxError)) throw error;
     throw new TesseraError("E_TEMPLATE_SYNTAX", error.message, {
@@ -82,12 +104,20 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       hint: "a literal $ is written $$",
     });
   }
-  const { resolution, scopeValue } = await resolveFromFlags(options, context);
-  printWarnings(resolution.warnings, context, options.quiet);
-  enforceRequired(resolution, options, context);
+}
 
-  // References mean here what they mean in the manifest: names in the merged scope (for a Ploinky
-  // manifest, the looked-up varName, as Ploinky's aliases do).
+/**
+ * Render a template text with a resolution: references mean what they mean in the manifest (names in the
+ * merged scope; for a Ploinky manifest, the looked-up varName, as Ploinky's aliases do). An unresolved
+ * reference is an error at its position in `file`.
+ */
+export function renderText(
+  template: Template,
+  text: string,
+  file: string,
+  resolved: Pick<Resolved, "resolution" | "scopeValue">,
+): string {
+  const { resolution, scopeValue } = resolved;
   const run = evaluate(template);
   let output: string;
   try {
@@ -117,11 +147,5 @@ export async function main(argv: readonly string[], context: Context): Promise<n
         : `declare and set ${reference.name}, or write \${${reference.name}:-default}`,
     });
   }
-  if (options.output) {
-    writeOutputFile(context.cwd, options.output, output);
-    if (!options.quiet) context.stderr(`tessera: wrote ${options.output} (mode 0600)\n`);
-  } else {
-    context.stdout(output);
-  }
-  return 0;
+  return output;
 }

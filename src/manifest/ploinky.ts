@@ -16,6 +16,13 @@ import { parseYaml, type YamlFile } from "./yaml-doc.js";
 
 type Path = (string | number)[];
 
+const ALIAS = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/;
+
+/** A literal text as a template: every `$` written `$$`. */
+function literalTemplate(text: string): string {
+  return text.replaceAll("$", () => "$$");
+}
+
 export function parsePloinkyManifest(text: string, file: string, dir: string): Spec {
   let data: unknown;
   try {
@@ -197,7 +204,8 @@ class EnvReader {
       declaredAt: this.locate(at),
     };
     if (value !== undefined) {
-      declaration.value = value;
+      // Ploinky passes defaults through literally (a default of "$B" is the text $B).
+      declaration.value = literalTemplate(value);
       declaration.valueKind = "default";
       declaration.valueAt = declaration.declaredAt;
     }
@@ -234,8 +242,9 @@ class EnvReader {
           return;
         }
         if ("value" in entry) {
+          // An array entry's value is literal in Ploinky ("$X" is not resolved); a ref is the alias.
           const value = this.scalar(entry.value, [...at, "value"]);
-          add(entry.name, value ?? "", at, false);
+          add(entry.name, literalTemplate(value ?? ""), at, false);
         } else if (typeof entry.ref === "string") {
           const ref = this.name(entry.ref.replace(/^\$/, ""), [...at, "ref"], "ref");
           if (ref) add(entry.name, `\${${ref}}`, at, true);
@@ -245,8 +254,10 @@ class EnvReader {
       });
     } else if (isObject(expose)) {
       for (const [key, value] of Object.entries(expose)) {
-        const scalar = this.scalar(value, [...path, key]);
-        add(key, scalar ?? "", [...path, key], false);
+        // Object form: exactly "$NAME" (or "${NAME}") is an alias; anything else is literal, as in Ploinky.
+        const scalar = this.scalar(value, [...path, key]) ?? "";
+        const alias = ALIAS.exec(scalar);
+        add(key, alias ? scalar : literalTemplate(scalar), [...path, key], !!alias);
       }
     } else if (expose !== undefined && expose !== null) {
       this.problems.add(this.locate(path), "expose must be a list or an object");

@@ -381,7 +381,7 @@ class Evaluator {
       try {
         step = reply === undefined ? frame.run.next() : frame.run.next(reply);
       } catch (error) {
-        throw this.explain(error, frame);
+        throw this.explain(error, frame, stack);
       }
       reply = undefined;
       if (step.done) {
@@ -444,8 +444,13 @@ class Evaluator {
     return found;
   }
 
-  private explain(error: unknown, frame: Frame): unknown {
+  private explain(error: unknown, frame: Frame, stack: readonly Frame[]): unknown {
     if (!(error instanceof TemplateReferenceError)) return error;
+    // Through an alias chain (A=$B, B=$C): say how the lookup got here.
+    const via =
+      stack.length > 1
+        ? ` (via ${[...stack.map((entry) => entry.name), error.reference.name].join(" → ")})`
+        : "";
     const origin = frame.candidate.origin;
     const location = originLocation(origin);
     const reference = error.reference;
@@ -472,13 +477,15 @@ class Evaluator {
         },
       );
     }
-    const hidden = origin.layer !== "manifest" && !declared;
+    // A name read inside a value that is not declared could be part of a secret (`pa$word`): not shown,
+    // unless the whole value is that one reference (an alias, `$OTHER`), which is no secret.
+    const hidden = origin.layer !== "manifest" && !declared && !isAlias(frame.candidate.template);
     const character = hidden ? ` (character ${reference.offset + 1} of the value)` : "";
     return new TesseraError(
       "E_REF_UNSET",
       hidden
         ? `${where} refers to a variable that is not set${character}`
-        : `${where} refers to ${reference.name}, which is not set`,
+        : `${where} refers to ${reference.name}, which is not set${via}`,
       {
         location,
         hint: hidden
@@ -498,4 +505,10 @@ class Evaluator {
       hint: "break the cycle: one of these values must not refer back",
     });
   }
+}
+
+/** A value that is exactly one plain reference (`$OTHER`, `${OTHER}`): an alias. */
+export function isAlias(template: Template): boolean {
+  const only = template.length === 1 ? template[0] : undefined;
+  return typeof only === "object" && only.operator === undefined;
 }

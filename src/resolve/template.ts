@@ -174,6 +174,13 @@ export function referencedNames(template: Template, into: Set<string> = new Set(
   return into;
 }
 
+/** A template written back as text that parses to the same template: literal `$` as `$$`. */
+export function templateText(template: Template): string {
+  return template
+    .map((part) => (typeof part === "string" ? part.replaceAll("$", () => "$$") : part.text))
+    .join("");
+}
+
 export function isLiteral(template: Template): boolean {
   return template.every((part) => typeof part === "string");
 }

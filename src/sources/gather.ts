@@ -4,6 +4,7 @@
  *
  *   values  --values FILE… (first given wins), manifest yaml sources (profile first), then
  *           env.<profile>.yaml, env.yaml, .dockrion-env.yaml
+ *   store   the encrypted workspace store, .tessera/store.age (see ../store/)
  *   dotenv  --env-file FILE… (first given wins), manifest dotenv sources (profile first), then
  *           .env.<profile>.local, .env.<profile>, .env.local, .env
  *
@@ -15,7 +16,9 @@ import { resolve } from "node:path";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
 import { ENV_NAME, effectiveSources, type FileSource, isStoreSource, type Spec } from "../manifest/spec.js";
-import { literal } from "../resolve/template.js";
+import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
+import { readStore } from "../store/store.js";
+import { findWorkspace, storeExists } from "../store/workspace.js";
 import { parseDotenv } from "./dotenv.js";
 import {
   type Candidate,
@@ -37,6 +40,8 @@ export interface LayerOptions {
   valuesFiles?: readonly string[];
   /** --env-file FILE, relative to cwd. */
   envFiles?: readonly string[];
+  /** The only names the process environment may answer (a manifest from another repository). */
+  hostEnvOnly?: ReadonlySet<string>;
 }
 
 interface FilePlan {
@@ -58,12 +63,16 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
     origin: { layer: "flag", where: "--secret" },
   }));
   sources.push(new StaticSource("flag", "--secret flags", flagCandidates));
-  sources.push(new EnvironmentSource(options.env));
+  sources.push(new EnvironmentSource(options.env, options.hostEnvOnly));
 
   const plans = planFiles(options);
   const needsYaml = plans.some((plan) => plan.layer === "values" && (plan.mustExist || exists(plan.path)));
   const yamlParser = needsYaml ? (await import("./yaml-values.js")).parseYamlValues : undefined;
-  for (const plan of plans) {
+  for (const plan of plans.filter((entry) => entry.layer === "values")) {
+    sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
+  }
+  sources.push(await storeSource(options, warnings));
+  for (const plan of plans.filter((entry) => entry.layer === "dotenv")) {
     sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
   }
   // Layer 6: external stores are declared (for the External Secrets Operator) but not read here yet.
@@ -79,6 +88,32 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
     );
   }
   return { sources, warnings };
+}
+
+/**
+ * Layer 4, the encrypted workspace store. Only a store that exists costs anything: its module (and
+ * node:crypto) is loaded then.
+ */
+async function storeSource(options: LayerOptions, warnings: Diagnostic[]): Promise<ValueSource> {
+  const workspace = findWorkspace(options.cwd);
+  const label = `workspace store ${displayPath(options.cwd, workspace.file)}`;
+  if (!storeExists(workspace)) return new StaticSource("store", label, [], { present: false });
+  const contents = await readStore(workspace, options.env, options.cwd, warnings);
+  const file = displayPath(options.cwd, workspace.file);
+  const candidates: Candidate[] = [];
+  for (const [name, value] of contents.values) {
+    let template: Template;
+    try {
+      template = parseTemplate(value);
+    } catch (error) {
+      if (!(error instanceof TemplateSyntaxError)) throw error;
+      throw new TesseraError("E_TEMPLATE_SYNTAX", `${file}: the stored value of ${name}: ${error.message}`, {
+        hint: `set it again (\`tessera var set ${name} …\`); a literal $ is written $$, or use --literal`,
+      });
+    }
+    candidates.push({ name, template, origin: { layer: "store", where: file, file } });
+  }
+  return new StaticSource("store", label, candidates);
 }
 
 function exists(path: string): boolean {

@@ -104,16 +104,25 @@ export class StaticSource implements ValueSource {
 /** The process environment: asked by name only. Values are literal (never interpolated). */
 export class EnvironmentSource implements ValueSource {
   readonly layer = "env" as const;
-  readonly label = "process environment";
+  readonly label: string;
   readonly present = true;
   private readonly cache = new Map<string, Candidate[]>();
 
-  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
+  /** With `only`, the names it may answer (for a manifest from another repository); others are unset. */
+  constructor(
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly only?: ReadonlySet<string>,
+  ) {
+    this.label = only
+      ? "process environment (only the names the workspace's own manifest declares: the manifest comes from another repository; --allow-host-env)"
+      : "process environment";
+  }
 
   lookup(name: string): readonly Candidate[] {
     let found = this.cache.get(name);
     if (!found) {
-      const value = Object.hasOwn(this.env, name) ? this.env[name] : undefined;
+      const allowed = !this.only || this.only.has(name);
+      const value = allowed && Object.hasOwn(this.env, name) ? this.env[name] : undefined;
       found =
         value === undefined
           ? []

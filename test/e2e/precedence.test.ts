@@ -191,7 +191,7 @@ describe("missing and empty required variables", () => {
       assert.equal(lines[1], "  API_KEY — key for the fake API");
       assert.equal(
         lines[2],
-        "    looked in: --secret flags, process environment, env.yaml (not found), .dockrion-env.yaml (not found), .env.local (not found), .env, manifest default (none)",
+        "    looked in: --secret flags, process environment, env.yaml (not found), .dockrion-env.yaml (not found), workspace store .tessera/store.age (not found), .env.local (not found), .env, manifest default (none)",
       );
       assert.equal(lines[3], "  DB_PASSWORD — database password");
       assert.match(lines[4] ?? "", /^ {4}looked in: /);
@@ -205,7 +205,7 @@ describe("missing and empty required variables", () => {
     assert.equal(result.status, 3);
     assert.match(
       result.stderr,
-      /looked in: --secret flags, process environment, --values x\.yaml, env\.qa\.yaml \(not found\), env\.yaml \(not found\), \.dockrion-env\.yaml \(not found\), --env-file x\.env, \.env\.qa\.local \(not found\), \.env\.qa \(not found\), \.env\.local \(not found\), \.env \(not found\), manifest default \(none\)/,
+      /looked in: --secret flags, process environment, --values x\.yaml, env\.qa\.yaml \(not found\), env\.yaml \(not found\), \.dockrion-env\.yaml \(not found\), workspace store \.tessera\/store\.age \(not found\), --env-file x\.env, \.env\.qa\.local \(not found\), \.env\.qa \(not found\), \.env\.local \(not found\), \.env \(not found\), manifest default \(none\)/,
     );
   });
 

@@ -1,0 +1,141 @@
+/**
+ * The store's lock: a file beside it, created exclusively (O_EXCL), holding who holds it (pid, the
+ * process's start time, host, a random token). Waiters poll with a growing, jittered delay.
+ *
+ * A lock whose holder is gone (same host, and the pid is not running or is a different process, told
+ * apart by its start time in /proc) is stale. It is broken under a second exclusive file, the breaker,
+ * so that two waiters cannot both break it, and none can break a fresh lock taken in between: the
+ * breaker re-reads the lock and removes it only if it still holds the same token. A breaker left by a
+ * process that died while breaking is itself stale after BREAKER_STALE_MS. A lock from another host
+ * (a shared file system) cannot be checked and is considered stale after FOREIGN_STALE_MS.
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import { TesseraError } from "../errors.js";
+
+const BREAKER_STALE_MS = 10_000;
+const FOREIGN_STALE_MS = 10 * 60_000;
+
+interface Holder {
+  pid: number;
+  start: string;
+  host: string;
+  since: number;
+  token: string;
+}
+
+export interface LockOptions {
+  /** How long to wait for the lock (default 30 s). */
+  timeoutMs?: number;
+  /** What is locked, for the error: "the workspace store .tessera/store.age". */
+  what: string;
+}
+
+/** Run `body` holding the lock at `path`; the lock is released however body ends. */
+export async function withLock<T>(path: string, options: LockOptions, body: () => Promise<T>): Promise<T> {
+  const token = await acquire(path, options);
+  try {
+    return await body();
+  } finally {
+    release(path, token);
+  }
+}
+
+/** This process's start time (clock ticks since boot), which tells a reused pid from the holder. */
+function startTime(pid: number | "self"): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function readHolder(path: string): Holder | undefined {
+  try {
+    const holder = JSON.parse(readFileSync(path, "utf8")) as Holder;
+    return typeof holder.pid === "number" && typeof holder.token === "string" ? holder : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(holder: Holder): boolean {
+  if (holder.host !== hostname()) return Date.now() - holder.since < FOREIGN_STALE_MS;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+  }
+  const start = startTime(holder.pid);
+  return start === undefined || holder.start === "" || start === holder.start;
+}
+
+function createExclusive(path: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function acquire(path: string, options: LockOptions): Promise<string> {
+  const token = randomBytes(12).toString("hex");
+  const me: Holder = { pid: process.pid, start: startTime("self") ?? "", host: hostname(), since: 0, token };
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let delay = 2;
+  for (;;) {
+    me.since = Date.now();
+    if (createExclusive(path, JSON.stringify(me))) return token;
+    const holder = readHolder(path);
+    // Unreadable: being written this instant, or garbage left by a crash mid-write (then stale by age).
+    const stale = holder
+      ? !alive(holder)
+      : Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > BREAKER_STALE_MS;
+    if (stale) {
+      breakStale(path, holder?.token);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new TesseraError(
+        "E_STORE_BUSY",
+        `${options.what} is locked${holder ? ` by process ${holder.pid}${holder.host === hostname() ? "" : ` on ${holder.host}`} since ${new Date(holder.since).toISOString()}` : ""}`,
+        {
+          hint: `wait for that process to finish; if it is gone for good, remove ${path}`,
+        },
+      );
+    }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+function breakStale(path: string, token: string | undefined): void {
+  const breaker = `${path}.break`;
+  if (!createExclusive(breaker, String(process.pid))) {
+    const age = Date.now() - (statSync(breaker, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > BREAKER_STALE_MS) rmSync(breaker, { force: true });
+    return;
+  }
+  try {
+    if (readHolder(path)?.token === token) rmSync(path, { force: true });
+  } finally {
+    rmSync(breaker, { force: true });
+  }
+}
+
+function release(path: string, token: string): void {
+  if (readHolder(path)?.token === token) rmSync(path, { force: true });
+}

@@ -1,0 +1,186 @@
+/**
+ * The encrypted workspace store: `.tessera/store.age` in the workspace (the nearest directory, from the
+ * current one upwards, that has a `.tessera/` directory; a first write creates it in the current one).
+ *
+ * The file is an age file (ASCII-armored, so it can be committed and mailed) of a JSON document
+ * `{"tessera": "workspace-store", "version": 1, "values": {NAME: value}}`, encrypted to the user's
+ * identity and to every recipient listed in `.tessera/recipients` (teammates, CI). `age -d -i KEY` opens it.
+ * Values are templates, as in .env files: `$OTHER` is an alias, `$$` a literal `$`.
+ *
+ * Reads decrypt natively (./age-decrypt.ts, a few ms, part of the hot path) and fall back to
+ * age-encryption for recipient types the native reader does not know. Writes are in ./write.ts.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Diagnostic, TesseraError } from "../errors.js";
+import { displayPath } from "../files.js";
+import { ENV_NAME } from "../manifest/spec.js";
+import { AgeError, decryptAge, parseRecipient } from "./age-decrypt.js";
+import { type Identities, loadIdentities } from "./identity.js";
+import { RECIPIENTS_FILE, type Workspace } from "./workspace.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface StoreContents {
+  /** Name → stored value (a template), in name order. */
+  values: Map<string, string>;
+}
+
+export const EMPTY = (): StoreContents => ({ values: new Map() });
+
+function storeError(workspace: Workspace, cwd: string, message: string, hint?: string): TesseraError {
+  return new TesseraError("E_STORE_INVALID", `${displayPath(cwd, workspace.file)}: ${message}`, { hint });
+}
+
+/** Parse the decrypted document; anything unexpected is an error naming the file (never a value). */
+function parseDocument(text: string, workspace: Workspace, cwd: string): StoreContents {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw storeError(workspace, cwd, "decrypts, but not to a workspace store document");
+  }
+  const record = doc as { tessera?: unknown; version?: unknown; values?: unknown };
+  if (
+    !record ||
+    typeof record !== "object" ||
+    record.tessera !== "workspace-store" ||
+    typeof record.values !== "object" ||
+    record.values === null ||
+    Array.isArray(record.values)
+  ) {
+    throw storeError(workspace, cwd, "decrypts, but not to a workspace store document");
+  }
+  if (record.version !== 1) {
+    throw storeError(
+      workspace,
+      cwd,
+      `is a version ${String(record.version)} store; this Tessera reads version 1`,
+      "upgrade Tessera",
+    );
+  }
+  const values = new Map<string, string>();
+  for (const [name, value] of Object.entries(record.values as Record<string, unknown>)) {
+    if (!ENV_NAME.test(name) || typeof value !== "string") {
+      throw storeError(workspace, cwd, "holds an entry that is not NAME: string");
+    }
+    values.set(name, value);
+  }
+  return { values };
+}
+
+export function serialize(contents: StoreContents): string {
+  const values: Record<string, string> = {};
+  for (const name of [...contents.values.keys()].sort()) values[name] = contents.values.get(name)!;
+  return `${JSON.stringify({ tessera: "workspace-store", version: 1, values }, null, 2)}\n`;
+}
+
+function noIdentity(workspace: Workspace, cwd: string): TesseraError {
+  return new TesseraError(
+    "E_STORE_LOCKED",
+    `${displayPath(cwd, workspace.file)} exists, but you have no age identity to open it`,
+    {
+      hint: "set TESSERA_AGE_KEY (or TESSERA_AGE_KEY_FILE); or run `tessera var recipient` to create your key, ask someone who can open the store to add that public key to .tessera/recipients and run `tessera var rekey`",
+    },
+  );
+}
+
+async function decrypt(
+  data: Buffer,
+  identities: Identities,
+  workspace: Workspace,
+  cwd: string,
+): Promise<string> {
+  const shown = displayPath(cwd, workspace.file);
+  try {
+    const plain = decryptAge(data, identities.x25519);
+    if (plain !== "unsupported") return plain.toString("utf8");
+  } catch (error) {
+    if (!(error instanceof AgeError)) throw error;
+    if (error.kind === "no-match") {
+      throw new TesseraError(
+        "E_STORE_LOCKED",
+        `${shown} is not encrypted to your age identity (${identities.from})`,
+        {
+          hint: "ask someone who can open the store to add your public key (`tessera var recipient`) to .tessera/recipients and run `tessera var rekey`",
+        },
+      );
+    }
+    throw storeError(
+      workspace,
+      cwd,
+      error.kind === "tampered"
+        ? "failed authentication: the file is damaged or was changed by someone without the key"
+        : `is not a valid age file (${error.message})`,
+      "restore it from version control or a backup",
+    );
+  }
+  // Recipient types the native reader does not handle (post-quantum, passphrase, …): the reference library.
+  const age = await import("./age-lib.js");
+  const decrypter = new age.Decrypter();
+  for (const line of identities.lines) decrypter.addIdentity(line);
+  const text = data.toString("latin1");
+  const binary = text.trimStart().startsWith("-----BEGIN AGE ENCRYPTED FILE-----")
+    ? age.armor.decode(data.toString("utf8"))
+    : new Uint8Array(data);
+  try {
+    return await decrypter.decrypt(binary, "text");
+  } catch {
+    throw new TesseraError(
+      "E_STORE_LOCKED",
+      `${shown} cannot be opened with your age identity (${identities.from})`,
+      {
+        hint: "ask someone who can open the store to add your public key (`tessera var recipient`) to .tessera/recipients and run `tessera var rekey`",
+      },
+    );
+  }
+}
+
+/** The store's contents (empty when there is no store). Needs the user's identity only when there is one. */
+export async function readStore(
+  workspace: Workspace,
+  env: Env,
+  cwd: string,
+  warnings?: Diagnostic[],
+): Promise<StoreContents> {
+  let data: Buffer;
+  try {
+    data = readFileSync(workspace.file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return EMPTY();
+    throw storeError(workspace, cwd, `cannot be read (${(error as NodeJS.ErrnoException).code})`);
+  }
+  const identities = loadIdentities(env, warnings);
+  if (!identities) throw noIdentity(workspace, cwd);
+  return parseDocument(await decrypt(data, identities, workspace, cwd), workspace, cwd);
+}
+
+/** The recipients of `.tessera/recipients`: one per line, `#` comments and blank lines skipped. */
+export function readRecipients(workspace: Workspace, cwd: string): string[] {
+  const path = join(workspace.dir, RECIPIENTS_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new TesseraError("E_STORE_INVALID", `${displayPath(cwd, path)} cannot be read`);
+  }
+  const out: string[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (!line) return;
+    if (line.startsWith("age1") && !line.startsWith("age1pq")) {
+      try {
+        parseRecipient(line);
+      } catch {
+        throw new TesseraError(
+          "E_STORE_INVALID",
+          `${displayPath(cwd, path)}:${index + 1}: not a valid age recipient`,
+          { hint: "each line is a public key as `age-keygen -y` prints it (age1…)" },
+        );
+      }
+    }
+    out.push(line);
+  });
+  return out;
+}
