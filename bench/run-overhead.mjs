@@ -8,6 +8,8 @@
  *   tessera (tessera.yaml)     a 50-variable .env and a tessera.yaml declaring those 50 variables
  *                              (40 secrets, 10 config), Spec cache warm
  *   tessera (Dockfile.yaml)    the same .env with a Dockrion Dockfile.yaml declaring them
+ *   tessera (workspace store)  the tessera.yaml project with the 50 values of .env in the encrypted
+ *                              workspace store (.tessera/store.age, age X25519) instead of .env
  *   dotenv-cli, dotenvx run    on the same .env (installed into a cache folder; skipped offline)
  *
  * Target: tessera ≤ 1.10 × the floor (median wall time). A missed target is reported, not an error:
@@ -370,6 +372,7 @@ function main() {
     const cacheDir = join(work, "cache");
     const yamlProject = join(work, "with-tessera-yaml");
     const dockProject = join(work, "with-dockfile");
+    const storeProject = join(work, "with-store");
     const expectedFile = join(work, "expected.json");
     for (const dir of [yamlProject, dockProject]) {
       mkdirSync(dir);
@@ -377,13 +380,19 @@ function main() {
     }
     writeFileSync(join(yamlProject, "tessera.yaml"), tesseraYaml());
     writeFileSync(join(dockProject, "Dockfile.yaml"), dockfileYaml());
+    // The store project: the values of .env imported into an encrypted workspace store, no .env at all.
+    mkdirSync(storeProject);
+    writeFileSync(join(storeProject, "tessera.yaml"), tesseraYaml());
+    writeFileSync(join(storeProject, "secrets.env"), dotenvText());
     const expected = Object.fromEntries([...CONFIG, ...SECRETS.map(([name, , value]) => [name, value])]);
     writeFileSync(expectedFile, JSON.stringify(expected));
 
     // A clean environment for every tool: the dedicated Spec cache, no profile, no dotenvx keys.
-    const env = { ...process.env, TESSERA_CACHE_DIR: cacheDir };
+    const env = { ...process.env, TESSERA_CACHE_DIR: cacheDir, XDG_CONFIG_HOME: join(work, "config") };
     for (const name of [
       "TESSERA_ENV",
+      "TESSERA_AGE_KEY",
+      "TESSERA_AGE_KEY_FILE",
       "TESSERA_DEBUG",
       "DOTENV_KEY",
       "DOTENV_PRIVATE_KEY",
@@ -392,6 +401,9 @@ function main() {
       delete env[name];
     }
 
+    const imported = spawnSync(node, [cli, "var", "import", "-q", "secrets.env"], { cwd: storeProject, env });
+    if (imported.status !== 0) fail(`tessera var import failed: ${imported.stderr}`);
+    rmSync(join(storeProject, "secrets.env"));
     const peers = installPeers();
     const tessera = [node, cli, "run", "--"];
     const dotenvCli = peers && [node, peers["dotenv-cli"].bin, "-e", ".env", "--"];
@@ -414,7 +426,18 @@ function main() {
         expectedFile,
       ),
     };
-    if (!checked["tessera (tessera.yaml)"] || !checked["tessera (Dockfile.yaml)"]) {
+    checked["tessera (workspace store)"] = checkDelivery(
+      "tessera (workspace store)",
+      tessera,
+      storeProject,
+      env,
+      expectedFile,
+    );
+    if (
+      !checked["tessera (tessera.yaml)"] ||
+      !checked["tessera (Dockfile.yaml)"] ||
+      !checked["tessera (workspace store)"]
+    ) {
       fail("tessera does not run the fixture cleanly; fix that before measuring");
     }
     if (peers) {
@@ -424,7 +447,7 @@ function main() {
     const cached = existsSync(cacheDir)
       ? readdirSync(cacheDir).filter((name) => name.startsWith("spec-"))
       : [];
-    if (cached.length !== 2) fail(`expected 2 Spec cache entries in ${cacheDir}, found ${cached.length}`);
+    if (cached.length !== 3) fail(`expected 3 Spec cache entries in ${cacheDir}, found ${cached.length}`);
 
     const references = [
       ["node -e 0", [node, "-e", "0"]],
@@ -449,6 +472,11 @@ function main() {
         name: "Dockfile.yaml",
         cwd: dockProject,
         commands: [...references, ["tessera run (Dockfile.yaml)", [...tessera, "true"]]],
+      },
+      {
+        name: "workspace store",
+        cwd: storeProject,
+        commands: [...references, ["tessera run (workspace store)", [...tessera, "true"]]],
       },
     ];
 

@@ -8,12 +8,22 @@
  * - A V8 code cache: compiling the bundle and the functions a command runs costs about 4 ms per start,
  *   so the compiled code is kept in the cache directory (TESSERA_CACHE_DIR, or $XDG_CACHE_HOME/tessera
  *   or ~/.cache/tessera; TESSERA_CACHE_DIR=off disables it), keyed by the bundle's content hash, the
- *   Node version and the command, and made after the first run. Compiled code runs as this user, so a
+ *   Node version and the command (each lazy chunk has one of its own), and made after the first run. Compiled code runs as this user, so a
  *   cache is used only from a directory and a file that this user owns and no one else can write;
  *   files are written whole (exclusive temporary file, then rename). V8 rejects data that does not
  *   fit this V8 and this source, and then the cache is made again. It holds compiled code, no value.
  */
-const { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require("node:fs");
+const {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require("node:fs");
 const { dirname, join } = require("node:path");
 const vm = require("node:vm");
 
@@ -69,21 +79,46 @@ function writeCache(file, data) {
 }
 
 const cacheFile = cachePath();
-const cachedData = cacheFile ? readCache(cacheFile) : undefined;
-// The bundle runs as a CommonJS module would (same wrapper, same arguments); `#!` is not valid inside it.
-const wrapped = `(function (exports, require, module, __filename, __dirname) {${source.replace(/^#!/, "//")}\n})`;
-const script = new vm.Script(wrapped, { filename: bundle, cachedData });
-if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
-  process.once("exit", () => {
-    try {
-      writeCache(cacheFile, script.createCachedData());
-    } catch {
-      // the cache is an optimisation only
-    }
-  });
+
+/**
+ * Compile and run a CommonJS file of the build (the bundle, or one of its lazy chunks) with its own code
+ * cache: `cache` is the cache file for it, or undefined (no cache). It runs as a CommonJS module would
+ * (same wrapper, same arguments); `#!` is not valid inside the wrapper.
+ */
+function runCached(text, filename, cache, module) {
+  const cachedData = cache ? readCache(cache) : undefined;
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${text.replace(/^#!/, "//")}\n})`;
+  const script = new vm.Script(wrapped, { filename, cachedData });
+  if (cache && (cachedData === undefined || script.cachedDataRejected)) {
+    // At exit, so that the functions this command ran are compiled into the cache as well.
+    process.once("exit", () => {
+      try {
+        writeCache(cache, script.createCachedData());
+      } catch {
+        // the cache is an optimisation only
+      }
+    });
+  }
+  script.runInThisContext()(module.exports, bundleRequire, module, filename, dist);
+  return module.exports;
 }
-// The bundle requires Node's modules and its own lazy chunks (./name.cjs, next to it).
+
+// The bundle requires Node's modules and its own lazy chunks (./name.cjs, next to it), each with a
+// code cache of its own (same build key), loaded once.
 const dist = dirname(bundle);
-const bundleRequire = (id) => require(id.startsWith("./") ? join(dist, id) : id);
-const cliModule = { exports: {} };
-script.runInThisContext()(cliModule.exports, bundleRequire, cliModule, bundle, dist);
+const chunks = new Map();
+function bundleRequire(id) {
+  if (!id.startsWith("./")) return require(id);
+  const file = join(dist, id);
+  const known = chunks.get(file);
+  if (known) return known.exports;
+  const module = { exports: {} };
+  chunks.set(file, module);
+  const name = id
+    .slice(2)
+    .replace(/\.cjs$/, "")
+    .replace(/[^\w-]/g, "_");
+  const cache = cacheFile && cacheFile.replace(/-(run|cli)\.bin$/, `-chunk-${name}.bin`);
+  return runCached(readFileSync(file, "utf8"), file, cache, module);
+}
+runCached(source, bundle, cacheFile, { exports: {} });

@@ -4,12 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: the shells the export/shell round-trip tests run (sh is dash on Debian), git for init;
+# System packages: the shells the export/shell round-trip tests run (sh is dash on Debian), git for init,
+# age for the store's interoperability tests;
 # scripts/setup-containers.sh below installs the container engines.
 need=()
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v dash >/dev/null 2>&1 || need+=(dash)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v age >/dev/null 2>&1 || need+=(age) # the workspace store is proven readable by the age CLI
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"

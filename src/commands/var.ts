@@ -616,11 +616,12 @@ const HANDLERS: Record<string, (argv: readonly string[], context: Context) => Pr
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+  if (first === undefined) throw new TesseraError("E_USAGE", "var needs a subcommand", { hint: usage });
+  if (first === "--help" || first === "-h" || first === "help") {
     context.stdout(
       `${summary}\n\nUsage: ${usage}\n\nRun \`tessera var SUBCOMMAND --help\` for its options.\n`,
     );
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   const handler = HANDLERS[first];
   if (handler) return handler(rest, context);

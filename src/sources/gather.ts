@@ -17,7 +17,6 @@ import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
 import { ENV_NAME, effectiveSources, type FileSource, isStoreSource, type Spec } from "../manifest/spec.js";
 import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
-import { readStore } from "../store/store.js";
 import { findWorkspace, storeExists } from "../store/workspace.js";
 import { parseDotenv } from "./dotenv.js";
 import {
@@ -98,6 +97,8 @@ async function storeSource(options: LayerOptions, warnings: Diagnostic[]): Promi
   const workspace = findWorkspace(options.cwd);
   const label = `workspace store ${displayPath(options.cwd, workspace.file)}`;
   if (!storeExists(workspace)) return new StaticSource("store", label, [], { present: false });
+  // Loaded only when there is a store (node:crypto and the age reader cost ~2 ms to load).
+  const { readStore } = await import("../store/store.js");
   const contents = await readStore(workspace, options.env, options.cwd, warnings);
   const file = displayPath(options.cwd, workspace.file);
   const candidates: Candidate[] = [];

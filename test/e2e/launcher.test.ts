@@ -1,7 +1,7 @@
 /** bin/tessera.cjs: the code cache it keeps, and the `node --` that keeps Node's hands off --env-file. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -36,6 +36,21 @@ describe("the launcher's code cache", () => {
     assert.ok(build && made.every((name) => name.includes(build)), "keyed by the bundle's build id");
     const result = launch(["run", "--no-mask", "--", "sh", "-c", 'printf %s "$A"'], dir, cache);
     assert.equal(result.stdout, "fake-value-1");
+  });
+
+  test("a lazy chunk gets a code cache of its own (same build key), private to the user", () => {
+    const cache = mkdtempSync(join(tmpdir(), "tessera-code-"));
+    const dir = project({ "tessera.yaml": "secrets:\n  required: [A]\n", ".env": "A=fake-value-2\n" });
+    assert.equal(launch(["explain"], dir, cache).status, 0);
+    const chunks = codeCaches(cache).filter((name) => name.includes("-chunk-"));
+    assert.ok(
+      chunks.some((name) => name.endsWith("-chunk-commands-explain.bin")),
+      chunks.join(", "),
+    );
+    for (const name of chunks) assert.equal(statSync(join(cache, name)).mode & 0o777, 0o600);
+    const again = launch(["explain", "A"], dir, cache);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /A {2}secret, required/);
   });
 
   test("a damaged or foreign cache file is rejected by V8 and made again", () => {
