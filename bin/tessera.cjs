@@ -118,7 +118,7 @@ function bundleRequire(id) {
     .slice(2)
     .replace(/\.cjs$/, "")
     .replace(/[^\w-]/g, "_");
-  const cache = cacheFile && cacheFile.replace(/-(run|cli)\.bin$/, `-chunk-${name}.bin`);
+  const cache = cacheFile?.replace(/-(run|cli)\.bin$/, `-chunk-${name}.bin`);
   return runCached(readFileSync(file, "utf8"), file, cache, module);
 }
 runCached(source, bundle, cacheFile, { exports: {} });

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   E_STORE_INVALID: EXIT.invalid,
   E_STORE_LOCKED: EXIT.invalid,
   E_KEY_INVALID: EXIT.invalid,
+  E_HOST_VARIABLE: EXIT.invalid,
   E_VAR_NOT_SET: EXIT.missing,
   E_OUTPUT_UNWRITABLE: EXIT.usage,
   E_COMMAND_NOT_FOUND: EXIT.notFound,

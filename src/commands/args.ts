@@ -148,7 +148,7 @@ export const LAYER_FLAGS: FlagSpecs = {
   },
   "allow-host-env": {
     type: "boolean",
-    help: "let a manifest from another repository read any declared name from the environment",
+    help: "trust a manifest from another repository with the host (environment, value files, names)",
   },
   quiet: { type: "boolean", short: "q", help: "print no warnings" },
   help: { type: "boolean", short: "h", help: "show help" },

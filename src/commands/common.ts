@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Diagnostic, formatWarning, TesseraError } from "../errors.js";
 import { findManifest, loadManifest } from "../manifest/load.js";
-import { ENV_NAME, PROFILE_NAME, type Spec } from "../manifest/spec.js";
+import { ENV_NAME, effectiveDeclarations, PROFILE_NAME, type Spec } from "../manifest/spec.js";
 import {
   type Resolution,
   type ResolvedVariable,
@@ -12,7 +12,7 @@ import {
 } from "../resolve/resolve.js";
 import { gatherLayers } from "../sources/gather.js";
 import type { LayerStack } from "../sources/layers.js";
-import { isForeignManifest } from "../sources/trust.js";
+import { isForeignManifest, steersHost } from "../sources/trust.js";
 import { findWorkspace } from "../store/workspace.js";
 import { mark } from "../timing.js";
 
@@ -102,7 +102,7 @@ export function noArguments(positionals: readonly string[], hint: string): void 
 export async function resolveFromFlags(
   flags: LayerFlags,
   context: Context,
-  options: { noCache?: boolean } = {},
+  options: { noCache?: boolean; deferErrors?: boolean } = {},
 ): Promise<Resolved> {
   mark("start");
   const profile = profileFrom(flags, context.env);
@@ -110,9 +110,11 @@ export async function resolveFromFlags(
   const ref = findManifest(context.cwd, flags.manifest);
   const spec = ref ? await loadManifest(ref, { cwd: context.cwd, noCache: options.noCache }) : undefined;
   mark("manifest");
-  const hostEnvOnly = ref && !flags["allow-host-env"] ? await ownDeclaredNames(ref.path, context) : undefined;
+  const trust = ref && !flags["allow-host-env"] ? await foreignManifest(ref.path, context) : undefined;
+  if (trust && spec) refuseSteering(spec, profile);
   const stack = await gatherLayers({
-    hostEnvOnly,
+    hostEnvOnly: trust?.hostEnvOnly,
+    autoDir: trust?.root,
     cwd: context.cwd,
     env: context.env,
     spec,
@@ -122,7 +124,12 @@ export async function resolveFromFlags(
     envFiles: flags["env-file"],
   });
   mark("layers");
-  const { resolution, scopeValue } = resolveWithScope({ spec, profile, stack });
+  const { resolution, scopeValue } = resolveWithScope({
+    spec,
+    profile,
+    stack,
+    deferErrors: options.deferErrors,
+  });
   mark("resolve");
   if (spec) {
     const declared = new Set(resolution.variables.map((variable) => variable.lookup));
@@ -148,20 +155,44 @@ export async function resolveFromFlags(
       });
     }
   }
-  return { spec, profile, resolution, stack, scopeValue, restricted: hostEnvOnly !== undefined };
+  return { spec, profile, resolution, stack, scopeValue, restricted: trust !== undefined };
 }
 
 /**
- * For a manifest from another repository: the names the workspace's own manifest (at the workspace
- * root) declares, which are all the host environment may give it. Undefined for a trusted manifest.
+ * For a manifest from another repository (see ../sources/trust.ts): the workspace root, and the names
+ * the workspace's own manifest (at that root) declares, which are all the host environment may give
+ * it. Undefined for a trusted manifest.
  */
-async function ownDeclaredNames(manifest: string, context: Context): Promise<Set<string> | undefined> {
+async function foreignManifest(
+  manifest: string,
+  context: Context,
+): Promise<{ root: string; hostEnvOnly: Set<string> } | undefined> {
   const root = findWorkspace(context.cwd).root;
   if (!isForeignManifest(manifest, root)) return undefined;
   const own = findManifest(root);
-  if (!own || own.path === manifest || isForeignManifest(own.path, root)) return new Set();
+  if (!own || own.path === manifest || isForeignManifest(own.path, root))
+    return { root, hostEnvOnly: new Set() };
   const spec = await loadManifest(own, { cwd: context.cwd });
-  return new Set(spec.variables.map((declaration) => declaration.lookup));
+  return { root, hostEnvOnly: new Set(spec.variables.map((declaration) => declaration.lookup)) };
+}
+
+/** A manifest from another repository may not declare variables that steer the host's programs. */
+function refuseSteering(spec: Spec, profile: string | undefined): void {
+  const steering = effectiveDeclarations(spec, profile).filter((declaration) => steersHost(declaration.name));
+  if (steering.length === 0) return;
+  const names = steering.map((declaration) => declaration.name);
+  throw new TesseraError(
+    "E_HOST_VARIABLE",
+    `${spec.file} comes from another repository and declares ${names.join(", ")}, which would steer the programs Tessera starts on this host (the command, a shell, docker)`,
+    {
+      location: steering[0]!.declaredAt,
+      details: steering.slice(1).map((declaration) => {
+        const at = declaration.declaredAt;
+        return `also ${declaration.name} at ${at.file}:${at.line ?? 1}:${at.column ?? 1}`;
+      }),
+      hint: "if you trust this manifest, pass --allow-host-env; otherwise ask its authors to rename the variable",
+    },
+  );
 }
 
 function profileFilesExist(dir: string, profile: string): boolean {

@@ -33,7 +33,8 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (arg.includes("$")) {
     const { parseText, renderText } = await import("./expand.js");
     const template = parseText(arg, "<argument>");
-    const resolved = await resolveFromFlags(options, context);
+    // Only the names the template reads must resolve: a broken variable elsewhere is not this one's error.
+    const resolved = await resolveFromFlags(options, context, { deferErrors: true });
     printWarnings(resolved.resolution.warnings, context, options.quiet);
     context.stdout(`${renderText(template, arg, "<argument>", resolved)}\n`);
     return 0;

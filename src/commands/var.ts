@@ -575,9 +575,9 @@ async function rekeyCommand(argv: readonly string[], context: Context): Promise<
   const { readRecipients } = await import("../store/store.js");
   await change(workspace, context, parsed.flags.quiet === true, () => true);
   if (!parsed.flags.quiet) {
-    const others = readRecipients(workspace, context.cwd).length;
+    const count = readRecipients(workspace, context.cwd).length;
     context.stderr(
-      `tessera: re-encrypted ${displayPath(context.cwd, workspace.file)} for you and ${others} recipient${others === 1 ? "" : "s"} in .tessera/recipients\n`,
+      `tessera: re-encrypted ${displayPath(context.cwd, workspace.file)} for the ${count} recipient${count === 1 ? "" : "s"} in .tessera/recipients\n`,
     );
   }
   return 0;

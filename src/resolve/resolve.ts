@@ -73,6 +73,11 @@ export interface ResolveInput {
   spec?: Spec;
   profile?: string;
   stack: LayerStack;
+  /**
+   * Do not fail on a variable whose value cannot be computed (a reference to an unset name, a cycle):
+   * leave it out, and let `scopeValue` report it if that name is asked for (`tessera echo '$NAME'`).
+   */
+  deferErrors?: boolean;
 }
 
 const UNSET: Lookup = { set: false };
@@ -198,7 +203,8 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
         variable.dependsOn = error.dependency;
         continue;
       }
-      firstError ??= error as TesseraError;
+      if (input.deferErrors) variable.status = "unresolved";
+      else firstError ??= error as TesseraError;
     }
   }
   if (firstError) throw firstError;

@@ -41,6 +41,8 @@ export interface LayerOptions {
   envFiles?: readonly string[];
   /** The only names the process environment may answer (a manifest from another repository). */
   hostEnvOnly?: ReadonlySet<string>;
+  /** Where automatic value files are looked for, instead of the manifest's directory (ditto). */
+  autoDir?: string;
 }
 
 interface FilePlan {
@@ -133,11 +135,13 @@ function planFiles(options: LayerOptions): FilePlan[] {
     mustExist: decl.required ? "declared" : false,
     declaredAt: decl.declaredAt,
   });
+  // For a manifest from another repository, automatic files come from the workspace, not the repository.
+  const autoBase = options.autoDir ?? base;
   const auto = (layer: "values" | "dotenv", names: string[]): FilePlan[] =>
     names.map((name) => ({
       layer,
-      path: resolve(base, name),
-      label: displayPath(cwd, resolve(base, name)),
+      path: resolve(autoBase, name),
+      label: displayPath(cwd, resolve(autoBase, name)),
       mustExist: false,
     }));
   const given = (

@@ -26,7 +26,7 @@ interface Holder {
 }
 
 export interface LockOptions {
-  /** How long to wait for the lock (default 30 s). */
+  /** How long to wait for the lock (default: TESSERA_LOCK_TIMEOUT seconds, else 30 s). */
   timeoutMs?: number;
   /** What is locked, for the error: "the workspace store .tessera/store.age". */
   what: string;
@@ -89,25 +89,33 @@ function createExclusive(path: string, content: string): boolean {
   return true;
 }
 
+/** TESSERA_LOCK_TIMEOUT (seconds, e.g. 0 to fail at once in CI), else 30 s. */
+function lockTimeout(): number {
+  const seconds = Number(process.env.TESSERA_LOCK_TIMEOUT);
+  return process.env.TESSERA_LOCK_TIMEOUT !== undefined && Number.isFinite(seconds) && seconds >= 0
+    ? seconds * 1000
+    : 30_000;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function acquire(path: string, options: LockOptions): Promise<string> {
   const token = randomBytes(12).toString("hex");
   const me: Holder = { pid: process.pid, start: startTime("self") ?? "", host: hostname(), since: 0, token };
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.timeoutMs ?? lockTimeout());
   let delay = 2;
   for (;;) {
     me.since = Date.now();
-    if (createExclusive(path, JSON.stringify(me))) return token;
+    if (createExclusive(path, JSON.stringify(me))) {
+      removeStaleBreaker(`${path}.break`); // left by a process killed between its two removals
+      return token;
+    }
     const holder = readHolder(path);
     // Unreadable: being written this instant, or garbage left by a crash mid-write (then stale by age).
     const stale = holder
       ? !alive(holder)
       : Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > BREAKER_STALE_MS;
-    if (stale) {
-      breakStale(path, holder?.token);
-      continue;
-    }
+    if (stale && breakStale(path, holder?.token)) continue;
     if (Date.now() > deadline) {
       throw new TesseraError(
         "E_STORE_BUSY",
@@ -122,18 +130,24 @@ async function acquire(path: string, options: LockOptions): Promise<string> {
   }
 }
 
-function breakStale(path: string, token: string | undefined): void {
+/** Break a stale lock under the breaker; false when another process is breaking it (then wait). */
+function breakStale(path: string, token: string | undefined): boolean {
   const breaker = `${path}.break`;
-  if (!createExclusive(breaker, String(process.pid))) {
-    const age = Date.now() - (statSync(breaker, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-    if (age > BREAKER_STALE_MS) rmSync(breaker, { force: true });
-    return;
-  }
+  if (!createExclusive(breaker, String(process.pid))) return removeStaleBreaker(breaker);
   try {
     if (readHolder(path)?.token === token) rmSync(path, { force: true });
   } finally {
     rmSync(breaker, { force: true });
   }
+  return true;
+}
+
+/** A breaker older than BREAKER_STALE_MS belongs to a process that died while breaking: remove it. */
+function removeStaleBreaker(breaker: string): boolean {
+  const stat = statSync(breaker, { throwIfNoEntry: false });
+  if (!stat || Date.now() - stat.mtimeMs <= BREAKER_STALE_MS) return false;
+  rmSync(breaker, { force: true });
+  return true;
 }
 
 function release(path: string, token: string): void {

@@ -75,7 +75,7 @@ export function serialize(contents: StoreContents): string {
   return `${JSON.stringify({ tessera: "workspace-store", version: 1, values }, null, 2)}\n`;
 }
 
-function noIdentity(workspace: Workspace, cwd: string): TesseraError {
+export function noIdentity(workspace: Workspace, cwd: string): TesseraError {
   return new TesseraError(
     "E_STORE_LOCKED",
     `${displayPath(cwd, workspace.file)} exists, but you have no age identity to open it`,
@@ -169,16 +169,34 @@ export function readRecipients(workspace: Workspace, cwd: string): string[] {
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.replace(/#.*/, "").trim();
     if (!line) return;
-    if (line.startsWith("age1") && !line.startsWith("age1pq")) {
-      try {
-        parseRecipient(line);
-      } catch {
-        throw new TesseraError(
-          "E_STORE_INVALID",
-          `${displayPath(cwd, path)}:${index + 1}: not a valid age recipient`,
-          { hint: "each line is a public key as `age-keygen -y` prints it (age1…)" },
-        );
-      }
+    const refuse = (why: string, hint: string) =>
+      new TesseraError("E_STORE_INVALID", `${displayPath(cwd, path)}:${index + 1}: ${why}`, { hint });
+    if (/^AGE-SECRET-KEY-/i.test(line)) {
+      throw refuse(
+        "this line is a secret key, not a public one",
+        "remove it now (and replace that key if the file was ever committed or shared); list public keys, as `tessera var recipient` prints them",
+      );
+    }
+    if (/^ssh-/.test(line)) {
+      throw refuse(
+        "SSH keys are not supported as recipients",
+        "use an age key: `tessera var recipient` prints yours",
+      );
+    }
+    if (/^age1pq1/.test(line)) {
+      out.push(line); // post-quantum hybrid: checked by age-encryption when it encrypts
+      return;
+    }
+    if (/^age1[a-z0-9]+1/.test(line) && !/^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/.test(line)) {
+      throw refuse("a plugin recipient, which Tessera cannot encrypt to", "use an X25519 age key (age1…)");
+    }
+    try {
+      parseRecipient(line);
+    } catch {
+      throw refuse(
+        "not a valid age recipient",
+        "each line is a public key as `age-keygen -y` prints it (age1…)",
+      );
     }
     out.push(line);
   });

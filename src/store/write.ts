@@ -4,13 +4,23 @@
  * so concurrent writers lose nothing and a writer killed at any moment leaves the old or the new state.
  * The file is encrypted with age-encryption to the user and everyone in `.tessera/recipients`.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
-import { ensureIdentities, type Identities } from "./identity.js";
+import { ensureIdentities, type Identities, loadIdentities } from "./identity.js";
 import { withLock } from "./lock.js";
-import { EMPTY, readRecipients, readStore, type StoreContents, serialize } from "./store.js";
+import { EMPTY, noIdentity, readRecipients, readStore, type StoreContents, serialize } from "./store.js";
 import { RECIPIENTS_FILE, STORE_FILE, storeExists, type Workspace } from "./workspace.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -42,6 +52,48 @@ async function encrypt(text: string, recipients: readonly string[], workspace: W
   return age.armor.encode(await encrypter.encrypt(text));
 }
 
+function failWith(error: Error): never {
+  throw error;
+}
+
+/**
+ * Who the store is encrypted to: exactly the keys in `.tessera/recipients`, to which the writer's own
+ * key is added (with a notice) when it is missing. The file is then the one list of who can read the
+ * store: a teammate's write never shuts out someone listed, and removing a line and rekeying does.
+ */
+async function recipientList(
+  workspace: Workspace,
+  identities: Identities,
+  context: UpdateContext,
+): Promise<string[]> {
+  const listed = readRecipients(workspace, context.cwd);
+  const missing = (await ownRecipients(identities)).filter((recipient) => !listed.includes(recipient));
+  if (missing.length === 0) return listed;
+  const path = join(workspace.dir, RECIPIENTS_FILE);
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    text = "# Who can open .tessera/store.age: one age public key per line (commit this file).\n";
+  }
+  if (text !== "" && !text.endsWith("\n")) text += "\n";
+  const who = userAndHost();
+  for (const recipient of missing) text += `${recipient}${who ? `  # ${who}` : ""}\n`;
+  writeFileAtomic(path, text, 0o644);
+  context.notice(
+    `tessera: added your public key to ${displayPath(context.cwd, path)} (everyone listed there can open the store)\n`,
+  );
+  return [...listed, ...missing];
+}
+
+function userAndHost(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return "";
+  }
+}
+
 export interface UpdateContext {
   env: Env;
   cwd: string;
@@ -59,7 +111,10 @@ export async function updateStore(
   context: UpdateContext,
   change: (contents: StoreContents) => boolean | Promise<boolean>,
 ): Promise<boolean> {
-  const identities = ensureIdentities(context.env, context.notice, context.warnings);
+  // Someone who cannot open an existing store gets that error, and no identity made for nothing.
+  const identities = storeExists(workspace)
+    ? (loadIdentities(context.env, context.warnings) ?? failWith(noIdentity(workspace, context.cwd)))
+    : ensureIdentities(context.env, context.notice, context.warnings);
   const created = !statSync(workspace.dir, { throwIfNoEntry: false });
   mkdirSync(workspace.dir, { recursive: true, mode: 0o700 });
   if (created) {
@@ -78,7 +133,7 @@ export async function updateStore(
         ? await readStore(workspace, context.env, context.cwd, context.warnings)
         : EMPTY();
       if (!(await change(contents))) return false;
-      const recipients = [...(await ownRecipients(identities)), ...readRecipients(workspace, context.cwd)];
+      const recipients = await recipientList(workspace, identities, context);
       const armored = await encrypt(serialize(contents), recipients, workspace, context.cwd);
       writeFileAtomic(workspace.file, armored, 0o600);
       syncDirectory(workspace.dir);
