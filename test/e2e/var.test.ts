@@ -6,12 +6,13 @@
  * in ploinky.test.ts.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { project, tessera } from "../helpers.ts";
+import { CLI, project, tessera } from "../helpers.ts";
 
 /** One identity for a whole test: every call of a test shares its config directory. */
 function workspace(files: Record<string, string> = {}) {
@@ -49,6 +50,46 @@ describe("var set, get, unset, declare", () => {
       I: "-starts-with-dash",
     });
     assert.equal(run(["var", "get", "F"]).stdout, "two\nlines\n");
+  });
+
+  test("--stdin on a terminal prompts on stderr and reads the value without echoing it (backspace works)", () => {
+    const { dir, config } = workspace();
+    // A pseudo-terminal from Python's pty module: type the value, with a typo corrected by DEL.
+    const script = `
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvpe(sys.argv[1], sys.argv[1:], dict(os.environ, XDG_CONFIG_HOME=${JSON.stringify(config)}))
+time.sleep(0.8)
+out = os.read(fd, 4096)
+os.write(fd, b"fake-s3cX\\x7fret\\r")
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+`;
+    const result = spawnSync(
+      "python3",
+      ["-c", script, process.execPath, "--", CLI, "var", "set", "PW", "--stdin"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 20_000,
+      },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^Value for PW \(not shown\): /);
+    assert.ok(!result.stdout.includes("fake-s3c"), "nothing typed is echoed");
+    assert.equal(
+      tessera(["var", "get", "PW"], { cwd: dir, env: { XDG_CONFIG_HOME: config } }).stdout,
+      "fake-s3cret\n",
+    );
   });
 
   test("a value is a template ($OTHER is an alias); --literal stores it exactly; a bad template is refused", () => {
