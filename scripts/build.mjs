@@ -84,6 +84,9 @@ const common = {
   // import() of an external chunk becomes require(): no ES-module loader on any path.
   supported: { "dynamic-import": false },
   plugins: [lazyChunks],
+  // The cloud SDKs stay in node_modules (big, with files of their own): the provider chunks that use
+  // them require them at run time; nothing else ever loads them.
+  external: ["@aws-sdk/*", "@smithy/*", "@google-cloud/*", "google-gax", "@azure/*"],
   logLevel: "warning",
 };
 

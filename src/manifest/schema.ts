@@ -29,24 +29,55 @@ export const KNOWN_SOURCE_TYPES = [
   "age-file",
   "dotenvx-file",
 ] as const;
-/** Source types the manifest accepts: files Tessera reads, and stores declared for the External Secrets Operator. */
-export const SUPPORTED_SOURCE_TYPES = [
-  "dotenv",
-  "yaml",
-  "vault",
-  "aws-secrets-manager",
-  "aws-ssm",
-  "gcp-secret-manager",
-  "azure-key-vault",
-] as const;
-/** Store types Tessera does not read itself yet (the External Secrets Operator does, in the cluster). */
+/** Source types the manifest accepts: every known one. */
+export const SUPPORTED_SOURCE_TYPES = KNOWN_SOURCE_TYPES;
+/** External stores (layer 6): every source type but the value files. */
 export const STORE_TYPES = [
   "vault",
   "aws-secrets-manager",
   "aws-ssm",
   "gcp-secret-manager",
   "azure-key-vault",
+  "1password",
+  "pass",
+  "keepassxc",
+  "exec",
+  "age-file",
+  "dotenvx-file",
 ] as const;
+/** The stores the External Secrets Operator can read in a cluster (the external-secrets target). */
+export const ESO_STORE_TYPES = [
+  "vault",
+  "aws-secrets-manager",
+  "aws-ssm",
+  "gcp-secret-manager",
+  "azure-key-vault",
+] as const;
+
+const Duration = Type.String({
+  pattern: "^[0-9]+(ms|s|m|h|d)$",
+  description: "A duration: a number and a unit, ms, s, m, h or d (30s, 10m, 1h).",
+});
+
+/** Fields every external store takes: a local encrypted cache of what was fetched, and a time limit. */
+const StoreCommon = {
+  cache: Type.Optional(
+    Type.Object(
+      { maxAge: Duration },
+      {
+        additionalProperties: false,
+        description:
+          "Keep fetched values encrypted on disk (age, your identity) for maxAge; --offline uses the cache only.",
+      },
+    ),
+  ),
+  timeout: Type.Optional(
+    Type.String({
+      pattern: "^[0-9]+(ms|s|m|h|d)$",
+      description: "How long one request may take (default 10s), e.g. 30s.",
+    }),
+  ),
+};
 
 const EsoBlock = Type.Optional(
   Type.Object(
@@ -70,7 +101,9 @@ export const VaultSourceSchema = Type.Object(
   {
     type: Type.Literal("vault"),
     name: SourceName,
-    address: Type.String({ description: "The Vault server, e.g. https://vault.example.com:8200." }),
+    address: Type.Optional(
+      Type.String({ description: "The Vault server, e.g. https://vault.example.com:8200 (default: VAULT_ADDR)." }),
+    ),
     namespace: Type.Optional(Type.String({ description: "Vault Enterprise namespace." })),
     mount: Type.Optional(Type.String({ description: "The KV mount (default secret)." })),
     path: Type.Optional(
@@ -79,23 +112,47 @@ export const VaultSourceSchema = Type.Object(
     version: Type.Optional(
       Type.Union([Type.Literal("v1"), Type.Literal("v2")], { description: "KV version (default v2)." }),
     ),
+    caCert: Type.Optional(
+      Type.String({ description: "A PEM file of CA certificates to trust (default: VAULT_CACERT)." }),
+    ),
     auth: Type.Optional(
       Type.Union([
-        Type.Object({ method: Type.Literal("token") }, { additionalProperties: false }),
         Type.Object(
-          { method: Type.Literal("approle"), roleId: Type.String(), path: Type.Optional(Type.String()) },
+          {
+            method: Type.Literal("token"),
+            tokenEnv: Type.Optional(
+              Type.String({ description: "The variable holding the token (default VAULT_TOKEN, then ~/.vault-token)." }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Object(
+          {
+            method: Type.Literal("approle"),
+            roleId: Type.String(),
+            secretIdEnv: Type.Optional(
+              Type.String({ description: "The variable holding the secret id (default VAULT_SECRET_ID)." }),
+            ),
+            path: Type.Optional(Type.String({ description: "The auth mount (default approle)." })),
+          },
           { additionalProperties: false },
         ),
         Type.Object(
           {
             method: Type.Literal("kubernetes"),
             role: Type.String(),
-            mountPath: Type.Optional(Type.String()),
+            mountPath: Type.Optional(Type.String({ description: "The auth mount (default kubernetes)." })),
+            jwtPath: Type.Optional(
+              Type.String({
+                description: "The service account token (default /var/run/secrets/kubernetes.io/serviceaccount/token).",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
       ]),
     ),
+    ...StoreCommon,
     eso: EsoBlock,
   },
   { additionalProperties: false },
@@ -110,6 +167,8 @@ export const AwsSecretsManagerSourceSchema = Type.Object(
     prefix: Type.Optional(Type.String({ description: "One secret per variable, named prefix + NAME." })),
     versionStage: Type.Optional(Type.String({ description: "Default AWSCURRENT." })),
     role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
+    endpoint: Type.Optional(Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." })),
+    ...StoreCommon,
     eso: EsoBlock,
   },
   { additionalProperties: false },
@@ -124,6 +183,8 @@ export const AwsSsmSourceSchema = Type.Object(
     recursive: Type.Optional(Type.Boolean()),
     decrypt: Type.Optional(Type.Boolean({ description: "Decrypt SecureString parameters (default true)." })),
     role: Type.Optional(Type.String()),
+    endpoint: Type.Optional(Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." })),
+    ...StoreCommon,
     eso: EsoBlock,
   },
   { additionalProperties: false },
@@ -136,6 +197,8 @@ export const GcpSourceSchema = Type.Object(
     project: Type.String(),
     prefix: Type.Optional(Type.String({ description: "Secret ids are prefix + NAME." })),
     version: Type.Optional(Type.String({ description: "Default latest." })),
+    endpoint: Type.Optional(Type.String({ description: "A custom API endpoint (host[:port])." })),
+    ...StoreCommon,
     eso: EsoBlock,
   },
   { additionalProperties: false },
@@ -150,12 +213,108 @@ export const AzureSourceSchema = Type.Object(
       Type.String({ description: "Secret names are prefix + NAME, with _ written as - (Azure's rule)." }),
     ),
     tenantId: Type.Optional(Type.String()),
+    ...StoreCommon,
     eso: EsoBlock,
   },
   { additionalProperties: false },
 );
 
+export const OnePasswordSourceSchema = Type.Object(
+  {
+    type: Type.Literal("1password"),
+    name: SourceName,
+    vault: Type.Optional(Type.String({ description: "The 1Password vault." })),
+    item: Type.Optional(
+      Type.String({ description: "An item whose fields are the variables (by label); without it, from: op://… references." }),
+    ),
+    account: Type.Optional(Type.String({ description: "The account (op --account)." })),
+    ...StoreCommon,
+  },
+  { additionalProperties: false },
+);
+
+export const PassSourceSchema = Type.Object(
+  {
+    type: Type.Literal("pass"),
+    name: SourceName,
+    prefix: Type.Optional(Type.String({ description: "The folder in the password store: entries are prefix/NAME." })),
+    storeDir: Type.Optional(Type.String({ description: "The password store (default PASSWORD_STORE_DIR or ~/.password-store)." })),
+    ...StoreCommon,
+  },
+  { additionalProperties: false },
+);
+
+export const KeePassXcSourceSchema = Type.Object(
+  {
+    type: Type.Literal("keepassxc"),
+    name: SourceName,
+    database: Type.String({ description: "The .kdbx file (relative to the manifest)." }),
+    group: Type.Optional(Type.String({ description: "The group whose entries are the variables (by title)." })),
+    keyFile: Type.Optional(Type.String({ description: "A key file (relative to the manifest)." })),
+    passwordEnv: Type.Optional(
+      Type.String({ description: "The variable holding the database password (default KEEPASSXC_PASSWORD)." }),
+    ),
+    ...StoreCommon,
+  },
+  { additionalProperties: false },
+);
+
+export const ExecSourceSchema = Type.Object(
+  {
+    type: Type.Literal("exec"),
+    name: SourceName,
+    command: Type.Array(Type.String(), {
+      minItems: 1,
+      description: "The command and its arguments (no shell); it prints the values.",
+    }),
+    format: Type.Optional(
+      Type.Union([Type.Literal("json"), Type.Literal("dotenv")], {
+        description: "What it prints: a JSON object of strings (default) or dotenv.",
+      }),
+    ),
+    ...StoreCommon,
+  },
+  { additionalProperties: false },
+);
+
+export const AgeFileSourceSchema = Type.Object(
+  {
+    type: Type.Literal("age-file"),
+    name: SourceName,
+    path: Type.String({ description: "An age-encrypted file (relative to the manifest), opened with your identity." }),
+    format: Type.Optional(
+      Type.Union([Type.Literal("dotenv"), Type.Literal("json"), Type.Literal("yaml")], {
+        description: "What it holds once decrypted (default: by the name without .age; dotenv otherwise).",
+      }),
+    ),
+    ...StoreCommon,
+  },
+  { additionalProperties: false },
+);
+
+export const DotenvxFileSourceSchema = Type.Object(
+  {
+    type: Type.Literal("dotenvx-file"),
+    name: SourceName,
+    path: Type.String({ description: "A .env file encrypted by dotenvx (relative to the manifest)." }),
+    keysFile: Type.Optional(Type.String({ description: "The private keys (default: .env.keys next to the file)." })),
+    environment: Type.Optional(
+      Type.String({
+        description: "Which DOTENV_PRIVATE_KEY_<ENVIRONMENT> opens it (default: from the file name, as dotenvx does).",
+      }),
+    ),
+    ...StoreCommon,
+  },
+  { additionalProperties: false },
+);
+
 export const STORE_SCHEMAS = {
+  "1password": OnePasswordSourceSchema,
+  pass: PassSourceSchema,
+  keepassxc: KeePassXcSourceSchema,
+  exec: ExecSourceSchema,
+  "age-file": AgeFileSourceSchema,
+  "dotenvx-file": DotenvxFileSourceSchema,
   vault: VaultSourceSchema,
   "aws-secrets-manager": AwsSecretsManagerSourceSchema,
   "aws-ssm": AwsSsmSourceSchema,
@@ -260,6 +419,12 @@ const Source = Type.Union([
   AwsSsmSourceSchema,
   GcpSourceSchema,
   AzureSourceSchema,
+  OnePasswordSourceSchema,
+  PassSourceSchema,
+  KeePassXcSourceSchema,
+  ExecSourceSchema,
+  AgeFileSourceSchema,
+  DotenvxFileSourceSchema,
   OtherSource,
 ]);
 

@@ -38,7 +38,13 @@ export type StoreType =
   | "aws-secrets-manager"
   | "aws-ssm"
   | "gcp-secret-manager"
-  | "azure-key-vault";
+  | "azure-key-vault"
+  | "1password"
+  | "pass"
+  | "keepassxc"
+  | "exec"
+  | "age-file"
+  | "dotenvx-file";
 export type SourceType = FileSourceType | StoreType;
 
 /** A file Tessera reads values from (never the values themselves in the manifest). */
@@ -59,12 +65,16 @@ export interface StoreSettings {
   mount?: string;
   path?: string;
   version?: string;
+  caCert?: string;
   auth?: {
     method: "token" | "approle" | "kubernetes";
+    tokenEnv?: string;
     roleId?: string;
+    secretIdEnv?: string;
     role?: string;
     path?: string;
     mountPath?: string;
+    jwtPath?: string;
   };
   region?: string;
   secret?: string;
@@ -76,10 +86,31 @@ export interface StoreSettings {
   project?: string;
   vaultUrl?: string;
   tenantId?: string;
+  endpoint?: string;
+  /** 1password */
+  vault?: string;
+  item?: string;
+  account?: string;
+  /** pass */
+  storeDir?: string;
+  /** keepassxc */
+  database?: string;
+  group?: string;
+  keyFile?: string;
+  passwordEnv?: string;
+  /** exec */
+  command?: string[];
+  /** exec, age-file */
+  format?: string;
+  /** dotenvx-file */
+  keysFile?: string;
+  environment?: string;
+  cache?: { maxAge: string };
+  timeout?: string;
   eso?: { auth?: Record<string, unknown> };
 }
 
-/** An external store: declared for the External Secrets Operator target (Tessera does not read it yet). */
+/** An external store (layer 6): fetched by its provider (src/providers/), and served by ESO for the five it knows. */
 export interface StoreSource {
   type: StoreType;
   name: string;

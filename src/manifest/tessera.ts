@@ -271,19 +271,14 @@ class SpecBuilder {
       const at = [...path, index];
       const type = String(entry.type);
       if (!(SUPPORTED_SOURCE_TYPES as readonly string[]).includes(type)) {
-        const known = (KNOWN_SOURCE_TYPES as readonly string[]).includes(type);
-        const suggestion = known ? undefined : closest(type, KNOWN_SOURCE_TYPES);
+        const suggestion = closest(type, KNOWN_SOURCE_TYPES);
         this.problems.add(
           this.yaml.locate([...at, "type"]),
-          known
-            ? `source type "${type}" is not supported yet (supported now: dotenv and yaml files, and ${STORE_TYPES.join(", ")} for the External Secrets Operator)`
-            : `unknown source type "${type}"`,
+          `unknown source type "${type}"`,
           suggestion
             ? `did you mean "${suggestion}"? Known types: ${KNOWN_SOURCE_TYPES.join(", ")}`
-            : known
-              ? "external stores arrive in a later release; until then, export the values to a dotenv or YAML file that is not committed"
-              : `known types: ${KNOWN_SOURCE_TYPES.join(", ")}`,
-          known ? "E_SOURCE_UNSUPPORTED" : "E_SOURCE_UNKNOWN",
+            : `known types: ${KNOWN_SOURCE_TYPES.join(", ")}`,
+          "E_SOURCE_UNKNOWN",
         );
         return;
       }

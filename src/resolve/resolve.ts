@@ -19,6 +19,7 @@ import {
   type Sensitivity,
   type Spec,
 } from "../manifest/spec.js";
+import { refId } from "../providers/types.js";
 import type { Candidate, LayerStack, Origin, ValueSource } from "../sources/layers.js";
 import {
   evaluate,
@@ -280,8 +281,10 @@ function declarationCandidates(
   const out: Candidate[] = [];
   for (const source of sources) {
     if (from && source.name === from.source) {
-      for (const candidate of source.lookup(from.key ?? declaration.lookup))
-        out.push({ ...candidate, name: declaration.lookup });
+      // A store serves `key` and `property` under one id; a file, the key alone.
+      const key = from.key ?? declaration.lookup;
+      const id = source.layer === "external" ? refId(key, from.property) : key;
+      for (const candidate of source.lookup(id)) out.push({ ...candidate, name: declaration.lookup });
     } else {
       out.push(...source.lookup(declaration.lookup));
     }

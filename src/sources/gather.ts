@@ -43,6 +43,12 @@ export interface LayerOptions {
   hostEnvOnly?: ReadonlySet<string>;
   /** Where automatic value files are looked for, instead of the manifest's directory (ditto). */
   autoDir?: string;
+  /** false: do not fetch external stores (the external-secrets target: ESO reads them). */
+  external?: boolean;
+  /** --secrets-from: the only external stores used. */
+  secretsFrom?: readonly string[];
+  /** --offline: external stores answer from their caches only. */
+  offline?: boolean;
 }
 
 interface FilePlan {
@@ -76,17 +82,33 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
   for (const plan of plans.filter((entry) => entry.layer === "dotenv")) {
     sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
   }
-  // Layer 6: external stores are declared (for the External Secrets Operator) but not read here yet.
-  for (const store of options.spec
-    ? effectiveSources(options.spec, options.profile).filter(isStoreSource)
-    : []) {
+  // Layer 6: external stores, fetched now (their module is loaded only when the manifest has one).
+  const stores = options.spec ? effectiveSources(options.spec, options.profile).filter(isStoreSource) : [];
+  if (stores.length && options.external !== false) {
+    const { externalSources } = await import("./external.js");
     sources.push(
-      new StaticSource("external", `${store.type} source "${store.name}"`, [], {
-        name: store.name,
-        present: false,
-        note: "not read by Tessera yet: the External Secrets Operator reads it in the cluster",
-      }),
+      ...(await externalSources({
+        spec: options.spec!,
+        stores,
+        profile: options.profile,
+        cwd: options.cwd,
+        env: options.env,
+        higher: [...sources],
+        secretsFrom: options.secretsFrom,
+        offline: options.offline,
+        warnings,
+      })),
     );
+  } else {
+    for (const store of stores) {
+      sources.push(
+        new StaticSource("external", `${store.type} source "${store.name}"`, [], {
+          name: store.name,
+          present: false,
+          note: "not read for this target: the External Secrets Operator reads it in the cluster",
+        }),
+      );
+    }
   }
   return { sources, warnings };
 }

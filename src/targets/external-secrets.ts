@@ -6,6 +6,7 @@
  * drift. No value is written: ESO reads the stores in the cluster.
  */
 import { TesseraError } from "../errors.js";
+import { ESO_STORE_TYPES } from "../manifest/schema.js";
 import { effectiveSources, isStoreSource, type StoreSource } from "../manifest/spec.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
@@ -89,7 +90,13 @@ export function remoteRef(variable: ResolvedVariable, store: StoreSource): Remot
         key: `secret/${from?.key ?? `${settings.prefix ?? ""}${name}`.replace(/_/g, "-")}`,
         property: from?.property,
       };
+    default:
+      throw notForEso(store);
   }
+}
+
+function notForEso(store: StoreSource): TesseraError {
+  return new TesseraError("E_TARGET_INVALID", `the External Secrets Operator cannot read ${store.type} sources`);
 }
 
 /** The SecretStore provider block for a store, and what the user must still create for its auth. */
@@ -123,9 +130,16 @@ function provider(store: StoreSource, service: Service, notes: string[]): YamlVa
         derived = { tokenSecretRef: { name: secretName, key: "token" } };
         if (!auth) notes.push(`create the Secret ${secretName} with a Vault token under the key token`);
       }
+      if (!settings.address) {
+        throw new TesseraError(
+          "E_TARGET_INVALID",
+          `the vault source "${store.name}" needs an address for the External Secrets Operator`,
+          { hint: "add address: https://… to the source (Tessera itself also reads VAULT_ADDR, ESO cannot)" },
+        );
+      }
       return {
         vault: {
-          server: settings.address ?? "",
+          server: settings.address,
           path: settings.mount ?? "secret",
           version: settings.version ?? "v2",
           namespace: settings.namespace,
@@ -175,12 +189,27 @@ function provider(store: StoreSource, service: Service, notes: string[]): YamlVa
           ...((auth as Record<string, YamlValue> | undefined) ?? { authType: "ManagedIdentity" }),
         },
       };
+    default:
+      throw notForEso(store);
   }
 }
 
 export function renderExternalSecrets(input: TargetInput, options: ExternalSecretsOptions = {}): Rendered {
   const { service, resolution, spec } = input;
-  const stores = spec ? effectiveSources(spec, resolution.profile).filter(isStoreSource) : [];
+  const declared = spec ? effectiveSources(spec, resolution.profile).filter(isStoreSource) : [];
+  const stores = declared.filter((store) => (ESO_STORE_TYPES as readonly string[]).includes(store.type));
+  for (const variable of resolution.variables) {
+    const named = declared.find((store) => store.name === variable.from?.source);
+    if (variable.kind === "secret" && named && !stores.includes(named)) {
+      throw new TesseraError(
+        "E_TARGET_INVALID",
+        `${variable.name} comes from the ${named.type} source "${named.name}", which the External Secrets Operator cannot read`,
+        {
+          hint: `ESO reads ${ESO_STORE_TYPES.join(", ")}; move the secret to one of those, or build another target (tessera build --target kubernetes --with-values)`,
+        },
+      );
+    }
+  }
   if (stores.length === 0) {
     throw new TesseraError(
       "E_TARGET_INVALID",

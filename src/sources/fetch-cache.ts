@@ -1,0 +1,79 @@
+/**
+ * The optional cache of what an external store returned (`cache: {maxAge: 10m}` on the source): one
+ * age file per source in the cache directory (TESSERA_CACHE_DIR, $XDG_CACHE_HOME/tessera or
+ * ~/.cache/tessera), encrypted to the user's own identity (the workspace store's), mode 0600 in a
+ * private directory. It is keyed by the manifest, the source's name and its fields as interpolated, so
+ * a changed path or profile never reads another path's values. `--offline` reads it whatever its age.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { privateDirectory, writeFileAtomic } from "../files.js";
+import { cacheDir } from "../manifest/load.js";
+import type { Spec, StoreSource } from "../manifest/spec.js";
+import type { Fetched } from "../providers/types.js";
+import { decryptAge } from "../store/age-decrypt.js";
+import { ensureIdentities, loadIdentities } from "../store/identity.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface CacheContext {
+  spec: Spec;
+  env: Env;
+  cwd: string;
+}
+
+export interface CachedFetch {
+  fetchedAt: number;
+  values: Map<string, Fetched>;
+}
+
+function cacheFile(store: StoreSource, context: CacheContext): string | undefined {
+  const dir = cacheDir(context.env);
+  if (!dir || !privateDirectory(dir)) return undefined;
+  const key = createHash("sha256")
+    .update(JSON.stringify([resolve(context.spec.dir, context.spec.file), store.type, store.name, store.settings]))
+    .digest("hex")
+    .slice(0, 32);
+  return join(dir, `fetched-${key}.age`);
+}
+
+export async function readFetchCache(store: StoreSource, context: CacheContext): Promise<CachedFetch | undefined> {
+  const file = cacheFile(store, context);
+  if (!file) return undefined;
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const identities = loadIdentities(context.env);
+  if (!identities) return undefined;
+  try {
+    const plain = decryptAge(data, identities.x25519);
+    if (plain === "unsupported") return undefined;
+    const doc = JSON.parse(plain.toString("utf8")) as { fetchedAt: number; values: Record<string, Fetched> };
+    if (typeof doc.fetchedAt !== "number" || typeof doc.values !== "object" || doc.values === null) return undefined;
+    return { fetchedAt: doc.fetchedAt, values: new Map(Object.entries(doc.values)) };
+  } catch {
+    return undefined; // a cache that cannot be read is a cache miss
+  }
+}
+
+export async function writeFetchCache(
+  store: StoreSource,
+  context: CacheContext,
+  values: ReadonlyMap<string, Fetched>,
+): Promise<void> {
+  const file = cacheFile(store, context);
+  if (!file) return;
+  const identities = ensureIdentities(context.env, (text) => process.stderr.write(text));
+  const age = await import("../store/age-lib.js");
+  const encrypter = new age.Encrypter();
+  for (const identity of identities.x25519) encrypter.addRecipient(identity.recipient);
+  for (const line of identities.lines.filter((entry) => !/^AGE-SECRET-KEY-1/i.test(entry))) {
+    encrypter.addRecipient(await age.identityToRecipient(line));
+  }
+  const text = JSON.stringify({ fetchedAt: Date.now(), values: Object.fromEntries(values) });
+  writeFileAtomic(file, age.armor.encode(await encrypter.encrypt(text)), 0o600);
+}
