@@ -146,6 +146,13 @@ export const LAYER_FLAGS: FlagSpecs = {
     type: "boolean",
     help: "warn instead of failing when required variables are missing",
   },
+  "secrets-from": {
+    type: "string",
+    multiple: true,
+    value: "NAME",
+    help: "use only this external store (repeatable)",
+  },
+  offline: { type: "boolean", help: "external stores answer from their caches only" },
   "allow-host-env": {
     type: "boolean",
     help: "trust a manifest from another repository with the host (environment, value files, names)",

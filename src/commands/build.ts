@@ -123,7 +123,8 @@ export async function resolveForTarget(
   options: RenderFlags,
   context: Context,
 ): Promise<Resolved> {
-  const resolved = await resolveFromFlags(options, context);
+  // ESO reads the stores in the cluster: the external-secrets target fetches nothing from them.
+  const resolved = await resolveFromFlags(options, context, { external: target !== "external-secrets" });
   if (target === "external-secrets") {
     // ESO reads the secrets from the stores in the cluster: only config must resolve here, and no
     // config may be built from a secret (ESO cannot interpolate, and the secret is not here anyway).

@@ -3,7 +3,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Diagnostic, formatWarning, TesseraError } from "../errors.js";
 import { findManifest, loadManifest } from "../manifest/load.js";
-import { ENV_NAME, effectiveDeclarations, PROFILE_NAME, type Spec } from "../manifest/spec.js";
+import {
+  ENV_NAME,
+  effectiveDeclarations,
+  effectiveSources,
+  isStoreSource,
+  PROFILE_NAME,
+  type Spec,
+} from "../manifest/spec.js";
 import {
   type Resolution,
   type ResolvedVariable,
@@ -31,6 +38,8 @@ export interface LayerFlags {
   "env-file"?: string[];
   "allow-missing-secrets"?: boolean;
   "allow-host-env"?: boolean;
+  "secrets-from"?: string[];
+  offline?: boolean;
   quiet?: boolean;
 }
 
@@ -43,6 +52,8 @@ export interface Resolved {
   scopeValue: ScopedResolution["scopeValue"];
   /** The manifest comes from another repository and --allow-host-env was not given. */
   restricted: boolean;
+  /** Environment variables that are credentials of the manifest's external stores (not for children). */
+  storeCredentials: string[];
 }
 
 export function profileFrom(flags: LayerFlags, env: Context["env"]): string | undefined {
@@ -102,7 +113,7 @@ export function noArguments(positionals: readonly string[], hint: string): void 
 export async function resolveFromFlags(
   flags: LayerFlags,
   context: Context,
-  options: { noCache?: boolean; deferErrors?: boolean } = {},
+  options: { noCache?: boolean; deferErrors?: boolean; external?: boolean } = {},
 ): Promise<Resolved> {
   mark("start");
   const profile = profileFrom(flags, context.env);
@@ -115,6 +126,9 @@ export async function resolveFromFlags(
   const stack = await gatherLayers({
     hostEnvOnly: trust?.hostEnvOnly,
     autoDir: trust?.root,
+    external: options.external,
+    secretsFrom: flags["secrets-from"],
+    offline: flags.offline,
     cwd: context.cwd,
     env: context.env,
     spec,
@@ -155,7 +169,36 @@ export async function resolveFromFlags(
       });
     }
   }
-  return { spec, profile, resolution, stack, scopeValue, restricted: trust !== undefined };
+  return {
+    spec,
+    profile,
+    resolution,
+    stack,
+    scopeValue,
+    restricted: trust !== undefined,
+    storeCredentials: spec ? await storeCredentials(spec, profile, resolution, context.env) : [],
+  };
+}
+
+/**
+ * The credentials Tessera used (or would use) to reach the manifest's external stores: they are not
+ * passed on to a child, unless the manifest declares them.
+ */
+async function storeCredentials(
+  spec: Spec,
+  profile: string | undefined,
+  resolution: Resolution,
+  env: Context["env"],
+): Promise<string[]> {
+  const stores = effectiveSources(spec, profile).filter(isStoreSource);
+  if (stores.length === 0) return [];
+  const { credentialVariables, isCredentialPattern } = await import("../providers/registry.js");
+  const declared = new Set(resolution.variables.map((variable) => variable.name));
+  const names = new Set(stores.flatMap((store) => credentialVariables(store.type, store.settings)));
+  for (const name of Object.keys(env)) {
+    if (stores.some((store) => isCredentialPattern(store.type, name))) names.add(name);
+  }
+  return [...names].filter((name) => !declared.has(name));
 }
 
 /**

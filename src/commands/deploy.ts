@@ -121,7 +121,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   const service = serviceFor(resolved, options);
   const { resolution } = resolved;
   const secrets = secretsToMask(resolution);
-  const env = childEnvironment(resolution, context.env);
+  const env = childEnvironment(resolution, context.env, { strip: resolved.storeCredentials });
 
   if (target === "docker") {
     const { runArguments } = await import("../targets/docker.js");

@@ -41,7 +41,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       hint: "tessera run -- node server.js",
     });
   }
-  const { resolution, restricted } = await resolveFromFlags(options, context);
+  const { resolution, restricted, storeCredentials } = await resolveFromFlags(options, context);
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
   const secrets = secretsToMask(resolution);
@@ -62,7 +62,10 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     command,
     args,
     // A manifest from another repository gets no more of the host environment than it declares.
-    env: childEnvironment(resolution, context.env, { pristine: options.pristine || restricted }),
+    env: childEnvironment(resolution, context.env, {
+      pristine: options.pristine || restricted,
+      strip: storeCredentials,
+    }),
     secrets,
     mask,
   });

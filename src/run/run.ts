@@ -17,10 +17,16 @@ export const PRISTINE_KEEP = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", 
  * Variables Tessera itself uses to reach keys and stores: never passed on to a child unless the
  * manifest declares them. (Providers add their credential names here when they are used.)
  */
-export const TESSERA_CREDENTIALS = new Set<string>(["TESSERA_AGE_KEY", "TESSERA_FINGERPRINT_KEY"]);
+export const TESSERA_CREDENTIALS = new Set<string>([
+  "TESSERA_AGE_KEY",
+  "TESSERA_AGE_KEY_FILE",
+  "TESSERA_FINGERPRINT_KEY",
+]);
 
 export interface ChildEnvironmentOptions {
   pristine?: boolean;
+  /** More names not to pass on: the credentials of the manifest's external stores. */
+  strip?: readonly string[];
 }
 
 /** The child's environment: the parent's (or a minimal set) plus every resolved variable. */
@@ -36,8 +42,9 @@ export function childEnvironment(
       if (value !== undefined) env[name] = value;
     }
   } else {
+    const strip = new Set(options.strip);
     for (const [name, value] of Object.entries(parent)) {
-      if (value !== undefined && !TESSERA_CREDENTIALS.has(name)) env[name] = value;
+      if (value !== undefined && !TESSERA_CREDENTIALS.has(name) && !strip.has(name)) env[name] = value;
     }
   }
   for (const variable of resolution.variables) {
