@@ -69,6 +69,19 @@ export class ProviderError extends Error {
   }
 }
 
+/**
+ * Whether an error is a ProviderError. Not `instanceof`: each lazily loaded chunk of the bundle carries
+ * its own copy of this class.
+ */
+export function isProviderError(error: unknown): error is ProviderError {
+  return (
+    error instanceof Error &&
+    error.name === "ProviderError" &&
+    typeof (error as ProviderError).kind === "string" &&
+    typeof (error as ProviderError).transient === "boolean"
+  );
+}
+
 /** The request id of a `from:` reference: key and property, kept apart by a character no key holds. */
 export function refId(key: string, property: string | undefined): string {
   return property === undefined ? key : `${key}\u0000${property}`;

@@ -27,6 +27,7 @@ import { PROVIDERS } from "../providers/registry.js";
 import {
   durationMs,
   type Fetched,
+  isProviderError,
   type LookupRequest,
   ProviderError,
   type ProviderErrorKind,
@@ -269,7 +270,7 @@ async function runProvider(
       identities: async () => (await import("../store/identity.js")).loadIdentities(options.env),
     });
   } catch (error) {
-    if (error instanceof ProviderError) throw providerFailure(store, error, options.cwd);
+    if (isProviderError(error)) throw providerFailure(store, error, options.cwd);
     throw error;
   }
 }
@@ -320,7 +321,7 @@ export async function retry<R>(fn: (signal: AbortSignal) => Promise<R>, timeoutM
     try {
       return await Promise.race([fn(controller.signal), timeout]);
     } catch (error) {
-      const transient = error instanceof ProviderError && error.transient;
+      const transient = isProviderError(error) && error.transient;
       if (!transient || attempt >= ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1) * (1 + Math.random())));
     } finally {

@@ -19,6 +19,7 @@ import { ENV_NAME, effectiveSources, type FileSource, isStoreSource, type Spec }
 import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
 import { findWorkspace, storeExists } from "../store/workspace.js";
 import { parseDotenv } from "./dotenv.js";
+import type { SourceOverride } from "./yaml-values.js";
 import {
   type Candidate,
   EnvironmentSource,
@@ -75,15 +76,20 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
   const plans = planFiles(options);
   const needsYaml = plans.some((plan) => plan.layer === "values" && (plan.mustExist || exists(plan.path)));
   const yamlParser = needsYaml ? (await import("./yaml-values.js")).parseYamlValues : undefined;
+  // Value files may also change or add external stores (`sources:`), the higher file first.
+  const overrides: SourceOverride[] = [];
   for (const plan of plans.filter((entry) => entry.layer === "values")) {
-    sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
+    sources.push(readFileSource(plan, options.cwd, warnings, yamlParser, overrides));
   }
   sources.push(await storeSource(options, warnings));
   for (const plan of plans.filter((entry) => entry.layer === "dotenv")) {
     sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
   }
   // Layer 6: external stores, fetched now (their module is loaded only when the manifest has one).
-  const stores = options.spec ? effectiveSources(options.spec, options.profile).filter(isStoreSource) : [];
+  let stores = options.spec ? effectiveSources(options.spec, options.profile).filter(isStoreSource) : [];
+  if (overrides.length && options.spec) {
+    stores = (await import("./store-overrides.js")).applyOverrides(stores, overrides);
+  }
   if (stores.length && options.external !== false) {
     const { externalSources } = await import("./external.js");
     sources.push(
@@ -205,6 +211,7 @@ function readFileSource(
   cwd: string,
   warnings: Diagnostic[],
   yamlParser: typeof import("./yaml-values.js").parseYamlValues | undefined,
+  overrides?: SourceOverride[],
 ): ValueSource {
   const file = displayPath(cwd, plan.path);
   // Most automatic files do not exist: ask without paying for an exception.
@@ -259,6 +266,7 @@ function readFileSource(
   }
   const parsed = yamlParser!(text, file);
   warnings.push(...parsed.warnings);
+  overrides?.push(...parsed.sources);
   const candidates: Candidate[] = parsed.entries.map((entry) => ({
     name: entry.key,
     template: entry.value,

@@ -2,10 +2,11 @@
  * YAML value files (env.yaml, env.<profile>.yaml, .dockrion-env.yaml, --values FILE): either a flat
  * mapping of scalars, or a mapping with a `secrets:` (and optionally `config:`) mapping, as Dockrion
  * reads them. Scalars keep their spelling (`1.10` stays "1.10"); a null (`KEY:` or `~`) means no value.
- * Values are interpolated. Errors point at file:line:column and never quote a value.
+ * Values are interpolated. Errors point at file:line:column and never quote a value. A `sources:` list
+ * changes or adds external stores for this machine (an address, a profile path), never values.
  */
-import { isAlias, isMap, isPair, isScalar, type Node } from "yaml";
-import { type Diagnostic, TesseraError } from "../errors.js";
+import { isAlias, isMap, isPair, isScalar, isSeq, type Node } from "yaml";
+import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import { ENV_NAME } from "../manifest/spec.js";
 import { parseYaml } from "../manifest/yaml-doc.js";
 import { parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
@@ -17,9 +18,17 @@ export interface ValueEntry {
   value: Template;
 }
 
+/** A `sources:` entry of a value file: overrides the manifest's store of that name, or adds one. */
+export interface SourceOverride {
+  fields: Record<string, unknown>;
+  /** The position of a field of this entry (its key with `key`), for errors. */
+  locate(path: readonly (string | number)[], key?: boolean): Location;
+}
+
 export interface ValueFile {
   entries: ValueEntry[];
   warnings: Diagnostic[];
+  sources: SourceOverride[];
 }
 
 export function parseYamlValues(text: string, file: string): ValueFile {
@@ -27,7 +36,7 @@ export function parseYamlValues(text: string, file: string): ValueFile {
   const warnings: Diagnostic[] = [];
   const root = yaml.doc.contents as Node | null;
   if (root === null || (isScalar(root) && (root.value === null || root.value === "")))
-    return { entries: [], warnings };
+    return { entries: [], warnings, sources: [] };
   if (!isMap(root)) {
     throw new TesseraError("E_VALUES_INVALID", "a YAML value file must be a mapping of NAME: value", {
       location: yaml.at(root.range?.[0] ?? 0),
@@ -38,15 +47,33 @@ export function parseYamlValues(text: string, file: string): ValueFile {
   for (const pair of root.items) {
     if (isPair(pair) && isScalar(pair.key)) top.set(String(pair.key.value), pair.value as Node | null);
   }
+  // `sources:` (a list) overrides or adds external stores for this machine: never values.
+  const sources: SourceOverride[] = [];
+  const sourcesNode = top.get("sources");
+  if (sourcesNode !== undefined && sourcesNode !== null) {
+    if (!isSeq(sourcesNode)) {
+      throw new TesseraError("E_VALUES_INVALID", "sources: in a value file is a list of stores", {
+        location: yaml.locate(["sources"], true),
+        hint: "- { name: vault, address: https://vault.local:8200 }: fields for the manifest's store of that name, or a new store with its type",
+      });
+    }
+    sourcesNode.items.forEach((item, index) => {
+      const fields = (item as Node).toJS(yaml.doc) as unknown;
+      if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
+        throw new TesseraError("E_VALUES_INVALID", "a sources: entry is a mapping of a store's fields", {
+          location: yaml.locate(["sources", index]),
+        });
+      }
+      sources.push({
+        fields: fields as Record<string, unknown>,
+        locate: (path, key) => yaml.locate(["sources", index, ...path], key),
+      });
+    });
+    top.delete("sources");
+  }
   const secrets = top.get("secrets");
   let maps: Node[];
   if (secrets && isMap(secrets)) {
-    if (top.has("sources")) {
-      throw new TesseraError("E_SOURCE_UNSUPPORTED", "sources: in a value file is not supported yet", {
-        location: yaml.locate(["sources"], true),
-        hint: "declare file sources in the manifest; external stores arrive in a later release",
-      });
-    }
     maps = [secrets];
     const config = top.get("config");
     if (config && isMap(config)) maps.push(config);
@@ -62,6 +89,7 @@ export function parseYamlValues(text: string, file: string): ValueFile {
   } else {
     maps = [root];
   }
+  const skip = sourcesNode !== undefined ? new Set(["sources"]) : new Set<string>();
 
   const entries: ValueEntry[] = [];
   for (const map of maps) {
@@ -69,6 +97,7 @@ export function parseYamlValues(text: string, file: string): ValueFile {
     for (const pair of map.items) {
       if (!isPair(pair) || !isScalar(pair.key)) continue;
       const key = String(pair.key.value);
+      if (map === root && skip.has(key)) continue;
       const keyAt = yaml.at(pair.key.range?.[0] ?? 0);
       if (!ENV_NAME.test(key)) {
         warnings.push({
@@ -126,5 +155,5 @@ export function parseYamlValues(text: string, file: string): ValueFile {
       entries.push({ key, line: keyAt.line ?? 1, column: keyAt.column ?? 1, value: template });
     }
   }
-  return { entries, warnings };
+  return { entries, warnings, sources };
 }

@@ -160,15 +160,13 @@ profiles:
     assert.match(secrets.message, /expected a mapping or a list, found a string/);
   });
 
-  test("external source types are not supported yet; unknown types get a suggestion", () => {
-    const vault = fails(() => tessera("sources:\n  - type: 1password\n    vault: app\n"));
-    assert.equal(vault.code, "E_SOURCE_UNSUPPORTED");
-    assert.equal(vault.exitCode, 4);
-    assert.match(
-      vault.message,
-      /"1password" is not supported yet \(supported now: dotenv and yaml files, and vault, aws-secrets-manager, aws-ssm, gcp-secret-manager, azure-key-vault for the External Secrets Operator\)/,
-    );
-    assert.deepEqual(vault.location, { file: "tessera.yaml", line: 2, column: 11 });
+  test("every store type is checked against its own fields; unknown types get a suggestion", () => {
+    const store = fails(() => tessera("sources:\n  - type: 1password\n    vault: app\n    itme: x\n"));
+    assert.equal(store.code, "E_MANIFEST_INVALID");
+    assert.equal(store.exitCode, 4);
+    assert.match(store.message, /itme/);
+    const keepass = fails(() => tessera("sources:\n  - type: keepassxc\n    path: x\n"));
+    assert.match(keepass.message, /database/);
     const typo = fails(() => tessera("sources:\n  - type: dotnev\n    path: .env\n"));
     assert.equal(typo.code, "E_SOURCE_UNKNOWN");
     assert.match(typo.hint ?? "", /did you mean "dotenv"\? Known types: dotenv, yaml, vault/);
@@ -193,8 +191,8 @@ profiles:
       auth: { method: "kubernetes", role: "app" },
     });
     assert.deepEqual(spec.variables[0]!.from, { source: "vault", key: "app/a", property: "token" });
-    const missing = fails(() => tessera("sources:\n  - { type: vault, path: x }\n"));
-    assert.match(missing.message, /missing required key "address"/);
+    const missing = fails(() => tessera("sources:\n  - { type: aws-ssm, region: r }\n"));
+    assert.match(missing.message, /missing required key "path"/);
     const unknown = fails(() =>
       tessera("sources:\n  - { type: gcp-secret-manager, project: p, projet: q }\n"),
     );
