@@ -12,12 +12,25 @@ command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v dash >/dev/null 2>&1 || need+=(dash)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v age >/dev/null 2>&1 || need+=(age) # the workspace store is proven readable by the age CLI
+# External stores proven against the real programs: pass (with a throwaway GnuPG home), keepassxc-cli
+# (with a throwaway database); moto below serves the AWS APIs.
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v pass >/dev/null 2>&1 || need+=(pass)
+command -v keepassxc-cli >/dev/null 2>&1 || need+=(keepassxc)
+python3 -c 'import moto.server' >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1 || need+=(python3-pip)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   echo "installing system packages: ${need[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# moto: AWS Secrets Manager and SSM Parameter Store on loopback (present on these machines; installed with
+# pip where it is not).
+if ! python3 -c 'import moto.server' >/dev/null 2>&1; then
+  echo "installing moto[server] with pip" >&2
+  python3 -m pip install --quiet 'moto[server]' || python3 -m pip install --quiet --break-system-packages 'moto[server]'
 fi
 
 node -e 'const [major] = process.versions.node.split("."); if (+major < 20) { console.error("Node >= 20 is required, found " + process.version); process.exit(1) }'

@@ -32,7 +32,6 @@ export const ERROR_CODES = {
   E_VALUES_INVALID: EXIT.invalid,
   E_FILE_INVALID: EXIT.invalid,
   E_DOTENV_SYNTAX: EXIT.invalid,
-  E_SOURCE_UNSUPPORTED: EXIT.invalid,
   E_SOURCE_UNKNOWN: EXIT.invalid,
   E_TEMPLATE_SYNTAX: EXIT.invalid,
   E_REF_UNSET: EXIT.invalid,

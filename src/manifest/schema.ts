@@ -102,7 +102,9 @@ export const VaultSourceSchema = Type.Object(
     type: Type.Literal("vault"),
     name: SourceName,
     address: Type.Optional(
-      Type.String({ description: "The Vault server, e.g. https://vault.example.com:8200 (default: VAULT_ADDR)." }),
+      Type.String({
+        description: "The Vault server, e.g. https://vault.example.com:8200 (default: VAULT_ADDR).",
+      }),
     ),
     namespace: Type.Optional(Type.String({ description: "Vault Enterprise namespace." })),
     mount: Type.Optional(Type.String({ description: "The KV mount (default secret)." })),
@@ -121,7 +123,9 @@ export const VaultSourceSchema = Type.Object(
           {
             method: Type.Literal("token"),
             tokenEnv: Type.Optional(
-              Type.String({ description: "The variable holding the token (default VAULT_TOKEN, then ~/.vault-token)." }),
+              Type.String({
+                description: "The variable holding the token (default VAULT_TOKEN, then ~/.vault-token).",
+              }),
             ),
           },
           { additionalProperties: false },
@@ -144,7 +148,8 @@ export const VaultSourceSchema = Type.Object(
             mountPath: Type.Optional(Type.String({ description: "The auth mount (default kubernetes)." })),
             jwtPath: Type.Optional(
               Type.String({
-                description: "The service account token (default /var/run/secrets/kubernetes.io/serviceaccount/token).",
+                description:
+                  "The service account token (default /var/run/secrets/kubernetes.io/serviceaccount/token).",
               }),
             ),
           },
@@ -167,7 +172,9 @@ export const AwsSecretsManagerSourceSchema = Type.Object(
     prefix: Type.Optional(Type.String({ description: "One secret per variable, named prefix + NAME." })),
     versionStage: Type.Optional(Type.String({ description: "Default AWSCURRENT." })),
     role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
-    endpoint: Type.Optional(Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." })),
+    endpoint: Type.Optional(
+      Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
+    ),
     ...StoreCommon,
     eso: EsoBlock,
   },
@@ -183,7 +190,9 @@ export const AwsSsmSourceSchema = Type.Object(
     recursive: Type.Optional(Type.Boolean()),
     decrypt: Type.Optional(Type.Boolean({ description: "Decrypt SecureString parameters (default true)." })),
     role: Type.Optional(Type.String()),
-    endpoint: Type.Optional(Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." })),
+    endpoint: Type.Optional(
+      Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
+    ),
     ...StoreCommon,
     eso: EsoBlock,
   },
@@ -225,7 +234,10 @@ export const OnePasswordSourceSchema = Type.Object(
     name: SourceName,
     vault: Type.Optional(Type.String({ description: "The 1Password vault." })),
     item: Type.Optional(
-      Type.String({ description: "An item whose fields are the variables (by label); without it, from: op://… references." }),
+      Type.String({
+        description:
+          "An item whose fields are the variables (by label); without it, from: op://… references.",
+      }),
     ),
     account: Type.Optional(Type.String({ description: "The account (op --account)." })),
     ...StoreCommon,
@@ -237,8 +249,12 @@ export const PassSourceSchema = Type.Object(
   {
     type: Type.Literal("pass"),
     name: SourceName,
-    prefix: Type.Optional(Type.String({ description: "The folder in the password store: entries are prefix/NAME." })),
-    storeDir: Type.Optional(Type.String({ description: "The password store (default PASSWORD_STORE_DIR or ~/.password-store)." })),
+    prefix: Type.Optional(
+      Type.String({ description: "The folder in the password store: entries are prefix/NAME." }),
+    ),
+    storeDir: Type.Optional(
+      Type.String({ description: "The password store (default PASSWORD_STORE_DIR or ~/.password-store)." }),
+    ),
     ...StoreCommon,
   },
   { additionalProperties: false },
@@ -249,10 +265,14 @@ export const KeePassXcSourceSchema = Type.Object(
     type: Type.Literal("keepassxc"),
     name: SourceName,
     database: Type.String({ description: "The .kdbx file (relative to the manifest)." }),
-    group: Type.Optional(Type.String({ description: "The group whose entries are the variables (by title)." })),
+    group: Type.Optional(
+      Type.String({ description: "The group whose entries are the variables (by title)." }),
+    ),
     keyFile: Type.Optional(Type.String({ description: "A key file (relative to the manifest)." })),
     passwordEnv: Type.Optional(
-      Type.String({ description: "The variable holding the database password (default KEEPASSXC_PASSWORD)." }),
+      Type.String({
+        description: "The variable holding the database password (default KEEPASSXC_PASSWORD).",
+      }),
     ),
     ...StoreCommon,
   },
@@ -281,7 +301,9 @@ export const AgeFileSourceSchema = Type.Object(
   {
     type: Type.Literal("age-file"),
     name: SourceName,
-    path: Type.String({ description: "An age-encrypted file (relative to the manifest), opened with your identity." }),
+    path: Type.String({
+      description: "An age-encrypted file (relative to the manifest), opened with your identity.",
+    }),
     format: Type.Optional(
       Type.Union([Type.Literal("dotenv"), Type.Literal("json"), Type.Literal("yaml")], {
         description: "What it holds once decrypted (default: by the name without .age; dotenv otherwise).",
@@ -297,10 +319,13 @@ export const DotenvxFileSourceSchema = Type.Object(
     type: Type.Literal("dotenvx-file"),
     name: SourceName,
     path: Type.String({ description: "A .env file encrypted by dotenvx (relative to the manifest)." }),
-    keysFile: Type.Optional(Type.String({ description: "The private keys (default: .env.keys next to the file)." })),
+    keysFile: Type.Optional(
+      Type.String({ description: "The private keys (default: .env.keys next to the file)." }),
+    ),
     environment: Type.Optional(
       Type.String({
-        description: "Which DOTENV_PRIVATE_KEY_<ENVIRONMENT> opens it (default: from the file name, as dotenvx does).",
+        description:
+          "Which DOTENV_PRIVATE_KEY_<ENVIRONMENT> opens it (default: from the file name, as dotenvx does).",
       }),
     ),
     ...StoreCommon,
@@ -381,6 +406,7 @@ const ConfigEntry = Type.Union([
       required: Type.Optional(
         Type.Boolean({ description: "When true, some layer must set a non-empty value." }),
       ),
+      from: Type.Optional(From),
     },
     { additionalProperties: false },
   ),

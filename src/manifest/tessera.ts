@@ -184,7 +184,7 @@ class SpecBuilder {
       const path = [...base, "config", name];
       const declaredAt = this.yaml.locate(path, true);
       if (entry !== null && typeof entry === "object") {
-        const object = entry as { description?: string; required?: boolean; value?: unknown };
+        const object = entry as { description?: string; required?: boolean; value?: unknown; from?: unknown };
         const value = "value" in object ? scalarText(this.yaml, [...path, "value"]) : undefined;
         const patch: Declaration = {
           name,
@@ -197,6 +197,7 @@ class SpecBuilder {
           valueKind: value === undefined ? undefined : "value",
           valueAt: value === undefined ? undefined : this.yaml.locate([...path, "value"]),
         };
+        if (object.from !== undefined) patch.from = this.from(object.from, [...path, "from"], sourceNames);
         if (inProfile && object.required === undefined) (patch as Partial<Declaration>).required = undefined;
         add(patch);
       } else {

@@ -1,8 +1,237 @@
-/** Placeholder: this provider is being written. */
-import { type Provider, ProviderError } from "./types.js";
+/**
+ * azure-key-vault: Azure Key Vault secrets through @azure/keyvault-secrets (kept in node_modules, loaded
+ * only here).
+ *
+ * - A searched NAME is the secret `prefix + NAME` with every _ written - (Key Vault names hold only
+ *   letters, digits and -); `from.key` is a secret name as written, or NAME/VERSION; `property` a field
+ *   of a JSON value. One getSecret call per distinct secret, through the pool; the SDK's own retries
+ *   are off (the caller retries 429 and 5xx), each call carries the attempt's abort signal.
+ * - Credentials: AZURE_ACCESS_TOKEN (a bearer token for https://vault.azure.net, e.g. from
+ *   `az account get-access-token --resource https://vault.azure.net`), else DefaultAzureCredential
+ *   (@azure/identity, loaded only then; `tenantId:` passed to it). Whichever it is, a token is handed
+ *   only for a Key Vault scope: a server that asks for another resource in its challenge gets nothing.
+ * - The SDK authenticates by challenge (a first request without a token, answered 401 with
+ *   WWW-Authenticate naming the resource). It checks that the resource matches the vault's domain;
+ *   for a vault URL outside the known Key Vault domains (a private DNS name, a test server) that check
+ *   is turned off — the scope check above still holds.
+ * - 404 is "missing"; 403 "denied"; 401 and credential failures "auth"; network failures
+ *   "unreachable"; 429 and 5xx are retried.
+ */
+import type { TokenCredential } from "@azure/identity";
+import {
+  type Fetched,
+  field,
+  type LookupRequest,
+  type Provider,
+  type ProviderContext,
+  ProviderError,
+} from "./types.js";
+
+const NAME = /^[0-9A-Za-z-]{1,127}$/;
+/** Key Vault's domains, public and sovereign clouds (managed HSMs too). */
+const VAULT_DOMAINS = [
+  "vault.azure.net",
+  "vault.azure.cn",
+  "vault.usgovcloudapi.net",
+  "vault.microsoftazure.de",
+  "managedhsm.azure.net",
+  "managedhsm.azure.cn",
+  "managedhsm.usgovcloudapi.net",
+];
+const SCOPES = new Set(
+  VAULT_DOMAINS.flatMap((domain) => [`https://${domain}/.default`, `https://${domain}//.default`]),
+);
+
+function knownVaultHost(host: string): boolean {
+  return VAULT_DOMAINS.some((domain) => host.endsWith(`.${domain}`));
+}
+
+interface Target {
+  name: string;
+  version?: string;
+}
+
+function target(key: string): Target {
+  const [name = "", version, extra] = key.split("/");
+  if (!NAME.test(name) || extra !== undefined || (version !== undefined && !/^[0-9A-Za-z]+$/.test(version))) {
+    throw new ProviderError("invalid", `${key} is not a Key Vault secret name`, {
+      hint: "secret names are 1-127 letters, digits and - (optionally NAME/VERSION)",
+    });
+  }
+  return version === undefined ? { name } : { name, version };
+}
+
+function shortText(error: unknown, token: string | undefined): string {
+  let text = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.trim();
+  if (token) text = text.split(token).join("…");
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+async function credentialFor(context: ProviderContext, token: string | undefined): Promise<TokenCredential> {
+  let inner: TokenCredential;
+  if (token) {
+    inner = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+  } else {
+    const { DefaultAzureCredential } = await import("@azure/identity");
+    const tenantId = context.source.settings.tenantId;
+    inner = new DefaultAzureCredential(tenantId ? { tenantId } : {});
+  }
+  return {
+    async getToken(scopes, options) {
+      const asked = Array.isArray(scopes) ? scopes : [scopes];
+      const other = asked.find((scope) => !SCOPES.has(scope));
+      if (other !== undefined) {
+        throw new ProviderError(
+          "auth",
+          `the vault asked for a token for ${other}, which is not Key Vault's`,
+          {
+            hint: "vaultUrl: must be an Azure Key Vault",
+            transient: false,
+          },
+        );
+      }
+      return inner.getToken(scopes, options);
+    },
+  };
+}
+
+function failure(error: unknown, where: string, token: string | undefined): ProviderError | "missing" {
+  if (error instanceof ProviderError) return error;
+  const e = error as { name?: string; code?: string; statusCode?: number };
+  const said = shortText(error, token);
+  if (e.name === "AbortError")
+    return new ProviderError("timeout", `${where}: no answer in time`, { transient: true });
+  if (
+    e.name === "CredentialUnavailableError" ||
+    e.name === "AuthenticationError" ||
+    e.name === "AggregateAuthenticationError"
+  ) {
+    return new ProviderError("auth", `no Azure credential (${said})`, {
+      hint: "az login, or set AZURE_ACCESS_TOKEN (az account get-access-token --resource https://vault.azure.net)",
+    });
+  }
+  const status = e.statusCode;
+  if (status === 404) return "missing";
+  if (status === 401) {
+    return new ProviderError("auth", `${where}: not authenticated (${e.code ?? "Unauthorized"})`, {
+      hint: "the token is invalid, expired or for another tenant: az login, or renew AZURE_ACCESS_TOKEN",
+    });
+  }
+  if (status === 403) {
+    return new ProviderError("denied", `${where}: permission denied (${e.code ?? "Forbidden"})`, {
+      hint: "the identity needs the Key Vault Secrets User role (or a get permission in the access policy)",
+    });
+  }
+  if (status === 429 || (status !== undefined && status >= 500)) {
+    return new ProviderError("failed", `${where}: ${e.code ?? "error"} (HTTP ${status})`, {
+      transient: true,
+    });
+  }
+  if (status === 400) return new ProviderError("invalid", `${where}: ${e.code ?? "bad request"} (HTTP 400)`);
+  if (status !== undefined)
+    return new ProviderError("failed", `${where}: ${e.code ?? "error"} (HTTP ${status})`);
+  const code = e.code ?? "";
+  if (/CERT|SSL|TLS|EPROTO/.test(code)) {
+    return new ProviderError("unreachable", `${where}: cannot verify the vault's TLS certificate (${code})`, {
+      hint: "NODE_EXTRA_CA_CERTS can name a PEM of extra CAs to trust",
+      transient: false,
+    });
+  }
+  if (code === "REQUEST_SEND_ERROR" || /^E[A-Z]+$/.test(code)) {
+    return new ProviderError("unreachable", `${where}: cannot connect (${code})`, {
+      hint: "is vaultUrl: right, and the network up?",
+    });
+  }
+  if (/challenge/i.test(said)) return new ProviderError("auth", `${where}: ${said}`);
+  return new ProviderError("failed", `${where}: ${said}`);
+}
 
 export const provider: Provider = {
-  async fetch() {
-    throw new ProviderError("failed", "this store type is not implemented yet");
+  async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
+    const { settings } = context.source;
+    let url: URL;
+    try {
+      url = new URL(settings.vaultUrl ?? "");
+    } catch {
+      throw new ProviderError("invalid", "vaultUrl is not a URL", {
+        hint: "e.g. https://my-vault.vault.azure.net",
+      });
+    }
+    if (url.protocol !== "https:") {
+      throw new ProviderError("invalid", "vaultUrl must be an https:// URL", {
+        hint: "e.g. https://my-vault.vault.azure.net",
+      });
+    }
+    const prefix = settings.prefix ?? "";
+    const targets = requests.map((request) =>
+      request.searched ? target((prefix + request.key).replaceAll("_", "-")) : target(request.key),
+    );
+    const keyOf = (t: Target) => (t.version === undefined ? t.name : `${t.name}/${t.version}`);
+    const distinct = new Map<string, Target>();
+    for (const t of targets) distinct.set(keyOf(t).toLowerCase(), t);
+
+    const token = context.env.AZURE_ACCESS_TOKEN || undefined;
+    let client: import("@azure/keyvault-secrets").SecretClient;
+    try {
+      const { SecretClient } = await import("@azure/keyvault-secrets");
+      client = new SecretClient(
+        url.origin + url.pathname.replace(/\/+$/, ""),
+        await credentialFor(context, token),
+        {
+          disableChallengeResourceVerification: !knownVaultHost(url.hostname),
+          retryOptions: { maxRetries: 0 },
+        },
+      );
+    } catch (error) {
+      throw new ProviderError("failed", `the Key Vault client cannot start (${shortText(error, token)})`);
+    }
+
+    const entries = [...distinct.entries()];
+    const values = await context.pool(entries, ([, t]) =>
+      context.retry(async (signal) => {
+        try {
+          const secret = await client.getSecret(t.name, {
+            abortSignal: signal,
+            ...(t.version === undefined ? {} : { version: t.version }),
+          });
+          return secret.value;
+        } catch (error) {
+          const mapped = failure(error, `secrets/${keyOf(t)}`, token);
+          if (mapped === "missing") return undefined;
+          throw mapped;
+        }
+      }),
+    );
+    const byKey = new Map(entries.map(([key], index) => [key, values[index]]));
+
+    const out = new Map<string, Fetched>();
+    for (const [index, request] of requests.entries()) {
+      const t = targets[index]!;
+      const text = byKey.get(keyOf(t).toLowerCase());
+      const base = `secrets/${keyOf(t)}`;
+      const where = request.property === undefined ? base : `${base}#${request.property}`;
+      if (text === undefined || text === null) {
+        out.set(request.id, { status: "missing", where });
+        continue;
+      }
+      if (request.property === undefined) {
+        out.set(request.id, { status: "found", value: text, where });
+        continue;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ProviderError("invalid", `${base} is not JSON, so it has no property ${request.property}`, {
+          hint: "property: selects a field of a JSON secret; leave it out to use the whole secret",
+        });
+      }
+      const value = field(json, request.property);
+      out.set(
+        request.id,
+        value === undefined ? { status: "missing", where } : { status: "found", value, where },
+      );
+    }
+    return out;
   },
 };

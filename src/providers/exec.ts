@@ -7,9 +7,16 @@
  */
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { parseDotenv } from "../sources/dotenv.js";
 import { render } from "../resolve/template.js";
-import { type Fetched, field, type LookupRequest, type Provider, type ProviderContext, ProviderError } from "./types.js";
+import { parseDotenv } from "../sources/dotenv.js";
+import {
+  type Fetched,
+  field,
+  type LookupRequest,
+  type Provider,
+  type ProviderContext,
+  ProviderError,
+} from "./types.js";
 
 function run(command: readonly string[], context: ProviderContext, signal: AbortSignal): Promise<string> {
   return new Promise((done, fail) => {
@@ -26,8 +33,10 @@ function run(command: readonly string[], context: ProviderContext, signal: Abort
       fail(
         new ProviderError(
           "invalid",
-          error.code === "ENOENT" ? `the command ${command[0]} was not found` : `the command ${command[0]} cannot run (${error.code})`,
-          { hint: "command: is an argument vector, e.g. [\"./scripts/secrets.sh\", \"--json\"]" },
+          error.code === "ENOENT"
+            ? `the command ${command[0]} was not found`
+            : `the command ${command[0]} cannot run (${error.code})`,
+          { hint: 'command: is an argument vector, e.g. ["./scripts/secrets.sh", "--json"]' },
         ),
       );
     });
@@ -49,7 +58,11 @@ function parse(text: string, format: string, command: string): Map<string, unkno
   if (format === "dotenv") {
     const values = new Map<string, unknown>();
     // Values a command prints are data: references are not looked up, and a literal $ stays.
-    for (const entry of parseDotenv(text, command).entries) values.set(entry.key, render(entry.value, () => ""));
+    for (const entry of parseDotenv(text, command).entries)
+      values.set(
+        entry.key,
+        render(entry.value, () => ""),
+      );
     return values;
   }
   let json: unknown;
@@ -88,7 +101,12 @@ export const provider: Provider = {
         value = field(json, request.property);
       }
       if (value === undefined || value === null) out.set(request.id, { status: "missing", where });
-      else out.set(request.id, { status: "found", value: typeof value === "string" ? value : JSON.stringify(value), where });
+      else
+        out.set(request.id, {
+          status: "found",
+          value: typeof value === "string" ? value : JSON.stringify(value),
+          where,
+        });
     }
     return out;
   },

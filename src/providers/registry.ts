@@ -44,7 +44,12 @@ export function credentialVariables(type: StoreType, settings: StoreSettings): s
     case "gcp-secret-manager":
       return ["GOOGLE_OAUTH_ACCESS_TOKEN", "CLOUDSDK_AUTH_ACCESS_TOKEN"];
     case "azure-key-vault":
-      return ["AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD", "AZURE_ACCESS_TOKEN"];
+      return [
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+        "AZURE_PASSWORD",
+        "AZURE_ACCESS_TOKEN",
+      ];
     case "1password":
       return ["OP_SERVICE_ACCOUNT_TOKEN", "OP_CONNECT_TOKEN", "OP_SESSION"];
     case "keepassxc":

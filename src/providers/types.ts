@@ -22,7 +22,9 @@ export interface LookupRequest {
 }
 
 /** What a provider found for one request. `where` is the path in the store, shown by explain (never a value). */
-export type Fetched = { status: "found"; value: string; where: string } | { status: "missing"; where: string };
+export type Fetched =
+  | { status: "found"; value: string; where: string }
+  | { status: "missing"; where: string };
 
 export interface ProviderContext {
   /** The source, its string fields interpolated. */
@@ -91,7 +93,9 @@ export function refId(key: string, property: string | undefined): string {
 export function durationMs(text: string): number {
   const match = /^([0-9]+)(ms|s|m|h|d)$/.exec(text);
   if (!match) throw new Error(`not a duration: ${text}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "ms" | "s" | "m" | "h" | "d"];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    match[2] as "ms" | "s" | "m" | "h" | "d"
+  ];
   return Number(match[1]) * unit;
 }
 

@@ -2,9 +2,11 @@
  * Layer 6: the external stores a manifest declares under `sources:` (Vault, AWS, GCP, Azure, 1Password,
  * pass, KeePassXC, a command, encrypted files), fetched at the moment of use.
  *
- * What is asked of which store: a secret's `from: {source, key, property}` names one store and the key
- * in it; a declared variable without `from:` is searched for by its own name in each store, in order,
- * until one has it. Nothing is fetched for a variable a higher layer (flags, environment, value files,
+ * What is asked of which store: a variable's `from: {source, key, property}` names one store and the
+ * key in it; a declared secret without `from:` is searched for by its own name in each store, in order,
+ * until one has it. Config is searched for only when the manifest gives it no value; config with a
+ * committed value comes from a store only through `from:`. Nothing is fetched for a variable a higher
+ * layer (flags, environment, value files,
  * the workspace store, .env files) already sets: it would be shadowed. `--secrets-from NAME` limits the
  * stores used.
  *
@@ -34,7 +36,13 @@ import {
   refId,
 } from "../providers/types.js";
 import { resolveWithScope } from "../resolve/resolve.js";
-import { literal, parseTemplate, render, TemplateReferenceError, TemplateSyntaxError } from "../resolve/template.js";
+import {
+  literal,
+  parseTemplate,
+  render,
+  TemplateReferenceError,
+  TemplateSyntaxError,
+} from "../resolve/template.js";
 import { type Candidate, StaticSource, type ValueSource } from "./layers.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -74,12 +82,24 @@ export async function externalSources(options: ExternalOptions): Promise<ValueSo
   for (const store of stores) {
     const label = storeLabel(store);
     if (options.secretsFrom && !options.secretsFrom.includes(store.name)) {
-      out.push(new StaticSource("external", label, [], { name: store.name, present: false, note: "not used: --secrets-from" }));
+      out.push(
+        new StaticSource("external", label, [], {
+          name: store.name,
+          present: false,
+          note: "not used: --secrets-from",
+        }),
+      );
       continue;
     }
     const requests = requestsFor(store, declarations, stores, satisfied, found);
     if (requests.length === 0) {
-      out.push(new StaticSource("external", label, [], { name: store.name, present: false, note: "nothing to look up" }));
+      out.push(
+        new StaticSource("external", label, [], {
+          name: store.name,
+          present: false,
+          note: "nothing to look up",
+        }),
+      );
       continue;
     }
     const source = { ...store, settings: interpolate(store) };
@@ -103,7 +123,10 @@ export async function externalSources(options: ExternalOptions): Promise<ValueSo
 function checkSecretsFrom(names: readonly string[] | undefined, stores: readonly StoreSource[]): void {
   for (const name of names ?? []) {
     if (stores.some((store) => store.name === name)) continue;
-    const suggestion = closest(name, stores.map((store) => store.name));
+    const suggestion = closest(
+      name,
+      stores.map((store) => store.name),
+    );
     throw new TesseraError("E_USAGE", `--secrets-from ${name}: no external store has that name`, {
       hint: suggestion
         ? `did you mean ${suggestion}?`
@@ -132,7 +155,12 @@ function requestsFor(
       const key = from.key ?? declaration.lookup;
       const id = refId(key, from.property);
       out.set(id, { id, key, property: from.property, searched: false });
-    } else if (!found.has(declaration.lookup)) {
+    } else if (
+      (declaration.kind === "secret" || declaration.value === undefined) &&
+      !found.has(declaration.lookup)
+    ) {
+      // Stores are searched for secrets and for config the manifest gives no value; config with a
+      // committed value comes from a store only by from: (no lookup per setting on every run).
       out.set(declaration.lookup, { id: declaration.lookup, key: declaration.lookup, searched: true });
     }
   }
@@ -211,7 +239,9 @@ async function fetchStore(
     const complete = cached && requests.every((request) => cached.values.has(request.id));
     if (options.offline) {
       if (!cached || !complete) {
-        const missing = requests.filter((request) => !cached?.values.has(request.id)).map((request) => request.key);
+        const missing = requests
+          .filter((request) => !cached?.values.has(request.id))
+          .map((request) => request.key);
         throw new TesseraError(
           "E_SOURCE_OFFLINE",
           `--offline: ${storeLabel(store)} has ${cached ? `no cached value for ${missing.join(", ")}` : "no cache"}`,
@@ -294,7 +324,11 @@ function providerFailure(store: StoreSource, error: ProviderError, cwd: string):
 }
 
 /** Map with at most `size` calls in flight; results in input order. */
-export async function pool<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: readonly T[],
+  size: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

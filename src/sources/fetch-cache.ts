@@ -32,13 +32,18 @@ function cacheFile(store: StoreSource, context: CacheContext): string | undefine
   const dir = cacheDir(context.env);
   if (!dir || !privateDirectory(dir)) return undefined;
   const key = createHash("sha256")
-    .update(JSON.stringify([resolve(context.spec.dir, context.spec.file), store.type, store.name, store.settings]))
+    .update(
+      JSON.stringify([resolve(context.spec.dir, context.spec.file), store.type, store.name, store.settings]),
+    )
     .digest("hex")
     .slice(0, 32);
   return join(dir, `fetched-${key}.age`);
 }
 
-export async function readFetchCache(store: StoreSource, context: CacheContext): Promise<CachedFetch | undefined> {
+export async function readFetchCache(
+  store: StoreSource,
+  context: CacheContext,
+): Promise<CachedFetch | undefined> {
   const file = cacheFile(store, context);
   if (!file) return undefined;
   let data: Buffer;
@@ -53,7 +58,8 @@ export async function readFetchCache(store: StoreSource, context: CacheContext):
     const plain = decryptAge(data, identities.x25519);
     if (plain === "unsupported") return undefined;
     const doc = JSON.parse(plain.toString("utf8")) as { fetchedAt: number; values: Record<string, Fetched> };
-    if (typeof doc.fetchedAt !== "number" || typeof doc.values !== "object" || doc.values === null) return undefined;
+    if (typeof doc.fetchedAt !== "number" || typeof doc.values !== "object" || doc.values === null)
+      return undefined;
     return { fetchedAt: doc.fetchedAt, values: new Map(Object.entries(doc.values)) };
   } catch {
     return undefined; // a cache that cannot be read is a cache miss

@@ -19,7 +19,6 @@ import { ENV_NAME, effectiveSources, type FileSource, isStoreSource, type Spec }
 import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
 import { findWorkspace, storeExists } from "../store/workspace.js";
 import { parseDotenv } from "./dotenv.js";
-import type { SourceOverride } from "./yaml-values.js";
 import {
   type Candidate,
   EnvironmentSource,
@@ -28,6 +27,7 @@ import {
   StaticSource,
   type ValueSource,
 } from "./layers.js";
+import type { SourceOverride } from "./yaml-values.js";
 
 export interface LayerOptions {
   cwd: string;

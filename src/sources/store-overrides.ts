@@ -12,14 +12,19 @@ import type { StoreSettings, StoreSource, StoreType } from "../manifest/spec.js"
 import { schemaProblems } from "../manifest/validate.js";
 import type { SourceOverride } from "./yaml-values.js";
 
-export function applyOverrides(stores: readonly StoreSource[], overrides: readonly SourceOverride[]): StoreSource[] {
+export function applyOverrides(
+  stores: readonly StoreSource[],
+  overrides: readonly SourceOverride[],
+): StoreSource[] {
   let out = [...stores];
   // `overrides` are in precedence order (highest first): apply the lowest first.
   for (const override of [...overrides].reverse()) {
     const { type, name, ...fields } = override.fields;
     const at = override.locate([]);
     if (name !== undefined && typeof name !== "string") {
-      throw new TesseraError("E_VALUES_INVALID", "a sources: entry's name is a string", { location: override.locate(["name"]) });
+      throw new TesseraError("E_VALUES_INVALID", "a sources: entry's name is a string", {
+        location: override.locate(["name"]),
+      });
     }
     const target = out.find((store) => store.name === (name ?? type));
     if (target) {
@@ -46,7 +51,10 @@ export function applyOverrides(stores: readonly StoreSource[], overrides: readon
     }
     const storeName = (name as string | undefined) ?? type;
     check(type as StoreType, storeName, fields as StoreSettings, override);
-    out = [{ type: type as StoreType, name: storeName, settings: fields as StoreSettings, declaredAt: at }, ...out];
+    out = [
+      { type: type as StoreType, name: storeName, settings: fields as StoreSettings, declaredAt: at },
+      ...out,
+    ];
   }
   return out;
 }

@@ -96,7 +96,10 @@ export function remoteRef(variable: ResolvedVariable, store: StoreSource): Remot
 }
 
 function notForEso(store: StoreSource): TesseraError {
-  return new TesseraError("E_TARGET_INVALID", `the External Secrets Operator cannot read ${store.type} sources`);
+  return new TesseraError(
+    "E_TARGET_INVALID",
+    `the External Secrets Operator cannot read ${store.type} sources`,
+  );
 }
 
 /** The SecretStore provider block for a store, and what the user must still create for its auth. */

@@ -261,14 +261,15 @@ describe("odd inputs get clear errors", () => {
     assert.match(result.stdout, /Usage: tessera check/);
   });
 
-  test("all problems of a manifest together, an unsupported source type among them", () => {
+  test("all problems of a manifest together, an unknown source type among them", () => {
     const dir = project({
       "tessera.yaml":
-        "secrets: [A, A]\nsources:\n  - { type: pass, path: x }\nconfig:\n  B: x\n  unknwn: {}\n",
+        "secrets: [A, A]\nsources:\n  - { type: hashivault, path: x }\nconfig:\n  B: x\n  unknwn: {}\n",
     });
     const result = tessera(["check"], { cwd: dir });
     assert.equal(result.status, 4);
-    assert.match(result.stderr, /not supported yet/);
+    assert.match(result.stderr, /hashivault/);
+    assert.match(result.stderr, /vault/);
     assert.match(result.stderr, /declared twice/);
   });
 

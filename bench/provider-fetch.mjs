@@ -1,0 +1,469 @@
+#!/usr/bin/env node
+/**
+ * How many network round trips an AWS source costs `tessera export`: 200 variables from an aws-ssm path
+ * and from 200 aws-secrets-manager secrets (prefix), against a real moto server behind a loopback TCP
+ * proxy that holds every request back for BENCH_DELAY_MS (20 ms) from its arrival — a round trip to a
+ * region that far away.
+ *
+ * Each store is timed three ways (hyperfine, or repeated spawns without it): behind the proxy, straight
+ * to moto, and (once) with no store at all (the 200 values in a .env). Then
+ *   round trips = (time behind the proxy − time straight to moto) / delay
+ * counts exactly what the delay adds (the SDK's loading and moto's own work cancel out), and the
+ * brief's cruder (time behind the proxy − time without a store) / delay is printed beside it.
+ * Targets: ≤ 3 round trips for the SSM path; the per-secret source bounded-parallel (200 secrets, a
+ * pool of 8: about 25). For comparison, listing the same path with GetParametersByPath (ten a page,
+ * pages one after the other) is timed in process through the same proxy.
+ *
+ *   npm run build && node bench/provider-fetch.mjs
+ *
+ * Requires python3 with moto[server] (`pip install 'moto[server]'`). Settings: BENCH_VARIABLES (200),
+ * BENCH_DELAY_MS (20), BENCH_RUNS (10), BENCH_WARMUP (2). Writes bench/results/provider-fetch.json.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { busyWarning, machineInfo, median, root, writeResults } from "./common.mjs";
+
+const VARIABLES = positiveInt(process.env.BENCH_VARIABLES, 200);
+const DELAY_MS = positiveInt(process.env.BENCH_DELAY_MS, 20);
+const RUNS = positiveInt(process.env.BENCH_RUNS, 10);
+const WARMUP = positiveInt(process.env.BENCH_WARMUP, 2);
+const POOL = 8; // src/sources/external.ts
+const SSM_BATCH = 10; // GetParameters takes at most ten names
+const TARGET_SSM_ROUND_TRIPS = 3;
+
+const cli = join(root, "bin", "tessera.cjs");
+const resultsFile = join(root, "bench", "results", "provider-fetch.json");
+const node = process.execPath;
+const region = "us-east-1";
+const credentials = { accessKeyId: "bench", secretAccessKey: "bench-secret-access-key" };
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+function positiveInt(text, fallback) {
+  const value = Number.parseInt(text ?? "", 10);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+class BenchError extends Error {}
+function fail(message) {
+  throw new BenchError(message);
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+// ---------------------------------------------------------------------------------------------------
+// moto and the delaying proxy
+
+function freePort() {
+  return new Promise((done, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+async function startMoto(dir) {
+  const check = spawnSync("python3", ["-c", "import moto, moto.server, flask, flask_cors"], {
+    stdio: "ignore",
+  });
+  if (check.status !== 0) fail("moto is not installed for python3: pip install 'moto[server]'");
+  const port = await freePort();
+  const logFile = join(dir, "moto.log");
+  const log = openSync(logFile, "a");
+  const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
+    stdio: ["ignore", log, log],
+    env: { ...process.env, PYTHONUNBUFFERED: "1" },
+  });
+  closeSync(log);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      const answer = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
+      await answer.arrayBuffer();
+      if (answer.ok) break;
+    } catch {
+      // not yet
+    }
+    await sleep(100);
+  }
+  if (child.exitCode !== null || Date.now() >= deadline) {
+    child.kill("SIGKILL");
+    fail(`moto did not start:\n${readFileSync(logFile, "utf8").split("\n").slice(-5).join("\n")}`);
+  }
+  const requests = () =>
+    readFileSync(logFile, "utf8")
+      .split("\n")
+      .filter((line) => /"[A-Z]+ \/(?!moto-api)\S* HTTP\/[0-9.]+" [0-9]{3}/.test(line)).length;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((done) => child.once("exit", done));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await gone;
+    clearTimeout(timer);
+  };
+  return { port, endpoint, requests, stop };
+}
+
+/**
+ * A TCP proxy on a free loopback port in front of `port`: every chunk a client sends is forwarded
+ * `delay` ms after it arrived (in order), so each request reaches the server `delay` ms late; answers
+ * come back at once.
+ */
+async function startProxy(port, delay) {
+  const sockets = new Set();
+  /** Requests seen on each connection since the last reset (HTTP/1.1: one after the other on each). */
+  let connections = [];
+  const server = createServer((client) => {
+    const upstream = connect(port, "127.0.0.1");
+    const seen = { requests: 0 };
+    connections.push(seen);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("data", (chunk) => {
+      if (/^[A-Z]+ \S+ HTTP\/1\.[01]\r\n/.test(chunk.toString("latin1", 0, 256))) seen.requests++;
+      setTimeout(() => upstream.writable && upstream.write(chunk), delay);
+    });
+    client.on("end", () => setTimeout(() => upstream.end(), delay));
+    upstream.pipe(client);
+    client.on("error", drop);
+    upstream.on("error", drop);
+    client.on("close", () => setTimeout(drop, delay + 5));
+  });
+  await new Promise((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    /** Connections and the most requests one of them carried, since the last call. */
+    traffic() {
+      const used = connections.filter((entry) => entry.requests > 0);
+      connections = [];
+      return {
+        requests: used.reduce((sum, entry) => sum + entry.requests, 0),
+        connections: used.length,
+        sequential_requests: Math.max(0, ...used.map((entry) => entry.requests)),
+      };
+    },
+    stop: () =>
+      new Promise((done) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => done());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The fixture
+
+const names = Array.from({ length: VARIABLES }, (_, index) => `VAR_${String(index).padStart(3, "0")}`);
+const fixtureValue = (name) => `value-of-${name.toLowerCase()}-${"x".repeat(24)}`;
+const expected = Object.fromEntries(names.map((name) => [name, fixtureValue(name)]));
+
+async function seed(endpoint) {
+  const { SSMClient, PutParameterCommand } = await import("@aws-sdk/client-ssm");
+  const { SecretsManagerClient, CreateSecretCommand } = await import("@aws-sdk/client-secrets-manager");
+  const config = { region, endpoint, credentials };
+  const ssm = new SSMClient(config);
+  const sm = new SecretsManagerClient(config);
+  for (let start = 0; start < names.length; start += 20) {
+    await Promise.all(
+      names.slice(start, start + 20).flatMap((name) => [
+        ssm.send(
+          new PutParameterCommand({
+            Name: `/bench/app/${name}`,
+            Value: fixtureValue(name),
+            Type: "SecureString",
+          }),
+        ),
+        sm.send(new CreateSecretCommand({ Name: `bench/app/${name}`, SecretString: fixtureValue(name) })),
+      ]),
+    );
+  }
+  ssm.destroy();
+  sm.destroy();
+}
+
+function project(base, label, sources, dotenv) {
+  const dir = join(base, label);
+  mkdirSync(dir, { recursive: true });
+  const yaml = [`secrets:`, `  required: [${names.join(", ")}]`];
+  if (sources) yaml.push("sources:", ...sources.map((source) => `  - ${source}`));
+  writeFileSync(join(dir, "tessera.yaml"), `${yaml.join("\n")}\n`);
+  if (dotenv)
+    writeFileSync(join(dir, ".env"), names.map((name) => `${name}=${fixtureValue(name)}\n`).join(""));
+  return dir;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Timing (asynchronously: the proxy lives in this process and must keep running)
+
+function run(command, args, options) {
+  return new Promise((done) => {
+    const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    child.on("error", (error) => done({ status: null, stdout, stderr: `${stderr}${error.message}` }));
+    child.on("close", (status) => done({ status, stdout, stderr }));
+  });
+}
+
+function hyperfineVersion() {
+  const result = spawnSync("hyperfine", ["--version"], { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+const exportArgs = [cli, "export", "--format", "json"];
+
+/** Wall times (ms) of `tessera export` in `cwd`. */
+async function time(cwd, env, jsonFile, useHyperfine) {
+  if (useHyperfine) {
+    const command = [node, ...exportArgs].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word}'`));
+    const args = ["-N", "--warmup", String(WARMUP), "--runs", String(RUNS), "--style", "none"];
+    const result = await run("hyperfine", [...args, "--export-json", jsonFile, command.join(" ")], {
+      cwd,
+      env,
+    });
+    if (result.status !== 0) fail(`hyperfine failed (exit ${result.status}):\n${result.stderr}`);
+    return JSON.parse(readFileSync(jsonFile, "utf8")).results[0].times.map((seconds) => seconds * 1000);
+  }
+  const times = [];
+  for (let index = 0; index < WARMUP + RUNS; index++) {
+    const started = process.hrtime.bigint();
+    const result = await run(node, exportArgs, { cwd, env });
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+    if (result.status !== 0) fail(`tessera export failed in ${cwd}:\n${result.stderr}`);
+    if (index >= WARMUP) times.push(elapsed);
+  }
+  return times;
+}
+
+/**
+ * One export, checked: every value right, nothing on stderr. Returns the requests moto saw and, behind
+ * the proxy, how they were spread over connections.
+ */
+async function verify(label, cwd, env, moto, proxy) {
+  const before = moto.requests();
+  proxy.traffic();
+  const result = await run(node, exportArgs, { cwd, env });
+  if (result.status !== 0) fail(`${label}: tessera export failed (exit ${result.status}):\n${result.stderr}`);
+  if (result.stderr !== "") fail(`${label}: tessera printed on stderr:\n${result.stderr}`);
+  const values = JSON.parse(result.stdout);
+  const wrong = names.filter((name) => values[name] !== expected[name]);
+  if (wrong.length > 0 || Object.keys(values).length !== names.length) {
+    fail(`${label}: wrong values for ${wrong.slice(0, 5).join(", ") || "extra names"}`);
+  }
+  return { requests: moto.requests() - before, ...proxy.traffic() };
+}
+
+/** GetParametersByPath over the whole path, page after page, in process: [ms, pages]. */
+async function listByPath(endpoint) {
+  const { SSMClient, GetParametersByPathCommand } = await import("@aws-sdk/client-ssm");
+  const client = new SSMClient({ region, endpoint, credentials, maxAttempts: 1 });
+  const times = [];
+  let pages = 0;
+  for (let index = 0; index < WARMUP + RUNS; index++) {
+    const started = process.hrtime.bigint();
+    let token;
+    let count = 0;
+    pages = 0;
+    do {
+      const answer = await client.send(
+        new GetParametersByPathCommand({
+          Path: "/bench/app",
+          Recursive: true,
+          WithDecryption: true,
+          NextToken: token,
+        }),
+      );
+      pages++;
+      count += answer.Parameters?.length ?? 0;
+      token = answer.NextToken;
+    } while (token);
+    if (count !== VARIABLES) fail(`GetParametersByPath listed ${count} parameters, not ${VARIABLES}`);
+    if (index >= WARMUP) times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  client.destroy();
+  return { times, pages };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(join(root, "dist", "cli.cjs"))) fail("dist/cli.cjs is missing: run `npm run build` first");
+  const hyperfine = hyperfineVersion();
+  if (!hyperfine) console.log("hyperfine not found: timing repeated spawns instead");
+  const busyBefore = busyWarning();
+  if (busyBefore) console.log(busyBefore);
+  const loadBefore = machineInfo().load_average_1m_after;
+
+  const base = mkdtempSync(join(tmpdir(), "tessera-bench-provider-"));
+  let moto;
+  let proxy;
+  try {
+    moto = await startMoto(base);
+    proxy = await startProxy(moto.port, DELAY_MS);
+    console.log(`moto on ${moto.endpoint}, proxy (+${DELAY_MS} ms a request) on ${proxy.endpoint}`);
+    console.log(`seeding ${VARIABLES} SSM parameters and ${VARIABLES} Secrets Manager secrets …`);
+    await seed(moto.endpoint);
+
+    const tesseraVersion = spawnSync(node, [cli, "--version"], { encoding: "utf8" }).stdout.trim();
+    const env = {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? base,
+      LANG: process.env.LANG ?? "C.UTF-8",
+      TESSERA_CACHE_DIR: join(base, "cache"),
+      XDG_CONFIG_HOME: join(base, "config"),
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: region,
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    const ssm = (endpoint) => `{ type: aws-ssm, name: ssm, path: /bench/app, endpoint: "${endpoint}" }`;
+    const sm = (endpoint) =>
+      `{ type: aws-secrets-manager, name: sm, prefix: bench/app/, endpoint: "${endpoint}" }`;
+    const cases = [
+      { key: "no_store", label: "no store (.env)", dir: project(base, "none", undefined, true) },
+      { key: "ssm_direct", label: "aws-ssm, direct", dir: project(base, "ssm-direct", [ssm(moto.endpoint)]) },
+      {
+        key: "ssm_delayed",
+        label: `aws-ssm, +${DELAY_MS} ms`,
+        dir: project(base, "ssm-proxy", [ssm(proxy.endpoint)]),
+      },
+      {
+        key: "sm_direct",
+        label: "aws-secrets-manager, direct",
+        dir: project(base, "sm-direct", [sm(moto.endpoint)]),
+      },
+      {
+        key: "sm_delayed",
+        label: `aws-secrets-manager, +${DELAY_MS} ms`,
+        dir: project(base, "sm-proxy", [sm(proxy.endpoint)]),
+      },
+    ];
+    const requests = {};
+    for (const entry of cases) requests[entry.key] = await verify(entry.label, entry.dir, env, moto, proxy);
+
+    const measured = {};
+    for (const entry of cases) {
+      const times = await time(entry.dir, env, join(base, `${entry.key}.json`), Boolean(hyperfine));
+      measured[entry.key] = {
+        label: entry.label,
+        runs: times.length,
+        median_ms: median(times),
+        times_ms: times,
+      };
+      console.log(
+        `  ${entry.label.padEnd(34)} ${median(times).toFixed(1).padStart(8)} ms (median of ${times.length})`,
+      );
+    }
+    const byPathDelayed = await listByPath(proxy.endpoint);
+    const byPathDirect = await listByPath(moto.endpoint);
+
+    const roundTrips = (delayed, direct) =>
+      (measured[delayed].median_ms - measured[direct].median_ms) / DELAY_MS;
+    const crude = (delayed) => (measured[delayed].median_ms - measured.no_store.median_ms) / DELAY_MS;
+    const store = (key, expectedRounds, target) => {
+      const traffic = requests[`${key}_delayed`];
+      const timed = roundTrips(`${key}_delayed`, `${key}_direct`);
+      return {
+        requests_per_export: traffic.requests,
+        connections: traffic.connections,
+        sequential_requests: traffic.sequential_requests,
+        expected_round_trips: expectedRounds,
+        round_trips: timed,
+        round_trips_vs_no_store: crude(`${key}_delayed`),
+        ...(target === undefined
+          ? {}
+          : { target, met: timed <= target && traffic.sequential_requests <= target }),
+      };
+    };
+    const summary = {
+      ssm: store("ssm", Math.ceil(Math.ceil(VARIABLES / SSM_BATCH) / POOL), TARGET_SSM_ROUND_TRIPS),
+      secrets_manager: store("sm", Math.ceil(VARIABLES / POOL)),
+      ssm_get_parameters_by_path_for_comparison: {
+        requests_per_export: byPathDelayed.pages,
+        sequential_requests: byPathDelayed.pages,
+        delayed_median_ms: median(byPathDelayed.times),
+        direct_median_ms: median(byPathDirect.times),
+        round_trips: (median(byPathDelayed.times) - median(byPathDirect.times)) / DELAY_MS,
+      },
+    };
+
+    console.log("");
+    console.log(`round trips at +${DELAY_MS} ms a request:`);
+    console.log(
+      `  ${"".padEnd(32)} ${"timed".padStart(6)} ${"vs .env".padStart(8)} ${"requests".padStart(9)} ${"in a row".padStart(9)} ${"expected".padStart(9)}`,
+    );
+    const line = (label, entry, note) =>
+      console.log(
+        `  ${label.padEnd(32)} ${entry.round_trips.toFixed(1).padStart(6)} ${(entry.round_trips_vs_no_store?.toFixed(1) ?? "").padStart(8)} ${String(entry.requests_per_export).padStart(9)} ${String(entry.sequential_requests).padStart(9)} ${String(entry.expected_round_trips ?? "").padStart(9)}  ${note}`,
+      );
+    line(
+      `aws-ssm path (${VARIABLES} names)`,
+      summary.ssm,
+      `target ≤ ${TARGET_SSM_ROUND_TRIPS}: ${summary.ssm.met ? "met" : "NOT MET"}`,
+    );
+    line(`aws-secrets-manager (${VARIABLES} ids)`, summary.secrets_manager, `pool of ${POOL}`);
+    line("GetParametersByPath (not used)", summary.ssm_get_parameters_by_path_for_comparison, "in process");
+    console.log(
+      "  timed = (behind the proxy − straight to moto) / delay; vs .env = (behind the proxy − no store) / delay;\n" +
+        "  in a row = the most requests one connection carried (HTTP/1.1: one after the other), the\n" +
+        "  round trips on the critical path. When moto is the bottleneck the delay overlaps its queue,\n" +
+        "  and `timed` comes out below `in a row`.",
+    );
+    const busy = busyWarning();
+    if (busy) console.log(busy);
+
+    writeResults(resultsFile, {
+      benchmark: "provider-fetch",
+      date: new Date().toISOString(),
+      machine: { ...machineInfo(), load_average_1m_before: loadBefore, hyperfine: hyperfine ?? null },
+      tessera: tesseraVersion,
+      settings: { variables: VARIABLES, delay_ms: DELAY_MS, runs: RUNS, warmup: WARMUP, pool: POOL },
+      summary,
+      measured: Object.fromEntries(
+        Object.entries(measured).map(([key, { times_ms, ...rest }]) => [
+          key,
+          { ...rest, min_ms: Math.min(...times_ms), max_ms: Math.max(...times_ms) },
+        ]),
+      ),
+    });
+    console.log(`\nresults: ${resultsFile}`);
+  } finally {
+    await proxy?.stop();
+    await moto?.stop();
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof BenchError ? `provider-fetch: ${error.message}` : error);
+  process.exit(1);
+});
