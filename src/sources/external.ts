@@ -253,6 +253,11 @@ async function fetchStore(
           },
         );
       }
+      options.warnings.push({
+        code: "W_OFFLINE",
+        message: `--offline: ${storeLabel(store)} served from its cache, fetched ${ageText(age)} ago`,
+        location: store.declaredAt,
+      });
       return { values: cached.values, note: ` (cached, ${ageText(age)} old)` };
     }
     if (cached && complete && maxAge !== undefined && age <= maxAge) {

@@ -5,9 +5,9 @@
  *   1 flag      --secret NAME=VALUE
  *   2 env       the process environment (read by name only, never wholesale)
  *   3 values    YAML value files
- *   4 store     the encrypted workspace store (reserved)
+ *   4 store     the encrypted workspace store (.tessera/store.age)
  *   5 dotenv    dotenv files
- *   6 external  external stores (reserved)
+ *   6 external  external stores (./external.ts)
  *   7 manifest  manifest defaults and config values
  */
 import { literal, type Template } from "../resolve/template.js";

@@ -152,6 +152,10 @@ describe("cache and --offline", () => {
     const offline = run(["explain", "--offline"]);
     assert.equal(offline.status, 0, offline.stderr);
     assert.match(offline.stdout, /exec source "s" A \(cached, \d+s old\)/);
+    assert.match(
+      offline.stderr,
+      /warning\[W_OFFLINE\]: .*exec source "s" served from its cache, fetched \d+s ago/,
+    );
     assert.equal(runs(dir, "s"), 1);
   });
 
