@@ -157,4 +157,10 @@ export async function cli(argv: readonly string[]): Promise<void> {
       process.exitCode = 1;
     }
   }
+  // Tessera's work is done: nothing it started may keep the process alive (a request to a store that was
+  // abandoned after its time limit, a library's own token fetch). Unref'd, so a clean exit is not delayed.
+  setTimeout(() => {
+    if (process.stdout.writableLength > 0) process.stdout.once("drain", () => process.exit());
+    else process.exit();
+  }, 200).unref();
 }

@@ -94,15 +94,40 @@ function authFor(context: ProviderContext, token: string | undefined) {
         signal?: AbortSignal;
       },
     ) {
-      const merged = new Headers(init.headers);
-      for (const [name, value] of await headers()) merged.set(name, value);
-      const limit = AbortSignal.timeout(context.timeoutMs);
-      return fetch(url, {
-        method: init.method,
-        headers: merged,
-        body: init.body,
-        signal: init.signal ? AbortSignal.any([init.signal, limit]) : limit,
-      });
+      // The time limit is a timer of our own, not AbortSignal.timeout: under AbortSignal.any, Node 20
+      // holds a timeout signal only weakly, so it can be collected before it fires and a server that
+      // never answers then holds the request, and the process, forever. (google-gax's REST transport
+      // does not enforce the call's `timeout` either.)
+      const controller = new AbortController();
+      const cancel = () => controller.abort(init.signal?.reason);
+      if (init.signal?.aborted) cancel();
+      else init.signal?.addEventListener("abort", cancel, { once: true });
+      const timer = setTimeout(
+        () => controller.abort(new DOMException(`no answer within ${context.timeoutMs} ms`, "TimeoutError")),
+        context.timeoutMs,
+      );
+      try {
+        const merged = new Headers(init.headers);
+        for (const [name, value] of await headers()) merged.set(name, value);
+        const response = await fetch(url, {
+          method: init.method,
+          headers: merged,
+          body: init.body,
+          signal: controller.signal,
+        });
+        // The body is read within the limit too (answers are small JSON); then the timer is cleared, so
+        // nothing is left pending when the call is done.
+        const body = await response.arrayBuffer();
+        const empty = [204, 205, 304].includes(response.status);
+        return new Response(empty ? null : body, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+        });
+      } finally {
+        clearTimeout(timer);
+        init.signal?.removeEventListener("abort", cancel);
+      }
     },
   };
 }

@@ -661,7 +661,8 @@ secrets:
       result,
       "E_SOURCE_AUTH",
       5,
-      /pass source "pw": GnuPG cannot decrypt app\/\S+: no secret key/,
+      // entries are decrypted in parallel: whichever fails first is named
+      /pass source "pw": GnuPG cannot decrypt (app|team)\/\S+: no secret key/,
       PASS_SECRETS,
     );
   });

@@ -10,7 +10,7 @@
  * openssl, trusted by the CLI through NODE_EXTRA_CA_CERTS.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import { project } from "../helpers.ts";
 import {
   closedPort,
@@ -60,13 +60,16 @@ describe("gcp-secret-manager", () => {
           corrupt: ["fake-corrupt"],
           forbidden: ["fake-forbidden"],
         },
-        other: { elsewhere: ["fake-from-other-project"] },
+        // Three versions, so that version: "2" and latest differ.
+        other: { elsewhere: ["fake-other-v1", "fake-from-other-project", "fake-other-v3"] },
       },
       deny: ["forbidden"],
       corrupt: ["corrupt"],
     });
   });
   after(() => gcp.close());
+  // Faults a test injects but does not use up (a hang "on every attempt") must not reach the next test.
+  beforeEach(() => gcp.reset());
 
   const source = (extra = "") =>
     `sources:\n  - { type: gcp-secret-manager, name: gsm, project: my-proj, endpoint: "${gcp.url}"${extra ? `, ${extra}` : ""} }\n`;
@@ -274,8 +277,9 @@ config:
     });
     const result = await tesseraAsync(["check"], { cwd: dir, env });
     assert.equal(result.status, 5, result.stderr);
-    assert.match(result.stderr, /E_SOURCE_UNREACHABLE.*gcp-secret-manager source "gsm": /);
+    assert.match(result.stderr, /E_SOURCE_UNREACHABLE.*gcp-secret-manager source "gsm": .*no answer/);
     assert.ok(result.ms < 8000, `took ${result.ms} ms`);
+    assert.equal(gcp.calls().length, 3, "three attempts");
   });
 
   test("connection refused: E_SOURCE_UNREACHABLE", async () => {
@@ -349,6 +353,7 @@ describe("azure-key-vault", () => {
     });
   });
   after(() => azure.close());
+  beforeEach(() => azure.reset());
 
   const source = (server: FakeServer, extra = "") =>
     `sources:\n  - { type: azure-key-vault, name: akv, vaultUrl: "${server.url}"${extra ? `, ${extra}` : ""} }\n`;
