@@ -19,20 +19,17 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { isTesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import type { Template } from "../resolve/template.js";
-import { parseDotenv } from "../sources/dotenv.js";
 import { AgeError, decryptAge } from "../store/age-decrypt.js";
 import type { Identities } from "../store/identity.js";
 import {
   type Fetched,
-  field,
   type LookupRequest,
   type Provider,
   type ProviderContext,
   ProviderError,
 } from "./types.js";
+import { literalDotenv, serveFromMap } from "./values.js";
 
 type Format = "dotenv" | "json" | "yaml";
 
@@ -119,29 +116,6 @@ async function decrypt(data: Buffer, identities: Identities, shown: string): Pro
       hint: "encrypt it again, or restore it from version control",
     });
   }
-}
-
-/** A template's text with references kept as written (and `$$` as `$`): the value as data. */
-function literalText(template: Template): string {
-  return template.map((part) => (typeof part === "string" ? part : part.text)).join("");
-}
-
-function parseDotenvValues(text: string, shown: string): Map<string, unknown> {
-  const values = new Map<string, unknown>();
-  try {
-    for (const entry of parseDotenv(text, shown).entries) values.set(entry.key, literalText(entry.value));
-  } catch (error) {
-    if (!isTesseraError(error)) throw error;
-    const line = error.location?.line;
-    throw new ProviderError(
-      "invalid",
-      `${shown}${line === undefined ? "" : ` line ${line}`}: ${error.message}`,
-      {
-        hint: error.hint,
-      },
-    );
-  }
-  return values;
 }
 
 function parseJsonValues(text: string, shown: string): Map<string, unknown> {
@@ -238,31 +212,13 @@ export const provider: Provider = {
         ? parseJsonValues(text, shown)
         : format === "yaml"
           ? await parseYamlValues(text, shown)
-          : parseDotenvValues(text, shown);
+          : literalDotenv(text, shown);
 
     const out = new Map<string, Fetched>();
     for (const request of requests) {
       const location = `${shown}:${request.key}`;
       const where = request.property === undefined ? location : `${location}#${request.property}`;
-      let value: unknown = values.get(request.key);
-      if (request.property !== undefined && value !== undefined && value !== null) {
-        let json: unknown = value;
-        if (typeof value === "string") {
-          try {
-            json = JSON.parse(value);
-          } catch {
-            json = undefined;
-          }
-        }
-        value = field(json, request.property);
-      }
-      if (value === undefined || value === null) out.set(request.id, { status: "missing", where });
-      else
-        out.set(request.id, {
-          status: "found",
-          value: typeof value === "string" ? value : JSON.stringify(value),
-          where,
-        });
+      out.set(request.id, serveFromMap(values, request, where));
     }
     return out;
   },

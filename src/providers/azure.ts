@@ -20,12 +20,12 @@
 import type { TokenCredential } from "@azure/identity";
 import {
   type Fetched,
-  field,
   type LookupRequest,
   type Provider,
   type ProviderContext,
   ProviderError,
 } from "./types.js";
+import { serveSecretText } from "./values.js";
 
 const NAME = /^[0-9A-Za-z-]{1,127}$/;
 /** Key Vault's domains, public and sovereign clouds (managed HSMs too). */
@@ -210,27 +210,7 @@ export const provider: Provider = {
       const text = byKey.get(keyOf(t).toLowerCase());
       const base = `secrets/${keyOf(t)}`;
       const where = request.property === undefined ? base : `${base}#${request.property}`;
-      if (text === undefined || text === null) {
-        out.set(request.id, { status: "missing", where });
-        continue;
-      }
-      if (request.property === undefined) {
-        out.set(request.id, { status: "found", value: text, where });
-        continue;
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new ProviderError("invalid", `${base} is not JSON, so it has no property ${request.property}`, {
-          hint: "property: selects a field of a JSON secret; leave it out to use the whole secret",
-        });
-      }
-      const value = field(json, request.property);
-      out.set(
-        request.id,
-        value === undefined ? { status: "missing", where } : { status: "found", value, where },
-      );
+      out.set(request.id, serveSecretText(text ?? undefined, request, base, where));
     }
     return out;
   },

@@ -21,19 +21,16 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { isTesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import type { Template } from "../resolve/template.js";
-import { parseDotenv } from "../sources/dotenv.js";
 import { decryptValue, EciesError, isEncrypted, parsePrivateKey, publicKeyHex } from "./ecies.js";
 import {
   type Fetched,
-  field,
   type LookupRequest,
   type Provider,
   type ProviderContext,
   ProviderError,
 } from "./types.js";
+import { literalDotenv, serveFromMap } from "./values.js";
 
 const PRIVATE_PREFIX = "DOTENV_PRIVATE_KEY";
 const PUBLIC_PREFIX = "DOTENV_PUBLIC_KEY";
@@ -56,30 +53,6 @@ export function keyNames(file: string, environment?: string): { privateName: str
   return suffix === undefined
     ? { privateName: PRIVATE_PREFIX, publicName: PUBLIC_PREFIX }
     : { privateName: `${PRIVATE_PREFIX}_${suffix}`, publicName: `${PUBLIC_PREFIX}_${suffix}` };
-}
-
-/** A template's text with references kept as written (and `$$` as `$`): the value as data. */
-function literalText(template: Template): string {
-  return template.map((part) => (typeof part === "string" ? part : part.text)).join("");
-}
-
-/** A dotenv file's values, literally (see the header). Syntax errors become "invalid", located, value-free. */
-function readDotenv(text: string, shown: string): Map<string, string> {
-  const values = new Map<string, string>();
-  try {
-    for (const entry of parseDotenv(text, shown).entries) values.set(entry.key, literalText(entry.value));
-  } catch (error) {
-    if (!isTesseraError(error)) throw error;
-    const line = error.location?.line;
-    throw new ProviderError(
-      "invalid",
-      `${shown}${line === undefined ? "" : ` line ${line}`}: ${error.message}`,
-      {
-        hint: error.hint,
-      },
-    );
-  }
-  return values;
 }
 
 /** The file's text, or undefined when it does not exist (and `optional`). */
@@ -124,7 +97,7 @@ function findPrivateKeys(
     const keysText = readText(keysFile, keysShown, true);
     if (keysText === undefined) keysFileState = ", which does not exist";
     else {
-      text = readDotenv(keysText, keysShown).get(privateName);
+      text = literalDotenv(keysText, keysShown).get(privateName);
       from = `${privateName} (from ${keysShown})`;
     }
   }
@@ -154,7 +127,7 @@ export const provider: Provider = {
   async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
     const file = resolve(context.dir, context.source.settings.path ?? "");
     const shown = displayPath(context.dir, file);
-    const values = readDotenv(readText(file, shown, false)!, shown);
+    const values = literalDotenv(readText(file, shown, false)!, shown);
     const { privateName, publicName } = keyNames(file, context.source.settings.environment);
     let privateKeys: PrivateKeys | undefined;
     const decrypted = new Map<string, string>();
@@ -211,21 +184,8 @@ export const provider: Provider = {
         const location = `${shown}:${request.key}`;
         const where = request.property === undefined ? location : `${location}#${request.property}`;
         const raw = values.get(request.key);
-        let value: string | undefined =
-          raw === undefined || !isEncrypted(raw) ? raw : decrypt(request.key, raw);
-        if (request.property !== undefined && value !== undefined) {
-          let json: unknown;
-          try {
-            json = JSON.parse(value);
-          } catch {
-            json = undefined;
-          }
-          value = field(json, request.property);
-        }
-        out.set(
-          request.id,
-          value === undefined ? { status: "missing", where } : { status: "found", value, where },
-        );
+        const value = raw === undefined || !isEncrypted(raw) ? raw : decrypt(request.key, raw);
+        out.set(request.id, serveFromMap(new Map([[request.key, value]]), request, where));
       }
       return out;
     } finally {

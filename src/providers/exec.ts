@@ -7,16 +7,14 @@
  */
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { render } from "../resolve/template.js";
-import { parseDotenv } from "../sources/dotenv.js";
 import {
   type Fetched,
-  field,
   type LookupRequest,
   type Provider,
   type ProviderContext,
   ProviderError,
 } from "./types.js";
+import { literalDotenv, serveFromMap } from "./values.js";
 
 function run(command: readonly string[], context: ProviderContext, signal: AbortSignal): Promise<string> {
   return new Promise((done, fail) => {
@@ -56,14 +54,8 @@ function run(command: readonly string[], context: ProviderContext, signal: Abort
 
 function parse(text: string, format: string, command: string): Map<string, unknown> {
   if (format === "dotenv") {
-    const values = new Map<string, unknown>();
-    // Values a command prints are data: references are not looked up, and a literal $ stays.
-    for (const entry of parseDotenv(text, command).entries)
-      values.set(
-        entry.key,
-        render(entry.value, () => ""),
-      );
-    return values;
+    // Values a command prints are data: references are kept as written, never looked up.
+    return literalDotenv(text, `the output of ${command}`);
   }
   let json: unknown;
   try {
@@ -88,25 +80,7 @@ export const provider: Provider = {
     const out = new Map<string, Fetched>();
     for (const request of requests) {
       const where = request.property === undefined ? request.key : `${request.key}#${request.property}`;
-      let value: unknown = values.get(request.key);
-      if (request.property !== undefined && value !== undefined) {
-        let json: unknown = value;
-        if (typeof value === "string") {
-          try {
-            json = JSON.parse(value);
-          } catch {
-            json = undefined;
-          }
-        }
-        value = field(json, request.property);
-      }
-      if (value === undefined || value === null) out.set(request.id, { status: "missing", where });
-      else
-        out.set(request.id, {
-          status: "found",
-          value: typeof value === "string" ? value : JSON.stringify(value),
-          where,
-        });
+      out.set(request.id, serveFromMap(values, request, where));
     }
     return out;
   },

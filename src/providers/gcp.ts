@@ -19,12 +19,12 @@
  */
 import {
   type Fetched,
-  field,
   type LookupRequest,
   type Provider,
   type ProviderContext,
   ProviderError,
 } from "./types.js";
+import { serveSecretText } from "./values.js";
 
 const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
@@ -331,31 +331,7 @@ export const provider: Provider = {
         const name = names[index]!;
         const text = texts.get(name);
         const where = request.property === undefined ? name : `${name}#${request.property}`;
-        if (text === undefined) {
-          out.set(request.id, { status: "missing", where });
-          continue;
-        }
-        if (request.property === undefined) {
-          out.set(request.id, { status: "found", value: text, where });
-          continue;
-        }
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          throw new ProviderError(
-            "invalid",
-            `${name} is not JSON, so it has no property ${request.property}`,
-            {
-              hint: "property: selects a field of a JSON secret; leave it out to use the whole secret",
-            },
-          );
-        }
-        const value = field(json, request.property);
-        out.set(
-          request.id,
-          value === undefined ? { status: "missing", where } : { status: "found", value, where },
-        );
+        out.set(request.id, serveSecretText(text, request, name, where));
       }
       return out;
     } finally {

@@ -133,6 +133,22 @@ sources:
     );
     assert.deepEqual(json(run(["export", "--format", "json"])), { A: "p$X${Y}$$z\n'\"é" });
   });
+
+  test("format: dotenv output is data too: references kept as written, $$ is $, quotes as in the dialect", () => {
+    const { run } = setup((d) => {
+      const script = join(d, "env.cjs");
+      writeFileSync(
+        script,
+        `process.stdout.write(${JSON.stringify("A=p$X${Y}\nB='single $Z'\nC=\"two\\nlines $$W\"\n# comment\n")});\n`,
+      );
+      return `secrets:\n  required: [A, B, C]\nsources:\n  - { type: exec, name: s, format: dotenv, command: ${JSON.stringify([process.execPath, script])} }\n`;
+    });
+    assert.deepEqual(json(run(["export", "--format", "json"])), {
+      A: "p$X${Y}",
+      B: "single $Z",
+      C: "two\nlines $W",
+    });
+  });
 });
 
 describe("cache and --offline", () => {

@@ -10,6 +10,8 @@
  * openssl, trusted by the CLI through NODE_EXTRA_CA_CERTS.
  */
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { project } from "../helpers.ts";
 import {
@@ -19,6 +21,7 @@ import {
   selfSignedCert,
   startAzure,
   startGcp,
+  startSilentServer,
   type Tls,
   tesseraAsync,
 } from "../support/fake-stores.ts";
@@ -280,6 +283,70 @@ config:
     assert.match(result.stderr, /E_SOURCE_UNREACHABLE.*gcp-secret-manager source "gsm": .*no answer/);
     assert.ok(result.ms < 8000, `took ${result.ms} ms`);
     assert.equal(gcp.calls().length, 3, "three attempts");
+  });
+
+  test("ADC whose token request never ends: E_SOURCE_UNREACHABLE in bounded time, the process ends, no key shown", async () => {
+    // A service account's credentials file (a throwaway key): google-auth-library signs a JWT with the key
+    // and POSTs it for a token. The silent server takes that POST and never answers. gtoken posts to
+    // https://oauth2.googleapis.com/token whatever token_uri says, so the silent server is also the HTTPS
+    // proxy (gaxios honours HTTPS_PROXY; the fake Secret Manager on 127.0.0.1 is reached directly): the
+    // request is held open either way. Tessera cannot cancel it; the CLI must still end when it has given up.
+    const { privateKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    const silent = await startSilentServer();
+    try {
+      const dir = project({
+        "tessera.yaml": `${source("prefix: app_, timeout: 500ms")}secrets:\n  required: [UNICODE]\n`,
+        "sa.json": JSON.stringify({
+          type: "service_account",
+          project_id: "my-proj",
+          private_key_id: "fake-key-id",
+          private_key: privateKey,
+          client_email: "fake@my-proj.iam.gserviceaccount.com",
+          client_id: "1234567890",
+          token_uri: `${silent.url}/token`,
+        }),
+      });
+      const result = await tesseraAsync(["export"], {
+        cwd: dir,
+        env: {
+          GOOGLE_APPLICATION_CREDENTIALS: join(dir, "sa.json"),
+          GOOGLE_OAUTH_ACCESS_TOKEN: undefined,
+          CLOUDSDK_AUTH_ACCESS_TOKEN: undefined,
+          HTTPS_PROXY: silent.url,
+          NO_PROXY: "127.0.0.1,localhost",
+          HOME: project(),
+        },
+      });
+      assert.equal(result.status, 5, `exit ${result.status} after ${result.ms} ms\n${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /E_SOURCE_UNREACHABLE.*gcp-secret-manager source "gsm": no answer within 500 ms/,
+      );
+      assert.ok(result.ms < 15_000, `took ${result.ms} ms`);
+      assert.equal(result.stdout, "");
+      assert.ok(
+        silent.seen.some((line) => /^(POST \/token|CONNECT oauth2\.googleapis\.com:443)$/.test(line)),
+        `the token request did not reach the silent server: ${JSON.stringify(silent.seen)}`,
+      );
+      assert.equal(gcp.calls().length, 0, "no token, so no call to Secret Manager");
+      // Neither the key nor any piece of it (every 16 characters of its base64 body).
+      assert.ok(!/PRIVATE KEY/.test(result.stderr), result.stderr);
+      const body = privateKey.replace(/-----[A-Z ]+-----|\s/g, "");
+      for (let at = 0; at + 16 <= body.length; at++) {
+        const piece = body.slice(at, at + 16);
+        assert.ok(
+          !result.stderr.includes(piece),
+          `the stderr shows part of the key (${piece}):\n${result.stderr}`,
+        );
+      }
+      noLeak(result.stderr);
+    } finally {
+      await silent.close();
+    }
   });
 
   test("connection refused: E_SOURCE_UNREACHABLE", async () => {

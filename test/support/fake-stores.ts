@@ -84,6 +84,46 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+/** A server that takes every request and never answers (see `startSilentServer`). */
+export interface SilentServer {
+  url: string;
+  port: number;
+  /** "METHOD target" of each request: "POST /token", or "CONNECT host:443" when used as a proxy. */
+  seen: string[];
+  /** Destroys the connections it holds open, then stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * A server on 127.0.0.1 that accepts connections and requests and never answers: not a plain request
+ * (a token POST), nor, as an HTTP(S) proxy (HTTPS_PROXY), the CONNECT of a tunnel. A client waiting on it
+ * waits forever unless it gives up by itself.
+ */
+export async function startSilentServer(): Promise<SilentServer> {
+  const seen: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = http.createServer((request) => {
+    seen.push(`${request.method} ${request.url}`);
+    request.resume();
+  });
+  server.on("connect", (request: IncomingMessage) => seen.push(`CONNECT ${request.url}`));
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    seen,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}
+
 type Handler = (request: Recorded, reply: Reply) => void;
 
 export interface Reply {
