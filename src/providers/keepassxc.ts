@@ -1,29 +1,8 @@
-/**
- * KeePassXC: a .kdbx database read with `keepassxc-cli show`.
- *
- * - Entries: a searched variable NAME is the entry `group/NAME` (`NAME` at the root without `group:`); a
- *   `from: {key}` is an entry path from the root (`team/db`). Paths are exact (keepassxc-cli is given
- *   `/group/NAME`, so a bare title never matches an entry of another group).
- * - The value is the entry's Password; `from: {property}` reads another attribute: UserName, URL, Notes,
- *   Title or a custom attribute (keepassxc-cli matches attribute names case-insensitively). An entry or
- *   attribute that is not there is "missing".
- * - The database: `database:` and `keyFile:` are relative to the manifest (`~/` for the home directory).
- *   The password is read from the variable `passwordEnv:` (default KEEPASSXC_PASSWORD) and written to
- *   keepassxc-cli's stdin, never put on its command line or in its environment; without one, a key file
- *   alone opens the database (`--no-password`).
- * - One `keepassxc-cli show -s -a A -a B … DATABASE ENTRY` per entry, with every attribute wanted from
- *   it (one per line); when that output cannot be split (a value spans lines) or an attribute is not
- *   there, each attribute is read by a call of its own. Entries in parallel through the pool. (Not
- *   `-q`: it silences the messages that tell a wrong password from a broken file.)
- * - Failures: a password or key file that does not open the database is "auth"; a database that is not
- *   there or not a KeePass database is "invalid"; anything else "failed". What keepassxc-cli prints is
- *   never shown.
- */
-import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { displayPath } from "../files.js";
+import { runTool, type ToolOutput } from "./tool.js";
 import {
   type Fetched,
   type LookupRequest,
@@ -35,12 +14,7 @@ import {
 const CLI = "keepassxc-cli";
 const DEFAULT_ATTRIBUTE = "Password";
 
-interface Output {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: Buffer;
-  stderr: string;
-}
+type Output = ToolOutput;
 
 /** Run keepassxc-cli (no shell) with `input` on its stdin; its output comes back whatever its status. */
 function runCli(
@@ -48,32 +22,13 @@ function runCli(
   input: string,
   options: { env: NodeJS.ProcessEnv; cwd: string; signal: AbortSignal },
 ): Promise<Output> {
-  return new Promise((done, fail) => {
-    const child = spawn(CLI, args, { ...options, stdio: ["pipe", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.stdin.on("error", () => {}); // it may exit before reading the password
-    child.stdin.end(input);
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.name === "AbortError") return; // the timeout reports it
-      fail(
-        new ProviderError(
-          "failed",
-          error.code === "ENOENT" ? `the command ${CLI} was not found` : `${CLI} cannot run (${error.code})`,
-          { hint: "install KeePassXC, which provides keepassxc-cli (e.g. apt-get install keepassxc)" },
-        ),
-      );
-    });
-    child.on("close", (code, signalName) =>
-      done({
-        code,
-        signal: signalName,
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      }),
-    );
+  return runTool(CLI, args, {
+    ...options,
+    input,
+    missing: {
+      what: `the command ${CLI}`,
+      hint: "install KeePassXC, which provides keepassxc-cli (e.g. apt-get install keepassxc)",
+    },
   });
 }
 

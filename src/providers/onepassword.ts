@@ -1,31 +1,5 @@
-/**
- * 1Password, through its command-line tool `op` (1Password CLI 2.x), signed in however op itself reads
- * it from the environment: OP_SERVICE_ACCOUNT_TOKEN (a service account), OP_SESSION_* (after
- * `op signin`), OP_CONNECT_HOST/OP_CONNECT_TOKEN, or the desktop app integration.
- *
- * What is read:
- * - With `item:` (an item whose fields are the variables): a searched NAME, or a `from: {key: NAME}`
- *   without property, is the field of that item labelled NAME (else whose id is NAME), from one
- *   `op item get ITEM [--vault V] [--account A] --format json`. `from: {key: OTHER, property: FIELD}` is
- *   the field FIELD of the item OTHER (fetched once, the same way). The item of `item:` not being there
- *   is a configuration error; a field or another item not being there is "missing".
- * - Without `item:`: searched names are not looked up (there is no item to search: nothing is asked of
- *   op); `from: {key: ITEM}` is that item's password (its field with purpose PASSWORD, else the one
- *   labelled `password`, else `credential`, as API credentials have), `from: {key: ITEM, property: FIELD}`
- *   its field FIELD.
- * - A `from: {key: "op://vault/item/[section/]field"}` is a secret reference, read with
- *   `op read --no-newline`, each distinct reference once; it takes no `property`.
- * - `vault:` goes to item lookups (`--vault`), `account:` to every call (`--account`). Items and
- *   references are read in parallel through the pool, each item once however many fields are used.
- *   A field's value is served as is (a value that is not a string as its JSON text, none as "").
- *
- * Failures are classified from what op prints, which is never shown (it could echo a value): not signed
- * in, an expired session or a refused token is "auth"; a permission refused "denied"; a network error
- * "unreachable" (retried); an unknown vault or account, or a name matching several items, "invalid";
- * anything else "failed". Run the op command yourself to see its message.
- */
-import { spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { runTool, type ToolOutput } from "./tool.js";
 import {
   type Fetched,
   type LookupRequest,
@@ -34,44 +8,18 @@ import {
   ProviderError,
 } from "./types.js";
 
-interface Output {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: Buffer;
-  stderr: string;
-}
+type Output = ToolOutput;
 
 /** Run op (no shell, no stdin); its output comes back whatever its status. */
 function runOp(args: readonly string[], context: ProviderContext, signal: AbortSignal): Promise<Output> {
-  return new Promise((done, fail) => {
-    const child = spawn("op", args, {
-      cwd: resolve(context.dir),
-      env: context.env as NodeJS.ProcessEnv,
-      stdio: ["ignore", "pipe", "pipe"],
-      signal,
-    });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.name === "AbortError") return; // the timeout reports it
-      fail(
-        new ProviderError(
-          "failed",
-          error.code === "ENOENT" ? "the 1Password CLI (op) was not found" : `op cannot run (${error.code})`,
-          { hint: "install the 1Password CLI (op, version 2) and put it on PATH" },
-        ),
-      );
-    });
-    child.on("close", (code, signalName) =>
-      done({
-        code,
-        signal: signalName,
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      }),
-    );
+  return runTool("op", args, {
+    env: context.env as NodeJS.ProcessEnv,
+    cwd: resolve(context.dir),
+    signal,
+    missing: {
+      what: "the 1Password CLI (op)",
+      hint: "install the 1Password CLI (op, version 2) and put it on PATH",
+    },
   });
 }
 

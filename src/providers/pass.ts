@@ -1,25 +1,8 @@
-/**
- * pass, the standard unix password manager: one GnuPG-encrypted file per entry, read with `pass show`.
- *
- * - Entries: a searched variable NAME is the entry `prefix/NAME` (just `NAME` without `prefix:`); a
- *   `from: {key}` is an entry path from the root of the store (`team/db/password`), not under `prefix`.
- * - The value is the entry's first line (pass's convention); `from: {property: login}` reads a later
- *   `login: alice` line instead: the key is case-sensitive, the spaces after the colon are dropped, the
- *   first such line wins, a line without that key is "missing". A line's trailing CR is dropped.
- * - The store: `storeDir:` (relative to the manifest, `~/` for the home directory), else
- *   PASSWORD_STORE_DIR, else ~/.password-store; a store that is not there is a configuration error.
- *   An entry whose `.gpg` file is not in the store is "missing" without running pass.
- * - Each entry is decrypted once however many variables read it, entries in parallel through the pool.
- *   pass and gpg get Tessera's environment (GNUPGHOME, the gpg-agent) with PASSWORD_STORE_DIR set.
- * - Failures: an entry that is not there is "missing"; gpg that cannot decrypt (no secret key, a
- *   passphrase refused or impossible to ask for) is "auth"; anything else "failed". What pass and gpg
- *   print is never shown (it could hold a value): run `pass show ENTRY` yourself to see it.
- */
-import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { displayPath } from "../files.js";
+import { runTool, type ToolOutput } from "./tool.js";
 import {
   type Fetched,
   type LookupRequest,
@@ -28,12 +11,7 @@ import {
   ProviderError,
 } from "./types.js";
 
-interface Output {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: Buffer;
-  stderr: string;
-}
+type Output = ToolOutput;
 
 /** Run pass (no shell, no stdin); its output comes back whatever its status. */
 function runPass(
@@ -42,30 +20,14 @@ function runPass(
   cwd: string,
   signal: AbortSignal,
 ): Promise<Output> {
-  return new Promise((done, fail) => {
-    const child = spawn("pass", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], signal });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.name === "AbortError") return; // the timeout reports it
-      fail(
-        new ProviderError(
-          "failed",
-          error.code === "ENOENT" ? "the pass command was not found" : `pass cannot run (${error.code})`,
-          { hint: "install pass (the standard unix password manager), e.g. apt-get install pass" },
-        ),
-      );
-    });
-    child.on("close", (code, signalName) =>
-      done({
-        code,
-        signal: signalName,
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      }),
-    );
+  return runTool("pass", args, {
+    env,
+    cwd,
+    signal,
+    missing: {
+      what: "the pass command",
+      hint: "install pass (the standard unix password manager), e.g. apt-get install pass",
+    },
   });
 }
 
