@@ -99,7 +99,7 @@ function secrets() {
     ["ANTHROPIC_API_KEY", `sk-ant-fake-${fake("ANTHROPIC_API_KEY", 48)}`],
     ["STRIPE_SECRET_KEY", `sk_test_FAKE${fake("STRIPE_SECRET_KEY", 40)}`],
     ["STRIPE_WEBHOOK_SECRET", `whsec_FAKE${fake("STRIPE_WEBHOOK_SECRET", 32)}`],
-    ["AWS_ACCESS_KEY_ID", "AKIAFAKEEXAMPLE00000"],
+    ["AWS_ACCESS_KEY_ID", "FAKE-ACCESS-KEY-ID-0000"],
     ["AWS_SECRET_ACCESS_KEY", `FAKE/${fake("AWS_SECRET_ACCESS_KEY", 35)}`],
     ["JWT_SIGNING_KEY", `fake-jwt-${fake("JWT_SIGNING_KEY", 64)}`],
     ["SESSION_SECRET", `fake-session-${fake("SESSION_SECRET", 48)}`],

@@ -729,7 +729,7 @@ sources:
 
       const before = own.requests();
       const unknownKey = aws(["export", "--format", "json"], dir, {
-        AWS_ACCESS_KEY_ID: "AKIAUNKNOWNUNKNOWN12",
+        AWS_ACCESS_KEY_ID: "FAKE-UNKNOWN-ACCESS-KEY-ID",
         AWS_SECRET_ACCESS_KEY: "unknown-secret-key-value",
       });
       assert.equal(unknownKey.status, 5, unknownKey.stderr);
@@ -739,7 +739,7 @@ sources:
       );
       assert.match(unknownKey.stderr, /hint: /);
       assert.ok(!unknownKey.stderr.includes("unknown-secret-key-value"));
-      assert.ok(!unknownKey.stderr.includes("AKIAUNKNOWNUNKNOWN12"));
+      assert.ok(!unknownKey.stderr.includes("FAKE-UNKNOWN-ACCESS-KEY-ID"));
       assert.equal(own.requests() - before, 1, "refused credentials are not retried");
 
       const wrongSecret = aws(["export", "--format", "json"], dir, {
