@@ -130,9 +130,15 @@ export async function cli(argv: readonly string[]): Promise<void> {
     process.stdout.on("error", onOutputError);
     process.stderr.on("error", onOutputError);
   };
+  // The environment is read here, once, and handed down as data.
+  const env = { ...process.env };
+  // The AWS SDK reads this switch from the process environment itself: no notice about its future Node
+  // support in Tessera's output. Set after the snapshot, so no child or deploy tool is given it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const context: Context = {
     cwd: process.cwd(),
-    env: process.env,
+    env,
+    output: { stdout: process.stdout, stderr: process.stderr },
     stdout: (text) => {
       guard();
       process.stdout.write(text);

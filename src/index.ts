@@ -1,16 +1,17 @@
 /**
- * Tessera as a library: load a manifest, gather layers, resolve, render, run.
+ * Tessera as a library: the same pipeline the CLI runs, with the same policy (a manifest from another
+ * repository, store credentials kept from children).
  *
- *   import { loadManifest, gatherLayers, resolve, render, runChild, childEnvironment } from "tessera";
- *   const spec = await loadManifest("tessera.yaml");
- *   const stack = await gatherLayers({ cwd: process.cwd(), env: process.env, spec, profile: "production" });
- *   const resolution = resolve({ spec, profile: "production", stack });
+ *   import { openPipeline, render } from "tessera";
+ *   const pipeline = await openPipeline({ cwd: process.cwd(), env: process.env, profile: "production" });
+ *   const { resolution } = await pipeline.resolve();
  *   if (resolution.missing.length) throw new Error(resolution.missing.map((v) => v.name).join(", "));
+ *   const env = await pipeline.childEnvironment(); // what `tessera run` gives its child
  *   process.stdout.write(render("dotenv", resolution.variables.filter((v) => v.value).map((v) => ({ name: v.name, value: v.value!.reveal() }))));
  */
 import { dirname, resolve as resolvePath } from "node:path";
 import { findManifest, kindOf, loadManifest as loadManifestRef } from "./manifest/load.js";
-import type { ManifestKind, Spec } from "./manifest/spec.js";
+import type { ManifestKind, Spec } from "./model/spec.js";
 
 export {
   ERROR_CODES,
@@ -21,37 +22,7 @@ export {
   type Location,
   TesseraError,
 } from "./errors.js";
-export { findManifest, MANIFEST_NAMES, type ManifestRef, VERSION } from "./manifest/load.js";
-
-export type {
-  Declaration,
-  ManifestKind,
-  ProfileSpec,
-  Sensitivity,
-  SourceDecl,
-  Spec,
-} from "./manifest/spec.js";
-export { effectiveDeclarations, effectiveSources } from "./manifest/spec.js";
-export {
-  type Resolution,
-  type ResolvedVariable,
-  type ResolveInput,
-  resolve,
-  resolveWithScope,
-} from "./resolve/resolve.js";
-export {
-  evaluate,
-  parseTemplate,
-  referencedNames,
-  render as renderTemplate,
-  type Template,
-} from "./resolve/template.js";
-export { Value } from "./resolve/value.js";
-export { type Maskable, Masker, MIN_MASK_LENGTH, maskPatterns } from "./run/mask.js";
-export { childEnvironment, PRISTINE_KEEP, type RunChildOptions, runChild, secretsToMask } from "./run/run.js";
-export { type DotenvEntry, type DotenvFile, parseDotenv } from "./sources/dotenv.js";
-export { gatherLayers, type LayerOptions } from "./sources/gather.js";
-export type { Candidate, LayerId, LayerStack, Origin, ValueSource } from "./sources/layers.js";
+export { type DotenvEntry, type DotenvFile, parseDotenv } from "./formats/dotenv.js";
 export {
   dotenvQuote,
   type Entry,
@@ -60,7 +31,39 @@ export {
   render,
   shellQuote,
   yamlQuote,
-} from "./targets/formats.js";
+} from "./formats/encoders.js";
+export { type Maskable, Masker, MIN_MASK_LENGTH, maskPatterns } from "./formats/mask.js";
+export { gatherLocalLayers, type LayerOptions, type LocalLayers } from "./layers/gather.js";
+export { findManifest, MANIFEST_NAMES, type ManifestRef, VERSION } from "./manifest/load.js";
+export type { Candidate, LayerId, LayerStack, Origin, ValueSource } from "./model/layers.js";
+export type {
+  Declaration,
+  ManifestKind,
+  ProfileSpec,
+  Sensitivity,
+  SourceDecl,
+  Spec,
+} from "./model/spec.js";
+export { effectiveDeclarations, effectiveSources } from "./model/spec.js";
+export {
+  evaluate,
+  parseTemplate,
+  referencedNames,
+  render as renderTemplate,
+  type Template,
+} from "./model/template.js";
+export { Value } from "./model/value.js";
+export { childEnvironment, PRISTINE_KEEP, secretsToMask } from "./pipeline/child-env.js";
+export type { Explanation } from "./pipeline/explain.js";
+export { openPipeline, type Pipeline, type PipelineOptions, type Resolved } from "./pipeline/pipeline.js";
+export {
+  type Resolution,
+  type ResolvedVariable,
+  type ResolveInput,
+  resolve,
+  resolveWithScope,
+} from "./resolve/resolve.js";
+export { type RunChildOptions, runChild } from "./run/run.js";
 
 /**
  * Parse manifest text in full (positioned YAML, schema validation). Asynchronous because the YAML and
@@ -84,11 +87,15 @@ export async function jsonSchema(): Promise<Record<string, unknown>> {
  * Load a manifest: a path (tessera.yaml, Dockfile.yaml, manifest.json, by name), or the first of those
  * in `cwd` when no path is given. Returns undefined when there is none.
  */
-export async function loadManifest(path?: string, cwd: string = process.cwd()): Promise<Spec | undefined> {
+export async function loadManifest(
+  path?: string,
+  cwd: string = process.cwd(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Spec | undefined> {
   if (path) {
     const absolute = resolvePath(cwd, path);
-    return loadManifestRef({ path: absolute, kind: kindOf(absolute) }, { cwd: dirname(absolute) });
+    return loadManifestRef({ path: absolute, kind: kindOf(absolute) }, { cwd: dirname(absolute), env });
   }
   const ref = findManifest(cwd);
-  return ref ? loadManifestRef(ref, { cwd }) : undefined;
+  return ref ? loadManifestRef(ref, { cwd, env }) : undefined;
 }

@@ -7,14 +7,14 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { fingerprintKey } from "../crypto/fingerprint.js";
 import { formatWarning, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
-import { type Declaration, effectiveDeclarations } from "../manifest/spec.js";
-import { fingerprintKey } from "../resolve/fingerprint.js";
+import { type Declaration, effectiveDeclarations } from "../model/spec.js";
+import { parseTemplate, referencedNames, type Template } from "../model/template.js";
 import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
-import { parseTemplate, referencedNames, type Template } from "../resolve/template.js";
-import type { Rendered, Service, TargetInput } from "../targets/target.js";
-import { serviceFrom } from "../targets/target.js";
+import type { Rendered, Service, TargetInput } from "../targets/types.js";
+import { serviceFrom } from "../targets/types.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,

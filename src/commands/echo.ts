@@ -5,8 +5,8 @@
  * that is not set is an error.
  */
 import { TesseraError } from "../errors.js";
-import { ENV_NAME } from "../manifest/spec.js";
-import { findWorkspace } from "../store/workspace.js";
+import { ENV_NAME } from "../model/spec.js";
+import { findWorkspace } from "../workspace/workspace.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import { type Context, checkLayerFlags, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
 
@@ -42,8 +42,8 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (!ENV_NAME.test(arg)) {
     throw new TesseraError("E_USAGE", "echo takes a variable name or a quoted '$NAME'", { hint: usage });
   }
-  const workspace = findWorkspace(context.cwd);
-  const { readStore } = await import("../store/store.js");
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
+  const { readStore } = await import("../workspace/store.js");
   const warnings: import("../errors.js").Diagnostic[] = [];
   const contents = await readStore(workspace, context.env, context.cwd, warnings);
   printWarnings(warnings, context, options.quiet);

@@ -7,14 +7,14 @@ import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
 import { writeOutputFile } from "../files.js";
-import { shownMessage } from "../resolve/resolve.js";
 import {
   evaluate,
   parseTemplate,
   type Template,
   TemplateReferenceError,
   TemplateSyntaxError,
-} from "../resolve/template.js";
+} from "../model/template.js";
+import { shownMessage } from "../resolve/resolve.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,

@@ -3,11 +3,10 @@
  * place that won, and what it shadowed. Never the value: a short keyed fingerprint compares values.
  */
 
-import { fingerprint, fingerprintKey } from "../resolve/fingerprint.js";
-import type { ResolvedVariable } from "../resolve/resolve.js";
-import { LAYER_TITLES, type Origin } from "../sources/layers.js";
+import { LAYER_TITLES } from "../model/layers.js";
+import type { Explanation, OriginJson } from "../pipeline/explain.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, checkLayerFlags, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+import { type Context, checkLayerFlags, type LayerFlags, openFromFlags, printWarnings } from "./common.js";
 
 export const flags: FlagSpecs = {
   ...LAYER_FLAGS,
@@ -17,37 +16,6 @@ export const flags: FlagSpecs = {
 const usage = "tessera explain [NAME…] [--json] [options]";
 const summary = "show where each variable comes from and what it shadows (never values)";
 
-export interface Explanation {
-  name: string;
-  declared: boolean;
-  kind?: "secret" | "config";
-  /** Declared as config, treated as a secret because its value is built from one. */
-  derived?: boolean;
-  required?: boolean;
-  description?: string;
-  status: "set" | "missing" | "empty" | "unresolved" | "undeclared";
-  lookup?: string;
-  winner?: OriginJson;
-  shadowed: OriginJson[];
-  fingerprint?: string;
-  dependsOn?: string;
-  declaredAt?: string;
-}
-
-interface OriginJson {
-  layer: string;
-  where: string;
-  file?: string;
-  line?: number;
-}
-
-function originJson(origin: Origin): OriginJson {
-  const out: OriginJson = { layer: origin.layer, where: origin.where };
-  if (origin.file) out.file = origin.file;
-  if (origin.line !== undefined) out.line = origin.line;
-  return out;
-}
-
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
   const options = parsed.flags as LayerFlags & { json?: boolean; help?: boolean };
@@ -56,24 +24,10 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     return 0;
   }
   checkLayerFlags(options, context.env);
-  const { resolution, stack } = await resolveFromFlags(options, context);
+  const pipeline = await openFromFlags(options, context);
+  const { resolution } = await pipeline.resolve();
   printWarnings(resolution.warnings, context, options.quiet);
-  const key = fingerprintKey(context.env);
-  const byName = new Map(resolution.variables.map((variable) => [variable.name, variable]));
-  const names = parsed.positionals.length > 0 ? parsed.positionals : [...byName.keys()];
-
-  const explanations: Explanation[] = names.map((name) => {
-    const variable = byName.get(name);
-    if (variable) return explainDeclared(variable, key);
-    const candidates = stack.sources.flatMap((source) => source.lookup(name));
-    return {
-      name,
-      declared: false,
-      status: "undeclared",
-      winner: candidates[0] ? originJson(candidates[0].origin) : undefined,
-      shadowed: candidates.slice(1).map((candidate) => originJson(candidate.origin)),
-    };
-  });
+  const explanations = await pipeline.explain(parsed.positionals);
 
   if (options.json) {
     context.stdout(
@@ -98,28 +52,6 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (explanations.length === 0) lines.push("(no variables)");
   context.stdout(`${lines.join("\n").trimEnd()}\n`);
   return 0;
-}
-
-function explainDeclared(variable: ResolvedVariable, key: Buffer): Explanation {
-  const explanation: Explanation = {
-    name: variable.name,
-    declared: true,
-    kind: variable.kind,
-    required: variable.required,
-    status: variable.status,
-    shadowed: variable.shadowed.map(originJson),
-  };
-  if (variable.derived) explanation.derived = true;
-  if (variable.description) explanation.description = variable.description;
-  if (variable.lookup !== variable.name) explanation.lookup = variable.lookup;
-  if (variable.origin) explanation.winner = originJson(variable.origin);
-  if (variable.value !== undefined)
-    explanation.fingerprint = fingerprint(key, variable.name, variable.value.reveal());
-  if (variable.dependsOn) explanation.dependsOn = variable.dependsOn;
-  if (variable.declaredAt?.file) {
-    explanation.declaredAt = `${variable.declaredAt.file}:${variable.declaredAt.line ?? 1}`;
-  }
-  return explanation;
 }
 
 function formatExplanation(explanation: Explanation): string[] {

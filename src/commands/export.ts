@@ -1,7 +1,7 @@
 /** tessera export [--format dotenv|json|yaml|shell] [--only secrets|config]: the explicit way to print values. */
 import { TesseraError } from "../errors.js";
+import { type Entry, FORMATS, type Format, render } from "../formats/encoders.js";
 import type { Resolution } from "../resolve/resolve.js";
-import { type Entry, FORMATS, type Format, render } from "../targets/formats.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,

@@ -12,10 +12,10 @@ import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { TesseraError } from "../errors.js";
 import { displayPath, privateDirectory, writeFileAtomic } from "../files.js";
-import { type ExposeSource, JsonEditError, setExpose } from "../manifest/json-edit.js";
+import { type ExposeSource, JsonEditError, setExpose } from "../formats/json-edit.js";
 import { parsePloinkyManifest } from "../manifest/ploinky.js";
-import { ENV_NAME } from "../manifest/spec.js";
-import { withLock } from "../store/lock.js";
+import { ENV_NAME } from "../model/spec.js";
+import { lockTimeout, withLock } from "../workspace/lock.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import type { Context } from "./common.js";
 
@@ -89,7 +89,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     });
   }
   let changed = false;
-  await withLock(lockPath(path), { what: shown }, async () => {
+  await withLock(lockPath(path), { what: shown, timeoutMs: lockTimeout(context.env) }, async () => {
     const text = readFileSync(path, "utf8");
     let next: string;
     try {

@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve as resolvePath } from "node:path";
 import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
-import { type Declaration, ENV_NAME } from "../manifest/spec.js";
-import { parseDotenv } from "../sources/dotenv.js";
+import { parseDotenv } from "../formats/dotenv.js";
+import { type Declaration, ENV_NAME } from "../model/spec.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import { type Context, noArguments } from "./common.js";
 

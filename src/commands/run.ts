@@ -1,15 +1,15 @@
 /** tessera run [--env P] [--pristine] [--mask|--no-mask] -- CMD [ARGS…] */
 import { formatWarning, TesseraError } from "../errors.js";
-import { MIN_MASK_LENGTH } from "../run/mask.js";
-import { childEnvironment, type MaskMode, runChild, secretsToMask } from "../run/run.js";
+import { MIN_MASK_LENGTH } from "../formats/mask.js";
+import { type MaskMode, runChild } from "../run/run.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
   checkLayerFlags,
   enforceRequired,
   type LayerFlags,
+  openFromFlags,
   printWarnings,
-  resolveFromFlags,
 } from "./common.js";
 
 export const flags: FlagSpecs = {
@@ -41,10 +41,11 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       hint: "tessera run -- node server.js",
     });
   }
-  const { resolution, restricted, storeCredentials } = await resolveFromFlags(options, context);
+  const pipeline = await openFromFlags(options, context);
+  const { resolution } = await pipeline.resolve();
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
-  const secrets = secretsToMask(resolution);
+  const secrets = await pipeline.secrets();
   const mask: MaskMode = options.mask === true ? "always" : options.mask === false ? "never" : "auto";
   if (mask !== "never" && !options.quiet) {
     for (const secret of secrets) {
@@ -58,15 +59,14 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       }
     }
   }
+  if (!context.output) throw new Error("tessera run needs the CLI's output streams");
   return runChild({
     command,
     args,
     // A manifest from another repository gets no more of the host environment than it declares.
-    env: childEnvironment(resolution, context.env, {
-      pristine: options.pristine || restricted,
-      strip: storeCredentials,
-    }),
+    env: await pipeline.childEnvironment({ pristine: options.pristine }),
     secrets,
     mask,
+    output: context.output,
   });
 }

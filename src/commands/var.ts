@@ -16,11 +16,16 @@ import { resolve as resolvePath } from "node:path";
 import { TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
 import { findManifest, loadManifest } from "../manifest/load.js";
-import { ENV_NAME, effectiveDeclarations, type Spec } from "../manifest/spec.js";
-import { isAlias } from "../resolve/resolve.js";
-import { parseTemplate, referencedNames, type Template, TemplateSyntaxError } from "../resolve/template.js";
-import type { ImportFormat } from "../store/formats.js";
-import { findWorkspace, storeExists, type Workspace } from "../store/workspace.js";
+import { ENV_NAME, effectiveDeclarations, type Spec } from "../model/spec.js";
+import {
+  isAlias,
+  parseTemplate,
+  referencedNames,
+  type Template,
+  TemplateSyntaxError,
+} from "../model/template.js";
+import type { ImportFormat } from "../workspace/formats.js";
+import { findWorkspace, storeExists, type Workspace } from "../workspace/workspace.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import { type Context, noArguments, printWarnings } from "./common.js";
 
@@ -115,7 +120,7 @@ function describe(text: string): { state: string; aliasOf?: string; refersTo?: s
 }
 
 async function loadStore(workspace: Workspace, context: Context, quiet: boolean) {
-  const { readStore } = await import("../store/store.js");
+  const { readStore } = await import("../workspace/store.js");
   const warnings: import("../errors.js").Diagnostic[] = [];
   const contents = await readStore(workspace, context.env, context.cwd, warnings);
   printWarnings(warnings, context, quiet);
@@ -128,7 +133,7 @@ async function change(
   quiet: boolean,
   body: (values: Map<string, string>) => boolean,
 ): Promise<boolean> {
-  const { updateStore } = await import("../store/write.js");
+  const { updateStore } = await import("../workspace/write.js");
   const warnings: import("../errors.js").Diagnostic[] = [];
   const written = await updateStore(
     workspace,
@@ -252,7 +257,7 @@ async function setCommand(argv: readonly string[], context: Context): Promise<nu
     );
   }
   const stored = pairs.map(([name, value]) => [name, storedText(name, value, literal)] as const);
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   let known = new Set<string>();
   await change(workspace, context, quiet, (values) => {
     for (const [name, text] of stored) values.set(name, text);
@@ -286,7 +291,7 @@ async function getCommand(argv: readonly string[], context: Context): Promise<nu
     throw new TesseraError("E_USAGE", "var get takes one name", { hint: usage });
   const name = parsed.positionals[0]!;
   checkName(name);
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   const contents = await loadStore(workspace, context, parsed.flags.quiet === true);
   const value = contents.values.get(name);
   if (value === undefined) throw notInStore(name, workspace, context);
@@ -315,7 +320,7 @@ async function unsetCommand(argv: readonly string[], context: Context): Promise<
   if (parsed.positionals.length === 0)
     throw new TesseraError("E_USAGE", "var unset needs a name", { hint: usage });
   parsed.positionals.forEach(checkName);
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   const quiet = parsed.flags.quiet === true;
   if (!storeExists(workspace)) {
     if (!quiet) context.stderr(`tessera: there is no workspace store: nothing to unset\n`);
@@ -347,7 +352,7 @@ async function declareCommand(argv: readonly string[], context: Context): Promis
   if (parsed.positionals.length === 0)
     throw new TesseraError("E_USAGE", "var declare needs a name", { hint: usage });
   parsed.positionals.forEach(checkName);
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   const kept: string[] = [];
   await change(workspace, context, parsed.flags.quiet === true, (values) => {
     let changed = false;
@@ -422,12 +427,12 @@ export async function listCommand(argv: readonly string[], context: Context): Pr
     return 0;
   }
   noArguments(parsed.positionals, "tessera var list [--values] [--json]");
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   const contents = storeExists(workspace)
     ? await loadStore(workspace, context, options.quiet === true)
     : { values: new Map<string, string>() };
   const ref = findManifest(context.cwd, options.manifest);
-  const spec = ref ? await loadManifest(ref, { cwd: context.cwd }) : undefined;
+  const spec = ref ? await loadManifest(ref, { cwd: context.cwd, env: context.env }) : undefined;
   const rows: Listed[] = [...contents.values.keys()].sort().map((name) => {
     const text = contents.values.get(name)!;
     const row: Listed = { name, ...describe(text), usedBy: manifestUses(spec, name) };
@@ -499,14 +504,14 @@ async function importCommand(argv: readonly string[], context: Context): Promise
       },
     );
   }
-  const formats = await import("../store/formats.js");
+  const formats = await import("../workspace/formats.js");
   const shown = file === "-" ? "<stdin>" : file;
   const imported =
     format === "ploinky"
       ? formats.parsePloinkySecrets(text, shown)
       : formats.parseDotenvForImport(text, shown);
   printWarnings(imported.warnings, context, options.quiet);
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   let replaced = 0;
   if (imported.values.size) {
     await change(workspace, context, options.quiet === true, (values) => {
@@ -546,9 +551,9 @@ async function exportCommand(argv: readonly string[], context: Context): Promise
       `--format takes dotenv, ploinky or json, not ${JSON.stringify(format)}`,
     );
   }
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   const contents = await loadStore(workspace, context, options.quiet === true);
-  const { exportStore } = await import("../store/formats.js");
+  const { exportStore } = await import("../workspace/formats.js");
   context.stdout(exportStore(contents.values, format));
   return 0;
 }
@@ -566,13 +571,13 @@ async function rekeyCommand(argv: readonly string[], context: Context): Promise<
     return 0;
   }
   noArguments(parsed.positionals, "tessera var rekey");
-  const workspace = findWorkspace(context.cwd);
+  const workspace = findWorkspace(context.cwd, context.env.HOME);
   if (!storeExists(workspace)) {
     throw new TesseraError("E_VAR_NOT_SET", "there is no workspace store to re-encrypt", {
       hint: "`tessera var set NAME VALUE` creates it",
     });
   }
-  const { readRecipients } = await import("../store/store.js");
+  const { readRecipients } = await import("../workspace/store.js");
   await change(workspace, context, parsed.flags.quiet === true, () => true);
   if (!parsed.flags.quiet) {
     const count = readRecipients(workspace, context.cwd).length;
@@ -596,7 +601,7 @@ async function recipientCommand(argv: readonly string[], context: Context): Prom
     return 0;
   }
   noArguments(parsed.positionals, "tessera var recipient");
-  const { ensureIdentities } = await import("../store/identity.js");
+  const { ensureIdentities } = await import("../crypto/identity.js");
   const identities = ensureIdentities(context.env, (text) => parsed.flags.quiet || context.stderr(text));
   for (const identity of identities.x25519) context.stdout(`${identity.recipient}\n`);
   return 0;

@@ -6,10 +6,16 @@
  */
 import { isMap, isPair, isScalar, isSeq, type Node } from "yaml";
 import { type Location, TesseraError } from "../errors.js";
-import { parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
-import { type Declaration, DOCKRION_NAME, type FromRef, type ImplicitReference, type Spec } from "./spec.js";
+import { parseYaml, type YamlFile } from "../formats/yaml-doc.js";
+import {
+  type Declaration,
+  DOCKRION_NAME,
+  type FromRef,
+  type ImplicitReference,
+  type Spec,
+} from "../model/spec.js";
+import { parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
 import { Problems } from "./tessera.js";
-import { parseYaml, type YamlFile } from "./yaml-doc.js";
 
 export function parseDockfile(text: string, file: string, dir: string): Spec {
   const yaml = parseYaml(text, file, "E_MANIFEST_SYNTAX");

@@ -9,7 +9,8 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync } from "node:f
 import { basename, dirname, join, resolve } from "node:path";
 import { TesseraError } from "../errors.js";
 import { displayPath, ownedPrivately, privateDirectory, writeFileAtomic } from "../files.js";
-import { ENV_NAME, type ManifestKind, type Spec } from "./spec.js";
+import { ENV_NAME, type ManifestKind, type Spec } from "../model/spec.js";
+import { cacheDir, type Env } from "../paths.js";
 
 declare const TESSERA_VERSION: string;
 export const VERSION = typeof TESSERA_VERSION === "string" ? TESSERA_VERSION : "dev";
@@ -62,6 +63,8 @@ export { displayPath };
 
 export interface LoadOptions {
   cwd: string;
+  /** The environment (where the Spec cache lives). */
+  env: Env;
   /** Skip the cache (check and the schema command always validate in full). */
   noCache?: boolean;
 }
@@ -78,7 +81,7 @@ export async function loadManifest(ref: ManifestRef, options: LoadOptions): Prom
       `cannot read manifest ${file}: ${(error as NodeJS.ErrnoException).code}`,
     );
   }
-  const cacheFile = options.noCache ? undefined : cachePath(ref, file, text);
+  const cacheFile = options.noCache ? undefined : cachePath(ref, file, text, options.env);
   if (cacheFile) {
     const cached = readCache(cacheFile, text);
     if (cached) return cached;
@@ -89,23 +92,11 @@ export async function loadManifest(ref: ManifestRef, options: LoadOptions): Prom
   return spec;
 }
 
-/** The cache directory: TESSERA_CACHE_DIR ("off" or "0" disables), else $XDG_CACHE_HOME/tessera or ~/.cache/tessera. */
-export function cacheDir(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): string | undefined {
-  const explicit = env.TESSERA_CACHE_DIR;
-  if (explicit === "off" || explicit === "0") return undefined;
-  if (explicit) return explicit;
-  // Without XDG_CACHE_HOME or HOME there is no sensible place: no cache (node:os stays unloaded).
-  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, ".cache") : undefined);
-  return base ? join(base, "tessera") : undefined;
-}
-
 /** Locations in a Spec name the file as displayed, so the key covers the displayed path too. */
-function cachePath(ref: ManifestRef, file: string, text: string): string | undefined {
+function cachePath(ref: ManifestRef, file: string, text: string, env: Env): string | undefined {
   // A development build (the library run from source) has no version that changes with the code.
   if (VERSION === "dev") return undefined;
-  const dir = cacheDir();
+  const dir = cacheDir(env);
   if (!dir) return undefined;
   return join(dir, `spec-${hash(`${VERSION}\0${ref.kind}\0${ref.path}\0${file}\0${text}`)}.json`);
 }

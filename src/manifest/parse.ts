@@ -1,7 +1,8 @@
 /** The full, positioned manifest parse (lazy: it loads the YAML and schema libraries). */
+
+import type { ManifestKind, Spec } from "../model/spec.js";
 import { parseDockfile } from "./dockfile.js";
 import { parsePloinkyManifest } from "./ploinky.js";
-import type { ManifestKind, Spec } from "./spec.js";
 import { parseTesseraManifest } from "./tessera.js";
 
 export function parseManifest(kind: ManifestKind, text: string, file: string, dir: string): Spec {

@@ -8,11 +8,11 @@
  */
 import { basename } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
-import { parseTemplate, referencedNames } from "../resolve/template.js";
-import { findJsonSyntaxError } from "./json-syntax.js";
-import { type Declaration, ENV_NAME, type ProfileSpec, type Spec } from "./spec.js";
+import { findJsonSyntaxError } from "../formats/json-syntax.js";
+import { parseYaml, type YamlFile } from "../formats/yaml-doc.js";
+import { type Declaration, ENV_NAME, type ProfileSpec, type Spec } from "../model/spec.js";
+import { parseTemplate, referencedNames } from "../model/template.js";
 import { Problems } from "./tessera.js";
-import { parseYaml, type YamlFile } from "./yaml-doc.js";
 
 type Path = (string | number)[];
 

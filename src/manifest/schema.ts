@@ -3,7 +3,7 @@
  * JSON Schema (`tessera schema`) so that editors complete and check the file.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import { ENV_NAME } from "./spec.js";
+import { ENV_NAME } from "../model/spec.js";
 
 const NamePattern = ENV_NAME.source;
 

@@ -1,12 +1,6 @@
 /** tessera.yaml → Spec: the Dockfile `secrets` schema, extended with config, sources and profiles. */
 import { closest, type ErrorCode, type Location, TesseraError } from "../errors.js";
-import {
-  KNOWN_SOURCE_TYPES,
-  STORE_SCHEMAS,
-  STORE_TYPES,
-  SUPPORTED_SOURCE_TYPES,
-  TesseraManifestSchema,
-} from "./schema.js";
+import { isScalar, parseYaml, type YamlFile } from "../formats/yaml-doc.js";
 import type {
   Declaration,
   DeclarationPatch,
@@ -18,9 +12,15 @@ import type {
   StoreSettings,
   StoreSource,
   StoreType,
-} from "./spec.js";
+} from "../model/spec.js";
+import {
+  KNOWN_SOURCE_TYPES,
+  STORE_SCHEMAS,
+  STORE_TYPES,
+  SUPPORTED_SOURCE_TYPES,
+  TesseraManifestSchema,
+} from "./schema.js";
 import { schemaProblems } from "./validate.js";
-import { isScalar, parseYaml, type YamlFile } from "./yaml-doc.js";
 
 type Path = (string | number)[];
 

@@ -6,7 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import { closest } from "../errors.js";
-import { ENV_NAME } from "./spec.js";
+import { ENV_NAME } from "../model/spec.js";
 
 export interface SchemaProblem {
   /** Path segments to the offending node. */

@@ -19,9 +19,9 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { AgeError, decryptAge } from "../crypto/age-decrypt.js";
+import type { Identities } from "../crypto/identity.js";
 import { displayPath } from "../files.js";
-import { AgeError, decryptAge } from "../store/age-decrypt.js";
-import type { Identities } from "../store/identity.js";
 import {
   type Fetched,
   type LookupRequest,
@@ -81,7 +81,7 @@ async function decrypt(data: Buffer, identities: Identities, shown: string): Pro
     );
   }
   // Recipient types the native reader does not handle (post-quantum, …): the reference library.
-  const age = await import("../store/age-lib.js");
+  const age = await import("../crypto/age-lib.js");
   let binary: Uint8Array;
   try {
     binary = data.toString("latin1").trimStart().startsWith("-----BEGIN AGE ENCRYPTED FILE-----")

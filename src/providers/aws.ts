@@ -141,11 +141,11 @@ function isAwsHost(endpoint: string): boolean {
   }
 }
 
-/** A client of the SDK, made {@link quietly}, that keeps the bodies of error answers for {@link sdkError}. */
+/** A client of the SDK that keeps the bodies of error answers for {@link sdkError}. */
 function makeClient<C extends { middlewareStack: { add(middleware: never, options: object): void } }>(
   make: () => C,
 ): C {
-  const client = quietly(make);
+  const client = make();
   const keepBody =
     (next: (args: unknown) => Promise<{ response: unknown }>) =>
     async (args: unknown): Promise<{ response: unknown }> => {
@@ -175,21 +175,6 @@ function makeClient<C extends { middlewareStack: { add(middleware: never, option
 
 /** The body of an error answer, by the SDK's response object (error.$response). */
 const errorBodies = new WeakMap<object, string>();
-
-/**
- * Make a client without the SDK's NodeVersionSupportWarning (printed on Node < 22 when a client is
- * made): tessera's output is not the place for a notice about a library's future releases.
- */
-function quietly<T>(make: () => T): T {
-  const name = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
-  if (process.env[name] !== undefined) return make();
-  process.env[name] = "true";
-  try {
-    return make();
-  } finally {
-    delete process.env[name];
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors

@@ -21,8 +21,8 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { decryptValue, EciesError, isEncrypted, parsePrivateKey, publicKeyHex } from "../crypto/ecies.js";
 import { displayPath } from "../files.js";
-import { decryptValue, EciesError, isEncrypted, parsePrivateKey, publicKeyHex } from "./ecies.js";
 import {
   type Fetched,
   type LookupRequest,

@@ -5,7 +5,7 @@
  * to ask for, interpolating the source's fields, the pool, retries, timeouts, the encrypted cache,
  * --offline, errors for the user) lives in ../sources/external.ts, so a provider stays small.
  */
-import type { StoreSource } from "../manifest/spec.js";
+import type { StoreSource } from "../model/spec.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -41,7 +41,7 @@ export interface ProviderContext {
   /** Run `fn`, retrying a ProviderError marked transient with exponential backoff and jitter. */
   retry<R>(fn: (signal: AbortSignal) => Promise<R>): Promise<R>;
   /** The user's age identities (age-file), undefined when there are none. */
-  identities(): Promise<import("../store/identity.js").Identities | undefined>;
+  identities(): Promise<import("../crypto/identity.js").Identities | undefined>;
 }
 
 export interface Provider {
@@ -84,10 +84,7 @@ export function isProviderError(error: unknown): error is ProviderError {
   );
 }
 
-/** The request id of a `from:` reference: key and property, kept apart by a character no key holds. */
-export function refId(key: string, property: string | undefined): string {
-  return property === undefined ? key : `${key}\u0000${property}`;
-}
+export { refId } from "../model/spec.js";
 
 /** A duration ("30s", "10m", "250ms", "1h", "1d") in ms. */
 export function durationMs(text: string): number {

@@ -2,8 +2,8 @@
  * How providers turn what a store returned into answers, shared so every store reads values the same way.
  */
 import { isTesseraError } from "../errors.js";
-import type { Template } from "../resolve/template.js";
-import { parseDotenv } from "../sources/dotenv.js";
+import { parseDotenv } from "../formats/dotenv.js";
+import type { Template } from "../model/template.js";
 import { type Fetched, field, type LookupRequest, ProviderError } from "./types.js";
 
 /** A template's text with references kept as written (and `$$` as `$`): the value as data. */

@@ -11,18 +11,19 @@
  * no declaration vouches for, from a file or a flag) is treated as a secret.
  */
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
+import type { Candidate, LayerStack, Origin, ValueSource } from "../model/layers.js";
 import {
   type Declaration,
   effectiveDeclarations,
   type FromRef,
   type ManifestKind,
+  refId,
   type Sensitivity,
   type Spec,
-} from "../manifest/spec.js";
-import { refId } from "../providers/types.js";
-import type { Candidate, LayerStack, Origin, ValueSource } from "../sources/layers.js";
+} from "../model/spec.js";
 import {
   evaluate,
+  isAlias,
   isLiteral,
   type Lookup,
   type Need,
@@ -31,8 +32,8 @@ import {
   type Template,
   TemplateReferenceError,
   TemplateSyntaxError,
-} from "./template.js";
-import { Value } from "./value.js";
+} from "../model/template.js";
+import { Value } from "../model/value.js";
 
 export interface ResolvedVariable {
   name: string;
@@ -514,10 +515,4 @@ class Evaluator {
       hint: "break the cycle: one of these values must not refer back",
     });
   }
-}
-
-/** A value that is exactly one plain reference (`$OTHER`, `${OTHER}`): an alias. */
-export function isAlias(template: Template): boolean {
-  const only = template.length === 1 ? template[0] : undefined;
-  return typeof only === "object" && only.operator === undefined;
 }

@@ -6,63 +6,8 @@ import { spawn } from "node:child_process";
 import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { TesseraError } from "../errors.js";
-import type { Resolution } from "../resolve/resolve.js";
+import { type Maskable, Masker, maskPatterns } from "../formats/mask.js";
 import { mark, report } from "../timing.js";
-import { type Maskable, Masker, maskPatterns } from "./mask.js";
-
-/** Kept from the parent environment under --pristine. */
-export const PRISTINE_KEEP = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"] as const;
-
-/**
- * Variables Tessera itself uses to reach keys and stores: never passed on to a child unless the
- * manifest declares them. (Providers add their credential names here when they are used.)
- */
-export const TESSERA_CREDENTIALS = new Set<string>([
-  "TESSERA_AGE_KEY",
-  "TESSERA_AGE_KEY_FILE",
-  "TESSERA_FINGERPRINT_KEY",
-]);
-
-export interface ChildEnvironmentOptions {
-  pristine?: boolean;
-  /** More names not to pass on: the credentials of the manifest's external stores. */
-  strip?: readonly string[];
-}
-
-/** The child's environment: the parent's (or a minimal set) plus every resolved variable. */
-export function childEnvironment(
-  resolution: Resolution,
-  parent: Readonly<Record<string, string | undefined>>,
-  options: ChildEnvironmentOptions = {},
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  if (options.pristine) {
-    for (const name of PRISTINE_KEEP) {
-      const value = parent[name];
-      if (value !== undefined) env[name] = value;
-    }
-  } else {
-    const strip = new Set(options.strip);
-    for (const [name, value] of Object.entries(parent)) {
-      if (value !== undefined && !TESSERA_CREDENTIALS.has(name) && !strip.has(name)) env[name] = value;
-    }
-  }
-  for (const variable of resolution.variables) {
-    if (variable.value !== undefined) env[variable.name] = variable.value.reveal();
-  }
-  return env;
-}
-
-/** The secret values to mask (config values are not masked). */
-export function secretsToMask(resolution: Resolution): Maskable[] {
-  const out: Maskable[] = [];
-  for (const variable of resolution.variables) {
-    if (variable.kind === "secret" && variable.value !== undefined) {
-      out.push({ name: variable.name, value: variable.value.reveal() });
-    }
-  }
-  return out;
-}
 
 export type MaskMode = "auto" | "always" | "never";
 
@@ -72,6 +17,8 @@ export interface RunChildOptions {
   env: Record<string, string>;
   secrets: readonly Maskable[];
   mask: MaskMode;
+  /** Where the child's masked output is relayed (the CLI's own stdout and stderr). */
+  output: { stdout: Writable; stderr: Writable };
 }
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2"] as const;
@@ -169,9 +116,9 @@ export async function runChild(options: RunChildOptions): Promise<number> {
     const pumps: Pump[] = [];
     const brokenPipe = () => child?.kill("SIGPIPE");
     if (maskOut && child.stdout)
-      pumps.push(pump(child.stdout, process.stdout, new Masker(patterns), brokenPipe));
+      pumps.push(pump(child.stdout, options.output.stdout, new Masker(patterns), brokenPipe));
     if (maskErr && child.stderr)
-      pumps.push(pump(child.stderr, process.stderr, new Masker(patterns), brokenPipe));
+      pumps.push(pump(child.stderr, options.output.stderr, new Masker(patterns), brokenPipe));
 
     child.once("error", (error: NodeJS.ErrnoException) => {
       if (!settle()) return;

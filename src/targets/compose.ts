@@ -9,9 +9,9 @@
  *     images use; with values, the files are written (mode 0600).
  */
 import { TesseraError } from "../errors.js";
+import { emitYaml, type YamlValue } from "../formats/yaml-emit.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
-import { type Artifact, GENERATED, type Rendered, splitVariables, type TargetInput } from "./target.js";
-import { emitYaml, type YamlValue } from "./yaml-emit.js";
+import { type Artifact, GENERATED, type Rendered, splitVariables, type TargetInput } from "./types.js";
 
 export type SecretsMode = "env-file" | "files";
 

@@ -6,8 +6,8 @@
  * (mode 0600); a value that dialect cannot carry is refused.
  */
 import { TesseraError } from "../errors.js";
+import { shellWord } from "../formats/encoders.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
-import { shellWord } from "./formats.js";
 import {
   type Artifact,
   GENERATED,
@@ -15,7 +15,7 @@ import {
   type Service,
   splitVariables,
   type TargetInput,
-} from "./target.js";
+} from "./types.js";
 
 /**
  * Docker's env-file dialect (docker/cli opts/envfile.go): one `NAME=value` per line, the value taken

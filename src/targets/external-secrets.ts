@@ -6,8 +6,9 @@
  * drift. No value is written: ESO reads the stores in the cluster.
  */
 import { TesseraError } from "../errors.js";
+import { emitYaml, emitYamlDocuments, type YamlValue } from "../formats/yaml-emit.js";
 import { ESO_STORE_TYPES } from "../manifest/schema.js";
-import { effectiveSources, isStoreSource, type StoreSource } from "../manifest/spec.js";
+import { effectiveSources, isStoreSource, type StoreSource } from "../model/spec.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
   checkKustomizable,
@@ -25,8 +26,7 @@ import {
   type Service,
   splitVariables,
   type TargetInput,
-} from "./target.js";
-import { emitYaml, emitYamlDocuments, type YamlValue } from "./yaml-emit.js";
+} from "./types.js";
 
 export interface ExternalSecretsOptions {
   /** A ClusterSecretStore instead of namespaced SecretStores. */

@@ -7,6 +7,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { TesseraError } from "../errors.js";
+import { emitYaml, type YamlValue } from "../formats/yaml-emit.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
   type Artifact,
@@ -15,8 +16,7 @@ import {
   type Service,
   splitVariables,
   type TargetInput,
-} from "./target.js";
-import { emitYaml, type YamlValue } from "./yaml-emit.js";
+} from "./types.js";
 
 export type EnvStyle = "envFrom" | "refs";
 

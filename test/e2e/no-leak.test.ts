@@ -4,13 +4,15 @@
  * (stdout and stderr) must not contain the value. Most runs go through the CLI in-process (fast),
  * a sample through the built binary.
  */
+
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { main } from "../../src/cli.ts";
 import type { Context } from "../../src/commands/common.ts";
 import { formatError, isTesseraError } from "../../src/errors.ts";
-import { dotenvQuote, yamlQuote } from "../../src/targets/formats.ts";
+import { dotenvQuote, yamlQuote } from "../../src/formats/encoders.ts";
 import { project, tessera } from "../helpers.ts";
 
 process.env.TESSERA_CACHE_DIR = "off";
@@ -22,9 +24,16 @@ interface Outcome {
 
 async function inProcess(argv: string[], cwd: string, env: Record<string, string> = {}): Promise<Outcome> {
   let output = "";
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      output += String(chunk);
+      done();
+    },
+  });
   const context: Context = {
     cwd,
     env: { TESSERA_FINGERPRINT_KEY: "k", ...env },
+    output: { stdout: sink, stderr: sink },
     stdout: (text) => {
       output += text;
     },

@@ -286,6 +286,7 @@ describe("runChild as a library", () => {
         env: { PATH: process.env.PATH ?? "" },
         secrets: [{ name: "T", value: "fake-secret-value" }],
         mask: "always",
+        output: { stdout: process.stdout, stderr: process.stderr },
       });
       assert.equal(code, 0);
     }

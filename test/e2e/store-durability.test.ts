@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { armor } from "age-encryption";
 import { isTesseraError } from "../../src/errors.ts";
-import { withLock } from "../../src/store/lock.ts";
+import { withLock } from "../../src/workspace/lock.ts";
 import { CLI, cleanEnv, project, type Result, ROOT, startTessera, tessera } from "../helpers.ts";
 import { requireComponent } from "../support/consumers.ts";
 

@@ -11,8 +11,8 @@
  * Prints `{"writes": COUNT, "ms": …}` when done; exits 1 with a message on any error.
  */
 import { existsSync } from "node:fs";
-import { workspaceAt } from "../../src/store/workspace.ts";
-import { updateStore } from "../../src/store/write.ts";
+import { workspaceAt } from "../../src/workspace/workspace.ts";
+import { updateStore } from "../../src/workspace/write.ts";
 
 const [root, prefix, countText, go] = process.argv.slice(2);
 if (!root || !prefix || !countText) {

@@ -16,10 +16,10 @@ import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import YAML from "yaml";
 import { isTesseraError } from "../../src/errors.ts";
+import { dotenvQuote } from "../../src/formats/encoders.ts";
 import type { ResolvedVariable } from "../../src/resolve/resolve.ts";
 import { composeEnvLine } from "../../src/targets/compose.ts";
 import { dockerEnvLine } from "../../src/targets/docker.ts";
-import { dotenvQuote } from "../../src/targets/formats.ts";
 import { checkKustomizable } from "../../src/targets/kubernetes.ts";
 import { project, tessera } from "../helpers.ts";
 import {

@@ -39,7 +39,7 @@ import {
   parseRecipient,
   recipientOf,
   type X25519Identity,
-} from "../../src/store/age-decrypt.ts";
+} from "../../src/crypto/age-decrypt.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers

@@ -4,15 +4,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { isTesseraError } from "../../src/errors.ts";
-import { resolve } from "../../src/resolve/resolve.ts";
+import { parseDotenv } from "../../src/formats/dotenv.ts";
+import { EnvironmentSource, StaticSource } from "../../src/model/layers.ts";
 import {
   parseTemplate,
   render,
   TemplateReferenceError,
   TemplateSyntaxError,
-} from "../../src/resolve/template.ts";
-import { parseDotenv } from "../../src/sources/dotenv.ts";
-import { EnvironmentSource, StaticSource } from "../../src/sources/layers.ts";
+} from "../../src/model/template.ts";
+import { resolve } from "../../src/resolve/resolve.ts";
 import { ROOT } from "../helpers.ts";
 
 interface Expectation {

@@ -15,14 +15,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
-import { keyNames } from "../../src/providers/dotenvx-file.ts";
 import {
   decryptValue,
   EciesError,
   isEncrypted,
   parsePrivateKey,
   publicKeyHex,
-} from "../../src/providers/ecies.ts";
+} from "../../src/crypto/ecies.ts";
+import { keyNames } from "../../src/providers/dotenvx-file.ts";
 import { ROOT } from "../helpers.ts";
 import { requireComponent } from "../support/consumers.ts";
 

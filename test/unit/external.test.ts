@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { pool, retry } from "../../src/layers/external.ts";
 import { ProviderError, refId } from "../../src/providers/types.ts";
-import { pool, retry } from "../../src/sources/external.ts";
 
 describe("pool", () => {
   test("never runs more than its size at once, and keeps the input order", async () => {

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { type ExposeSource, JsonEditError, setExpose } from "../../src/manifest/json-edit.ts";
-import { findJsonSyntaxError } from "../../src/manifest/json-syntax.ts";
+import { type ExposeSource, JsonEditError, setExpose } from "../../src/formats/json-edit.ts";
+import { findJsonSyntaxError } from "../../src/formats/json-syntax.ts";
 
 const lines = (...parts: string[]) => parts.join("\n");
 

@@ -5,8 +5,8 @@ import { isTesseraError, type TesseraError } from "../../src/errors.ts";
 import { parseDockfile } from "../../src/manifest/dockfile.ts";
 import { parsePloinkyManifest } from "../../src/manifest/ploinky.ts";
 import { jsonSchema } from "../../src/manifest/schema.ts";
-import { effectiveDeclarations, effectiveSources } from "../../src/manifest/spec.ts";
 import { parseTesseraManifest } from "../../src/manifest/tessera.ts";
+import { effectiveDeclarations, effectiveSources } from "../../src/model/spec.ts";
 
 function fails(fn: () => unknown): TesseraError {
   try {

@@ -11,9 +11,9 @@ import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
-import { render as renderTemplate } from "../../src/resolve/template.ts";
-import { parseDotenv } from "../../src/sources/dotenv.ts";
-import { dotenvQuote, type Entry, render, shellQuote, yamlQuote } from "../../src/targets/formats.ts";
+import { parseDotenv } from "../../src/formats/dotenv.ts";
+import { dotenvQuote, type Entry, render, shellQuote, yamlQuote } from "../../src/formats/encoders.ts";
+import { render as renderTemplate } from "../../src/model/template.ts";
 
 /** Fragments that matter to one consumer or another, weighted well above their natural frequency. */
 const TRICKY = [

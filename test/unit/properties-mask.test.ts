@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { type Maskable, Masker, MIN_MASK_LENGTH, maskPatterns } from "../../src/run/mask.ts";
+import { type Maskable, Masker, MIN_MASK_LENGTH, maskPatterns } from "../../src/formats/mask.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Arbitraries

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { isTesseraError } from "../../src/errors.ts";
+import { parseDotenv } from "../../src/formats/dotenv.ts";
+import { dotenvQuote, type Entry, render as renderFormat } from "../../src/formats/encoders.ts";
 import {
   evaluate,
   isLiteral,
@@ -18,9 +20,7 @@ import {
   render,
   TemplateReferenceError,
   TemplateSyntaxError,
-} from "../../src/resolve/template.ts";
-import { parseDotenv } from "../../src/sources/dotenv.ts";
-import { dotenvQuote, type Entry, render as renderFormat } from "../../src/targets/formats.ts";
+} from "../../src/model/template.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Shared arbitraries

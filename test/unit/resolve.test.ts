@@ -4,8 +4,8 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { type Context, missingError, resolveFromFlags } from "../../src/commands/common.ts";
 import { formatError, isTesseraError, type TesseraError } from "../../src/errors.ts";
-import { findJsonSyntaxError } from "../../src/manifest/json-syntax.ts";
-import { Value } from "../../src/resolve/value.ts";
+import { findJsonSyntaxError } from "../../src/formats/json-syntax.ts";
+import { Value } from "../../src/model/value.ts";
 import { project } from "../helpers.ts";
 
 process.env.TESSERA_CACHE_DIR = "off";

@@ -8,12 +8,12 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { decryptAge } from "../crypto/age-decrypt.js";
+import { ensureIdentities, loadIdentities } from "../crypto/identity.js";
 import { privateDirectory, writeFileAtomic } from "../files.js";
-import { cacheDir } from "../manifest/load.js";
-import type { Spec, StoreSource } from "../manifest/spec.js";
+import type { Spec, StoreSource } from "../model/spec.js";
+import { cacheDir } from "../paths.js";
 import type { Fetched } from "../providers/types.js";
-import { decryptAge } from "../store/age-decrypt.js";
-import { ensureIdentities, loadIdentities } from "../store/identity.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -21,6 +21,8 @@ export interface CacheContext {
   spec: Spec;
   env: Env;
   cwd: string;
+  /** Where a one-off notice goes (the identity created for the cache's encryption). */
+  notice: (text: string) => void;
 }
 
 export interface CachedFetch {
@@ -73,8 +75,8 @@ export async function writeFetchCache(
 ): Promise<void> {
   const file = cacheFile(store, context);
   if (!file) return;
-  const identities = ensureIdentities(context.env, (text) => process.stderr.write(text));
-  const age = await import("../store/age-lib.js");
+  const identities = ensureIdentities(context.env, context.notice);
+  const age = await import("../crypto/age-lib.js");
   const encrypter = new age.Encrypter();
   for (const identity of identities.x25519) encrypter.addRecipient(identity.recipient);
   for (const line of identities.lines.filter((entry) => !/^AGE-SECRET-KEY-1/i.test(entry))) {

@@ -12,11 +12,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { AgeError, decryptAge, parseRecipient } from "../crypto/age-decrypt.js";
+import { type Identities, loadIdentities } from "../crypto/identity.js";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import { ENV_NAME } from "../manifest/spec.js";
-import { AgeError, decryptAge, parseRecipient } from "./age-decrypt.js";
-import { type Identities, loadIdentities } from "./identity.js";
+import { ENV_NAME } from "../model/spec.js";
 import { RECIPIENTS_FILE, type Workspace } from "./workspace.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -116,7 +116,7 @@ async function decrypt(
     );
   }
   // Recipient types the native reader does not handle (post-quantum, passphrase, …): the reference library.
-  const age = await import("./age-lib.js");
+  const age = await import("../crypto/age-lib.js");
   const decrypter = new age.Decrypter();
   for (const line of identities.lines) decrypter.addIdentity(line);
   const text = data.toString("latin1");

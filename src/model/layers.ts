@@ -10,7 +10,7 @@
  *   6 external  external stores (./external.ts)
  *   7 manifest  manifest defaults and config values
  */
-import { literal, type Template } from "../resolve/template.js";
+import { literal, type Template } from "./template.js";
 
 export type LayerId = "flag" | "env" | "values" | "store" | "dotenv" | "external" | "manifest";
 

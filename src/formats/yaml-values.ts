@@ -7,9 +7,9 @@
  */
 import { isAlias, isMap, isPair, isScalar, isSeq, type Node } from "yaml";
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
-import { ENV_NAME } from "../manifest/spec.js";
-import { parseYaml } from "../manifest/yaml-doc.js";
-import { parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
+import { ENV_NAME } from "../model/spec.js";
+import { parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
+import { parseYaml } from "./yaml-doc.js";
 
 export interface ValueEntry {
   key: string;

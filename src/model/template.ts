@@ -269,3 +269,9 @@ export function render(template: Template, lookup: (name: string) => string | un
   }
   return step.value;
 }
+
+/** A value that is exactly one plain reference (`$OTHER`, `${OTHER}`): an alias. */
+export function isAlias(template: Template): boolean {
+  const only = template.length === 1 ? template[0] : undefined;
+  return typeof only === "object" && only.operator === undefined;
+}

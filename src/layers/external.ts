@@ -18,14 +18,22 @@
  */
 import { closest, type Diagnostic, type ErrorCode, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
+import { type Candidate, StaticSource, type ValueSource } from "../model/layers.js";
 import {
   type Declaration,
   effectiveDeclarations,
   type Spec,
   type StoreSettings,
   type StoreSource,
-} from "../manifest/spec.js";
-import { PROVIDERS } from "../providers/registry.js";
+} from "../model/spec.js";
+import {
+  literal,
+  parseTemplate,
+  render,
+  TemplateReferenceError,
+  TemplateSyntaxError,
+} from "../model/template.js";
+import { PROVIDERS } from "../providers/catalog.js";
 import {
   durationMs,
   type Fetched,
@@ -35,15 +43,6 @@ import {
   type ProviderErrorKind,
   refId,
 } from "../providers/types.js";
-import { resolveWithScope } from "../resolve/resolve.js";
-import {
-  literal,
-  parseTemplate,
-  render,
-  TemplateReferenceError,
-  TemplateSyntaxError,
-} from "../resolve/template.js";
-import { type Candidate, StaticSource, type ValueSource } from "./layers.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -54,13 +53,20 @@ export interface ExternalOptions {
   profile?: string;
   cwd: string;
   env: Env;
-  /** Layers 1–5: what shadows a store, and what the stores' fields are interpolated from. */
+  /** Layers 1–5: what shadows a store. */
   higher: readonly ValueSource[];
+  /**
+   * The value of a name in the scope of layers 1–5, resolved (interpolated) by the pipeline; the stores'
+   * fields are interpolated from it. A lookup, not a call into resolve: layers stay below resolution.
+   */
+  scope: (name: string) => string | undefined;
   /** --secrets-from: the only stores used. */
   secretsFrom?: readonly string[];
   /** --offline: caches only. */
   offline?: boolean;
   warnings: Diagnostic[];
+  /** Where a one-off notice goes (stderr in the CLI). */
+  notice: (text: string) => void;
 }
 
 const POOL_SIZE = 8;
@@ -169,20 +175,9 @@ function requestsFor(
 
 /** Interpolates a store's string fields (not its `eso` block) from layers 1–5 and TESSERA_ENV. */
 function fieldInterpolator(options: ExternalOptions): (store: StoreSource) => StoreSettings {
-  let scope: ((name: string) => string | undefined) | undefined;
   const lookup = (name: string): string | undefined => {
     if (name === "TESSERA_ENV" && options.profile !== undefined) return options.profile;
-    if (!scope) {
-      const { scopeValue } = resolveWithScope({
-        stack: { sources: [...options.higher], warnings: [] },
-        deferErrors: true,
-      });
-      scope = (key) => {
-        const found = scopeValue(key);
-        return found.set ? found.value : undefined;
-      };
-    }
-    return scope(name);
+    return options.scope(name);
   };
   const walk = (value: unknown, store: StoreSource, path: string): unknown => {
     if (typeof value === "string") {
@@ -232,7 +227,7 @@ async function fetchStore(
 ): Promise<StoreResults> {
   const maxAge = store.settings.cache ? durationMs(store.settings.cache.maxAge) : undefined;
   const cache = maxAge !== undefined || options.offline ? await import("./fetch-cache.js") : undefined;
-  const context = { spec: options.spec, env: options.env, cwd: options.cwd };
+  const context = { spec: options.spec, env: options.env, cwd: options.cwd, notice: options.notice };
   if (cache) {
     const cached = await cache.readFetchCache(store, context);
     const age = cached ? Date.now() - cached.fetchedAt : Number.POSITIVE_INFINITY;
@@ -302,7 +297,7 @@ async function runProvider(
       timeoutMs,
       pool: (items, fn) => pool(items, POOL_SIZE, fn),
       retry: (fn) => retry(fn, timeoutMs),
-      identities: async () => (await import("../store/identity.js")).loadIdentities(options.env),
+      identities: async () => (await import("../crypto/identity.js")).loadIdentities(options.env),
     });
   } catch (error) {
     if (isProviderError(error)) throw providerFailure(store, error, options.cwd);

@@ -7,10 +7,10 @@
  * higher file's fields win.
  */
 import { TesseraError } from "../errors.js";
+import type { SourceOverride } from "../formats/yaml-values.js";
 import { STORE_SCHEMAS, STORE_TYPES } from "../manifest/schema.js";
-import type { StoreSettings, StoreSource, StoreType } from "../manifest/spec.js";
 import { schemaProblems } from "../manifest/validate.js";
-import type { SourceOverride } from "./yaml-values.js";
+import type { StoreSettings, StoreSource, StoreType } from "../model/spec.js";
 
 export function applyOverrides(
   stores: readonly StoreSource[],

@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { type Diagnostic, TesseraError } from "../errors.js";
-import { configDir } from "../resolve/fingerprint.js";
+import { configDir } from "../paths.js";
 import { AgeError, generateIdentity, parseIdentities, type X25519Identity } from "./age-decrypt.js";
 
 export interface Identities {

@@ -26,7 +26,7 @@ interface Holder {
 }
 
 export interface LockOptions {
-  /** How long to wait for the lock (default: TESSERA_LOCK_TIMEOUT seconds, else 30 s). */
+  /** How long to wait for the lock (default: 30 s; see {@link lockTimeout}). */
   timeoutMs?: number;
   /** What is locked, for the error: "the workspace store .tessera/store.age". */
   what: string;
@@ -89,10 +89,10 @@ function createExclusive(path: string, content: string): boolean {
   return true;
 }
 
-/** TESSERA_LOCK_TIMEOUT (seconds, e.g. 0 to fail at once in CI), else 30 s. */
-function lockTimeout(): number {
-  const seconds = Number(process.env.TESSERA_LOCK_TIMEOUT);
-  return process.env.TESSERA_LOCK_TIMEOUT !== undefined && Number.isFinite(seconds) && seconds >= 0
+/** How long to wait for a lock: TESSERA_LOCK_TIMEOUT (seconds, e.g. 0 to fail at once in CI), else 30 s. */
+export function lockTimeout(env: Readonly<Record<string, string | undefined>>): number {
+  const seconds = Number(env.TESSERA_LOCK_TIMEOUT);
+  return env.TESSERA_LOCK_TIMEOUT !== undefined && Number.isFinite(seconds) && seconds >= 0
     ? seconds * 1000
     : 30_000;
 }
@@ -102,7 +102,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function acquire(path: string, options: LockOptions): Promise<string> {
   const token = randomBytes(12).toString("hex");
   const me: Holder = { pid: process.pid, start: startTime("self") ?? "", host: hostname(), since: 0, token };
-  const deadline = Date.now() + (options.timeoutMs ?? lockTimeout());
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let delay = 2;
   for (;;) {
     me.since = Date.now();

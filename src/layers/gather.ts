@@ -15,10 +15,8 @@ import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import { ENV_NAME, effectiveSources, type FileSource, isStoreSource, type Spec } from "../manifest/spec.js";
-import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
-import { findWorkspace, storeExists } from "../store/workspace.js";
-import { parseDotenv } from "./dotenv.js";
+import { parseDotenv } from "../formats/dotenv.js";
+import type { SourceOverride } from "../formats/yaml-values.js";
 import {
   type Candidate,
   EnvironmentSource,
@@ -26,8 +24,17 @@ import {
   type LayerStack,
   StaticSource,
   type ValueSource,
-} from "./layers.js";
-import type { SourceOverride } from "./yaml-values.js";
+} from "../model/layers.js";
+import {
+  ENV_NAME,
+  effectiveSources,
+  type FileSource,
+  isStoreSource,
+  type Spec,
+  type StoreSource,
+} from "../model/spec.js";
+import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
+import { findWorkspace, storeExists } from "../workspace/workspace.js";
 
 export interface LayerOptions {
   cwd: string;
@@ -44,12 +51,11 @@ export interface LayerOptions {
   hostEnvOnly?: ReadonlySet<string>;
   /** Where automatic value files are looked for, instead of the manifest's directory (ditto). */
   autoDir?: string;
-  /** false: do not fetch external stores (the external-secrets target: ESO reads them). */
-  external?: boolean;
-  /** --secrets-from: the only external stores used. */
-  secretsFrom?: readonly string[];
-  /** --offline: external stores answer from their caches only. */
-  offline?: boolean;
+}
+
+/** Layers 1–5 gathered, and the external stores (layer 6) still to be asked, with value-file overrides applied. */
+export interface LocalLayers extends LayerStack {
+  stores: StoreSource[];
 }
 
 interface FilePlan {
@@ -62,7 +68,11 @@ interface FilePlan {
   declaredAt?: import("../errors.js").Location;
 }
 
-export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
+/**
+ * Layers 1–5 (flags, environment, value files, the workspace store, dotenv files), in precedence order,
+ * and the external stores of layer 6, which the pipeline asks next with these layers' scope.
+ */
+export async function gatherLocalLayers(options: LayerOptions): Promise<LocalLayers> {
   const warnings: Diagnostic[] = [];
   const sources: ValueSource[] = [];
   const flagCandidates: Candidate[] = (options.secrets ?? []).map(([name, value]) => ({
@@ -75,7 +85,7 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
 
   const plans = planFiles(options);
   const needsYaml = plans.some((plan) => plan.layer === "values" && (plan.mustExist || exists(plan.path)));
-  const yamlParser = needsYaml ? (await import("./yaml-values.js")).parseYamlValues : undefined;
+  const yamlParser = needsYaml ? (await import("../formats/yaml-values.js")).parseYamlValues : undefined;
   // Value files may also change or add external stores (`sources:`), the higher file first.
   const overrides: SourceOverride[] = [];
   for (const plan of plans.filter((entry) => entry.layer === "values")) {
@@ -85,38 +95,24 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
   for (const plan of plans.filter((entry) => entry.layer === "dotenv")) {
     sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
   }
-  // Layer 6: external stores, fetched now (their module is loaded only when the manifest has one).
+  // Layer 6: the external stores the manifest declares (value files may change or add some).
   let stores = options.spec ? effectiveSources(options.spec, options.profile).filter(isStoreSource) : [];
   if (overrides.length && options.spec) {
     stores = (await import("./store-overrides.js")).applyOverrides(stores, overrides);
   }
-  if (stores.length && options.external !== false) {
-    const { externalSources } = await import("./external.js");
-    sources.push(
-      ...(await externalSources({
-        spec: options.spec!,
-        stores,
-        profile: options.profile,
-        cwd: options.cwd,
-        env: options.env,
-        higher: [...sources],
-        secretsFrom: options.secretsFrom,
-        offline: options.offline,
-        warnings,
-      })),
-    );
-  } else {
-    for (const store of stores) {
-      sources.push(
-        new StaticSource("external", `${store.type} source "${store.name}"`, [], {
-          name: store.name,
-          present: false,
-          note: "not read for this target: the External Secrets Operator reads it in the cluster",
-        }),
-      );
-    }
-  }
-  return { sources, warnings };
+  return { sources, warnings, stores };
+}
+
+/** Layer 6 when it is not read here (the external-secrets target: the operator reads the stores in the cluster). */
+export function storesNotRead(stores: readonly StoreSource[]): ValueSource[] {
+  return stores.map(
+    (store) =>
+      new StaticSource("external", `${store.type} source "${store.name}"`, [], {
+        name: store.name,
+        present: false,
+        note: "not read for this target: the External Secrets Operator reads it in the cluster",
+      }),
+  );
 }
 
 /**
@@ -124,11 +120,11 @@ export async function gatherLayers(options: LayerOptions): Promise<LayerStack> {
  * node:crypto) is loaded then.
  */
 async function storeSource(options: LayerOptions, warnings: Diagnostic[]): Promise<ValueSource> {
-  const workspace = findWorkspace(options.cwd);
+  const workspace = findWorkspace(options.cwd, options.env.HOME);
   const label = `workspace store ${displayPath(options.cwd, workspace.file)}`;
   if (!storeExists(workspace)) return new StaticSource("store", label, [], { present: false });
   // Loaded only when there is a store (node:crypto and the age reader cost ~2 ms to load).
-  const { readStore } = await import("../store/store.js");
+  const { readStore } = await import("../workspace/store.js");
   const contents = await readStore(workspace, options.env, options.cwd, warnings);
   const file = displayPath(options.cwd, workspace.file);
   const candidates: Candidate[] = [];
@@ -210,7 +206,7 @@ function readFileSource(
   plan: FilePlan,
   cwd: string,
   warnings: Diagnostic[],
-  yamlParser: typeof import("./yaml-values.js").parseYamlValues | undefined,
+  yamlParser: typeof import("../formats/yaml-values.js").parseYamlValues | undefined,
   overrides?: SourceOverride[],
 ): ValueSource {
   const file = displayPath(cwd, plan.path);

@@ -16,10 +16,10 @@ import {
 } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
+import { ensureIdentities, type Identities, loadIdentities } from "../crypto/identity.js";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
-import { ensureIdentities, type Identities, loadIdentities } from "./identity.js";
-import { withLock } from "./lock.js";
+import { lockTimeout, withLock } from "./lock.js";
 import { EMPTY, noIdentity, readRecipients, readStore, type StoreContents, serialize } from "./store.js";
 import { RECIPIENTS_FILE, STORE_FILE, storeExists, type Workspace } from "./workspace.js";
 
@@ -30,14 +30,14 @@ async function ownRecipients(identities: Identities): Promise<string[]> {
   const own = identities.x25519.map((identity) => identity.recipient);
   const others = identities.lines.filter((line) => !/^AGE-SECRET-KEY-1/i.test(line));
   if (others.length) {
-    const age = await import("./age-lib.js");
+    const age = await import("../crypto/age-lib.js");
     for (const line of others) own.push(await age.identityToRecipient(line));
   }
   return own;
 }
 
 async function encrypt(text: string, recipients: readonly string[], workspace: Workspace, cwd: string) {
-  const age = await import("./age-lib.js");
+  const age = await import("../crypto/age-lib.js");
   const encrypter = new age.Encrypter();
   for (const recipient of new Set(recipients)) {
     try {
@@ -126,7 +126,10 @@ export async function updateStore(
   }
   return withLock(
     join(workspace.dir, `${STORE_FILE}.lock`),
-    { what: `the workspace store ${displayPath(context.cwd, workspace.file)}` },
+    {
+      what: `the workspace store ${displayPath(context.cwd, workspace.file)}`,
+      timeoutMs: lockTimeout(context.env),
+    },
     async () => {
       removeLeftovers(workspace);
       const contents = storeExists(workspace)

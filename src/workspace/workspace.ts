@@ -30,7 +30,7 @@ export function workspaceAt(root: string): Workspace {
  * search does not climb out of a project into the home directory: below $HOME it stops under it, so a
  * stray ~/.tessera never becomes every project's store.
  */
-export function findWorkspace(cwd: string, home = process.env.HOME): Workspace {
+export function findWorkspace(cwd: string, home: string | undefined): Workspace {
   const start = resolve(cwd);
   let here = start;
   for (;;) {

@@ -14,7 +14,7 @@
  * \0177 are kept as written, and no error message ever quotes a value.
  */
 import { TesseraError } from "../errors.js";
-import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../resolve/template.js";
+import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
 
 export type Quote = "none" | "single" | "double";
 

@@ -199,3 +199,8 @@ export function effectiveSources(spec: Spec, profile: string | undefined): Sourc
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const DOCKRION_NAME = /^[A-Z_][A-Z0-9_]*$/;
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** The request id of a `from:` reference: key and property, kept apart by a character no key holds. */
+export function refId(key: string, property: string | undefined): string {
+  return property === undefined ? key : `${key}\u0000${property}`;
+}

@@ -3,7 +3,7 @@
  * uses as credentials: those are not passed on to `tessera run` children unless the manifest declares
  * them.
  */
-import type { StoreSettings, StoreType } from "../manifest/spec.js";
+import type { StoreSettings, StoreType } from "../model/spec.js";
 import type { Provider } from "./types.js";
 
 export const PROVIDERS: Record<StoreType, () => Promise<{ provider: Provider }>> = {
@@ -62,6 +62,6 @@ export function credentialVariables(type: StoreType, settings: StoreSettings): s
 }
 
 /** dotenvx's keys are DOTENV_PRIVATE_KEY and DOTENV_PRIVATE_KEY_<ENVIRONMENT>. */
-export function isCredentialPattern(type: StoreType, name: string): boolean {
+export function isCredentialVariable(type: StoreType, name: string): boolean {
   return type === "dotenvx-file" && name.startsWith("DOTENV_PRIVATE_KEY");
 }

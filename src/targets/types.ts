@@ -3,7 +3,7 @@
  * of resolved variables by sensitivity. Targets are pure: a Resolution in, artifacts (data) out.
  */
 import { type Diagnostic, TesseraError } from "../errors.js";
-import type { Spec } from "../manifest/spec.js";
+import type { Spec } from "../model/spec.js";
 import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
 
 export interface Service {

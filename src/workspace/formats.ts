@@ -14,11 +14,10 @@
  */
 import type { Diagnostic } from "../errors.js";
 import { TesseraError } from "../errors.js";
-import { ENV_NAME } from "../manifest/spec.js";
-import { isAlias } from "../resolve/resolve.js";
-import { isLiteral, parseTemplate, type Template, templateText } from "../resolve/template.js";
-import { parseDotenv } from "../sources/dotenv.js";
-import { dotenvQuote } from "../targets/formats.js";
+import { parseDotenv } from "../formats/dotenv.js";
+import { dotenvQuote } from "../formats/encoders.js";
+import { ENV_NAME } from "../model/spec.js";
+import { isAlias, isLiteral, parseTemplate, type Template, templateText } from "../model/template.js";
 
 export type ImportFormat = "dotenv" | "ploinky";
 export type ExportFormat = "dotenv" | "ploinky" | "json";

@@ -4,7 +4,7 @@
  * reads them back as the same string; everything else is double-quoted with every character outside
  * YAML's printable set escaped (see yamlQuote), so values arrive byte for byte.
  */
-import { yamlQuote } from "./formats.js";
+import { yamlQuote } from "./encoders.js";
 
 export type YamlValue =
   | string

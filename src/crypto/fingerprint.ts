@@ -6,15 +6,11 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../files.js";
+import { configDir, type Env } from "../paths.js";
 
-export function configDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "tessera");
-}
-
-export function fingerprintKey(env: Readonly<Record<string, string | undefined>> = process.env): Buffer {
+export function fingerprintKey(env: Env): Buffer {
   if (env.TESSERA_FINGERPRINT_KEY) return Buffer.from(env.TESSERA_FINGERPRINT_KEY);
   const path = join(configDir(env), "fingerprint.key");
   try {

@@ -1,0 +1,61 @@
+/**
+ * What a child is given: the parent's environment (or a minimal set) less the credentials Tessera used to
+ * reach keys and stores, plus every resolved variable; and which values are masked in its output. One
+ * policy for `run`, `deploy` and the library (see ./pipeline.ts).
+ */
+import type { Maskable } from "../formats/mask.js";
+import type { Resolution } from "../resolve/resolve.js";
+
+/** Kept from the parent environment under --pristine. */
+export const PRISTINE_KEEP = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"] as const;
+
+/**
+ * Variables Tessera itself uses to reach keys and stores: never passed on to a child unless the
+ * manifest declares them. (Providers add their credential names here when they are used.)
+ */
+export const TESSERA_CREDENTIALS = new Set<string>([
+  "TESSERA_AGE_KEY",
+  "TESSERA_AGE_KEY_FILE",
+  "TESSERA_FINGERPRINT_KEY",
+]);
+
+export interface ChildEnvironmentOptions {
+  pristine?: boolean;
+  /** More names not to pass on: the credentials of the manifest's external stores. */
+  strip?: readonly string[];
+}
+
+/** The child's environment: the parent's (or a minimal set) plus every resolved variable. */
+export function childEnvironment(
+  resolution: Resolution,
+  parent: Readonly<Record<string, string | undefined>>,
+  options: ChildEnvironmentOptions = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (options.pristine) {
+    for (const name of PRISTINE_KEEP) {
+      const value = parent[name];
+      if (value !== undefined) env[name] = value;
+    }
+  } else {
+    const strip = new Set(options.strip);
+    for (const [name, value] of Object.entries(parent)) {
+      if (value !== undefined && !TESSERA_CREDENTIALS.has(name) && !strip.has(name)) env[name] = value;
+    }
+  }
+  for (const variable of resolution.variables) {
+    if (variable.value !== undefined) env[variable.name] = variable.value.reveal();
+  }
+  return env;
+}
+
+/** The secret values to mask (config values are not masked). */
+export function secretsToMask(resolution: Resolution): Maskable[] {
+  const out: Maskable[] = [];
+  for (const variable of resolution.variables) {
+    if (variable.kind === "secret" && variable.value !== undefined) {
+      out.push({ name: variable.name, value: variable.value.reveal() });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,336 @@
+/**
+ * The pipeline: one pass, one direction, shared by every command and by the library.
+ *
+ *   load the manifest → trust policy → gather layers 1–5 → hand their scope (a lookup) to the external
+ *   stores of layer 6 → resolve once → hand the Resolution to a target, `run`, `explain`, …
+ *
+ * It holds the policy too: what a manifest from another repository may do (./trust.ts), which
+ * credentials a child may see (./child-env.ts). The process environment is never read here: the entry
+ * (the CLI, or the library's caller) passes it in as `env`.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { TesseraError } from "../errors.js";
+import { gatherLocalLayers, storesNotRead } from "../layers/gather.js";
+import { findManifest, loadManifest } from "../manifest/load.js";
+import type { LayerStack } from "../model/layers.js";
+import {
+  ENV_NAME,
+  effectiveDeclarations,
+  effectiveSources,
+  isStoreSource,
+  PROFILE_NAME,
+  type Spec,
+} from "../model/spec.js";
+import type { Env } from "../paths.js";
+import { type Resolution, resolveWithScope, type ScopedResolution } from "../resolve/resolve.js";
+import { mark } from "../timing.js";
+import { findWorkspace } from "../workspace/workspace.js";
+import { type ChildEnvironmentOptions, childEnvironment, secretsToMask } from "./child-env.js";
+import { type Explanation, explain } from "./explain.js";
+import { isForeignManifest, steersHost } from "./trust.js";
+
+export interface PipelineOptions {
+  /** Where relative paths start and the manifest is looked for. */
+  cwd: string;
+  /** The process environment (or any other), read at the entry and passed in. */
+  env: Env;
+  /** --manifest: a path relative to cwd; else the first of tessera.yaml, Dockfile.yaml, manifest.json in cwd. */
+  manifest?: string;
+  /** --env: the profile (else TESSERA_ENV from `env`). */
+  profile?: string;
+  /** --secret NAME=VALUE, as typed. */
+  secrets?: readonly string[];
+  /** --values FILE… (relative to cwd). */
+  values?: readonly string[];
+  /** --env-file FILE… (relative to cwd). */
+  envFiles?: readonly string[];
+  /** --allow-host-env: trust a manifest from another repository with the host environment. */
+  allowHostEnv?: boolean;
+  /** --secrets-from: the only external stores used. */
+  secretsFrom?: readonly string[];
+  /** --offline: external stores answer from their caches only. */
+  offline?: boolean;
+  /** Parse the manifest in full, bypassing the Spec cache. */
+  noCache?: boolean;
+  /** Leave out variables whose value cannot be computed instead of failing (echo '$NAME'). */
+  deferErrors?: boolean;
+  /** false: do not fetch external stores (the external-secrets target: the operator reads them). */
+  external?: boolean;
+  /** Where a one-off notice goes (a key created for the fetch cache); default: nowhere. */
+  notice?: (text: string) => void;
+}
+
+export interface Resolved {
+  spec?: Spec;
+  profile?: string;
+  resolution: Resolution;
+  stack: LayerStack;
+  /** The value of any name in the merged scope. */
+  scopeValue: ScopedResolution["scopeValue"];
+  /** The manifest comes from another repository and --allow-host-env was not given. */
+  restricted: boolean;
+  /** Environment variables that are credentials of the manifest's external stores (not for children). */
+  storeCredentials: string[];
+}
+
+export interface Pipeline {
+  readonly spec?: Spec;
+  readonly profile?: string;
+  /** The manifest comes from another repository and --allow-host-env was not given. */
+  readonly restricted: boolean;
+  /** Gather and resolve (once; later calls return the same result). */
+  resolve(): Promise<Resolved>;
+  /**
+   * The environment for a child process: the parent's (minimal under `pristine`, and always for a
+   * manifest from another repository) less Tessera's and the stores' credentials, plus every resolved
+   * variable. Exactly what `tessera run` gives its child.
+   */
+  childEnvironment(options?: Pick<ChildEnvironmentOptions, "pristine">): Promise<Record<string, string>>;
+  /** The secret values to mask in a child's output. */
+  secrets(): Promise<ReturnType<typeof secretsToMask>>;
+  /** Hand the Resolution to a target's renderer (see ../targets/catalog.ts). */
+  render<R>(target: { render(resolved: Resolved): R }): Promise<R>;
+  /** Where each variable (or each of `names`) comes from and what it shadows: never a value. */
+  explain(names?: readonly string[]): Promise<Explanation[]>;
+}
+
+/** Open the pipeline: parse the flags' data, load the manifest, apply the trust policy. Nothing is gathered yet. */
+export async function openPipeline(options: PipelineOptions): Promise<Pipeline> {
+  mark("start");
+  const profile = profileFrom(options.profile, options.env);
+  const secrets = parseSecretFlags(options.secrets);
+  const ref = findManifest(options.cwd, options.manifest);
+  const spec = ref
+    ? await loadManifest(ref, { cwd: options.cwd, env: options.env, noCache: options.noCache })
+    : undefined;
+  mark("manifest");
+  const trust = ref && !options.allowHostEnv ? await foreignManifest(ref.path, options) : undefined;
+  if (trust && spec) refuseSteering(spec, profile);
+  let resolved: Promise<Resolved> | undefined;
+  const resolve = () => {
+    resolved ??= resolveAll(options, { spec, profile, secrets, trust });
+    return resolved;
+  };
+  return {
+    spec,
+    profile,
+    restricted: trust !== undefined,
+    resolve,
+    async childEnvironment(child = {}) {
+      const done = await resolve();
+      return childEnvironment(done.resolution, options.env, {
+        pristine: child.pristine || done.restricted,
+        strip: done.storeCredentials,
+      });
+    },
+    async secrets() {
+      return secretsToMask((await resolve()).resolution);
+    },
+    async render(target) {
+      return target.render(await resolve());
+    },
+    async explain(names) {
+      const done = await resolve();
+      return explain(done.resolution, done.stack, options.env, names);
+    },
+  };
+}
+
+interface Opened {
+  spec?: Spec;
+  profile?: string;
+  secrets: [string, string][];
+  trust?: { root: string; hostEnvOnly: Set<string> };
+}
+
+async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Resolved> {
+  const { spec, profile, secrets, trust } = opened;
+  // Stage 1: layers 1–5.
+  const local = await gatherLocalLayers({
+    hostEnvOnly: trust?.hostEnvOnly,
+    autoDir: trust?.root,
+    cwd: options.cwd,
+    env: options.env,
+    spec,
+    profile,
+    secrets,
+    valuesFiles: options.values,
+    envFiles: options.envFiles,
+  });
+  const stack: LayerStack = { sources: [...local.sources], warnings: local.warnings };
+  // Stage 2: layer 6, asked with the scope of layers 1–5 (its module is loaded only when there are stores).
+  if (local.stores.length && options.external !== false && spec) {
+    const { externalSources } = await import("../layers/external.js");
+    let scope: ScopedResolution["scopeValue"] | undefined;
+    const lookup = (name: string): string | undefined => {
+      scope ??= resolveWithScope({
+        stack: { sources: [...local.sources], warnings: [] },
+        deferErrors: true,
+      }).scopeValue;
+      const found = scope(name);
+      return found.set ? found.value : undefined;
+    };
+    stack.sources.push(
+      ...(await externalSources({
+        spec,
+        stores: local.stores,
+        profile,
+        cwd: options.cwd,
+        env: options.env,
+        higher: local.sources,
+        scope: lookup,
+        secretsFrom: options.secretsFrom,
+        offline: options.offline,
+        warnings: stack.warnings,
+        notice: options.notice ?? (() => {}),
+      })),
+    );
+  } else {
+    stack.sources.push(...storesNotRead(local.stores));
+  }
+  mark("layers");
+  // Stage 3: resolve once.
+  const { resolution, scopeValue } = resolveWithScope({
+    spec,
+    profile,
+    stack,
+    deferErrors: options.deferErrors,
+  });
+  mark("resolve");
+  if (spec) {
+    const declared = new Set(resolution.variables.map((variable) => variable.lookup));
+    for (const [name] of secrets) {
+      if (!declared.has(name)) {
+        resolution.warnings.push({
+          code: "W_SECRET_UNDECLARED",
+          message: `--secret ${name}: ${name} is not declared in ${spec.file}; it only serves references`,
+          hint: `declare ${name} in the manifest to pass it on`,
+        });
+      }
+    }
+    if (profile && !Object.hasOwn(spec.profiles, profile) && !profileFilesExist(spec.dir, profile)) {
+      resolution.warnings.push({
+        code: "W_PROFILE_UNKNOWN",
+        message:
+          spec.kind === "ploinky"
+            ? `profile "${profile}" has no env in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`
+            : `profile "${profile}" has no section in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`,
+        hint: Object.keys(spec.profiles).length
+          ? `known profiles: ${Object.keys(spec.profiles).join(", ")}`
+          : "check the spelling of --env / TESSERA_ENV",
+      });
+    }
+  }
+  return {
+    spec,
+    profile,
+    resolution,
+    stack,
+    scopeValue,
+    restricted: trust !== undefined,
+    storeCredentials: spec ? await storeCredentials(spec, profile, resolution, options.env) : [],
+  };
+}
+
+export function profileFrom(flag: string | undefined, env: Env): string | undefined {
+  const profile = flag ?? (env.TESSERA_ENV || undefined);
+  if (profile !== undefined && !PROFILE_NAME.test(profile)) {
+    throw new TesseraError("E_USAGE", `invalid profile name ${JSON.stringify(profile)}`, {
+      hint: "profile names use letters, digits, ., _ and -, e.g. --env production",
+    });
+  }
+  return profile;
+}
+
+export function parseSecretFlags(values: readonly string[] | undefined): [string, string][] {
+  const out: [string, string][] = [];
+  const seen = new Set<string>();
+  for (const text of values ?? []) {
+    const eq = text.indexOf("=");
+    const name = eq === -1 ? text : text.slice(0, eq);
+    if (eq === -1) {
+      // Never echo the argument: a forgotten NAME= leaves the value itself here.
+      throw new TesseraError("E_USAGE", "--secret needs NAME=VALUE (an argument has no '=')", {
+        hint: "write --secret NAME=VALUE (quote it for the shell if the value has spaces)",
+      });
+    }
+    if (!ENV_NAME.test(name)) {
+      throw new TesseraError("E_USAGE", "--secret needs NAME=VALUE with a valid variable name", {
+        hint: "names use letters, digits and _, not starting with a digit",
+      });
+    }
+    if (seen.has(name)) {
+      throw new TesseraError("E_USAGE", `--secret ${name} is given twice`, {
+        hint: "give each variable once",
+      });
+    }
+    seen.add(name);
+    out.push([name, text.slice(eq + 1)]);
+  }
+  return out;
+}
+
+/**
+ * The credentials Tessera used (or would use) to reach the manifest's external stores: they are not
+ * passed on to a child, unless the manifest declares them.
+ */
+async function storeCredentials(
+  spec: Spec,
+  profile: string | undefined,
+  resolution: Resolution,
+  env: Env,
+): Promise<string[]> {
+  const stores = effectiveSources(spec, profile).filter(isStoreSource);
+  if (stores.length === 0) return [];
+  const { credentialVariables, isCredentialVariable } = await import("../providers/catalog.js");
+  const declared = new Set(resolution.variables.map((variable) => variable.name));
+  const names = new Set(stores.flatMap((store) => credentialVariables(store.type, store.settings)));
+  for (const name of Object.keys(env)) {
+    if (stores.some((store) => isCredentialVariable(store.type, name))) names.add(name);
+  }
+  return [...names].filter((name) => !declared.has(name));
+}
+
+/**
+ * For a manifest from another repository (see ./trust.ts): the workspace root, and the names the
+ * workspace's own manifest (at that root) declares, which are all the host environment may give it.
+ * Undefined for a trusted manifest.
+ */
+async function foreignManifest(
+  manifest: string,
+  options: PipelineOptions,
+): Promise<{ root: string; hostEnvOnly: Set<string> } | undefined> {
+  const root = findWorkspace(options.cwd, options.env.HOME).root;
+  if (!isForeignManifest(manifest, root)) return undefined;
+  const own = findManifest(root);
+  if (!own || own.path === manifest || isForeignManifest(own.path, root))
+    return { root, hostEnvOnly: new Set() };
+  const spec = await loadManifest(own, { cwd: options.cwd, env: options.env });
+  return { root, hostEnvOnly: new Set(spec.variables.map((declaration) => declaration.lookup)) };
+}
+
+/** A manifest from another repository may not declare variables that steer the host's programs. */
+function refuseSteering(spec: Spec, profile: string | undefined): void {
+  const steering = effectiveDeclarations(spec, profile).filter((declaration) => steersHost(declaration.name));
+  if (steering.length === 0) return;
+  const names = steering.map((declaration) => declaration.name);
+  throw new TesseraError(
+    "E_HOST_VARIABLE",
+    `${spec.file} comes from another repository and declares ${names.join(", ")}, which would steer the programs Tessera starts on this host (the command, a shell, docker)`,
+    {
+      location: steering[0]!.declaredAt,
+      details: steering.slice(1).map((declaration) => {
+        const at = declaration.declaredAt;
+        return `also ${declaration.name} at ${at.file}:${at.line ?? 1}:${at.column ?? 1}`;
+      }),
+      hint: "if you trust this manifest, pass --allow-host-env; otherwise ask its authors to rename the variable",
+    },
+  );
+}
+
+function profileFilesExist(dir: string, profile: string): boolean {
+  return [`.env.${profile}`, `.env.${profile}.local`, `env.${profile}.yaml`].some((name) =>
+    existsSync(join(dir, name)),
+  );
+}
