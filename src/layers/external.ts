@@ -33,7 +33,6 @@ import {
   TemplateReferenceError,
   TemplateSyntaxError,
 } from "../model/template.js";
-import { PROVIDERS } from "../providers/catalog.js";
 import {
   durationMs,
   type Fetched,
@@ -281,7 +280,7 @@ async function runProvider(
   const timeoutMs = store.settings.timeout ? durationMs(store.settings.timeout) : DEFAULT_TIMEOUT_MS;
   let provider: import("../providers/types.js").Provider;
   try {
-    provider = (await PROVIDERS[store.type]()).provider;
+    provider = (await import("../providers/catalog.js")).storeEntry(store.type).provider;
   } catch (error) {
     throw new TesseraError("E_SOURCE_FAILED", `${storeLabel(store)}: its provider could not be loaded`, {
       location: store.declaredAt,

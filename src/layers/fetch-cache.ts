@@ -8,7 +8,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { decryptAge } from "../crypto/age-decrypt.js";
 import { ensureIdentities, loadIdentities } from "../crypto/identity.js";
 import { privateDirectory, writeFileAtomic } from "../files.js";
 import type { Spec, StoreSource } from "../model/spec.js";
@@ -57,8 +56,7 @@ export async function readFetchCache(
   const identities = loadIdentities(context.env);
   if (!identities) return undefined;
   try {
-    const plain = decryptAge(data, identities.x25519);
-    if (plain === "unsupported") return undefined;
+    const plain = await (await import("../crypto/age.js")).decryptAny(data, identities);
     const doc = JSON.parse(plain.toString("utf8")) as { fetchedAt: number; values: Record<string, Fetched> };
     if (typeof doc.fetchedAt !== "number" || typeof doc.values !== "object" || doc.values === null)
       return undefined;
@@ -76,12 +74,6 @@ export async function writeFetchCache(
   const file = cacheFile(store, context);
   if (!file) return;
   const identities = ensureIdentities(context.env, context.notice);
-  const age = await import("../crypto/age-lib.js");
-  const encrypter = new age.Encrypter();
-  for (const identity of identities.x25519) encrypter.addRecipient(identity.recipient);
-  for (const line of identities.lines.filter((entry) => !/^AGE-SECRET-KEY-1/i.test(entry))) {
-    encrypter.addRecipient(await age.identityToRecipient(line));
-  }
   const text = JSON.stringify({ fetchedAt: Date.now(), values: Object.fromEntries(values) });
-  writeFileAtomic(file, age.armor.encode(await encrypter.encrypt(text)), 0o600);
+  writeFileAtomic(file, await (await import("../crypto/age.js")).encryptToSelf(text, identities), 0o600);
 }

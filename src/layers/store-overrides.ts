@@ -8,7 +8,7 @@
  */
 import { TesseraError } from "../errors.js";
 import type { SourceOverride } from "../formats/yaml-values.js";
-import { STORE_SCHEMAS, STORE_TYPES } from "../manifest/schema.js";
+import { STORE_TYPES, storeSchema } from "../manifest/schema.js";
 import { schemaProblems } from "../manifest/validate.js";
 import type { StoreSettings, StoreSource, StoreType } from "../model/spec.js";
 
@@ -60,7 +60,7 @@ export function applyOverrides(
 }
 
 function check(type: StoreType, name: string, settings: StoreSettings, override: SourceOverride): void {
-  const problems = schemaProblems(STORE_SCHEMAS[type], { type, name, ...settings });
+  const problems = schemaProblems(storeSchema(type), { type, name, ...settings });
   const first = problems[0];
   if (!first) return;
   throw new TesseraError("E_VALUES_INVALID", `the store "${name}": ${first.message}`, {

@@ -3,7 +3,8 @@
  * JSON Schema (`tessera schema`) so that editors complete and check the file.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import { ENV_NAME } from "../model/spec.js";
+import { ENV_NAME, type StoreType } from "../model/spec.js";
+import { CATALOG } from "../providers/catalog.js";
 
 const NamePattern = ENV_NAME.source;
 
@@ -14,45 +15,10 @@ const Name = Type.String({
 
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 
-export const KNOWN_SOURCE_TYPES = [
-  "dotenv",
-  "yaml",
-  "vault",
-  "aws-secrets-manager",
-  "aws-ssm",
-  "gcp-secret-manager",
-  "azure-key-vault",
-  "1password",
-  "pass",
-  "keepassxc",
-  "exec",
-  "age-file",
-  "dotenvx-file",
-] as const;
-/** Source types the manifest accepts: every known one. */
-export const SUPPORTED_SOURCE_TYPES = KNOWN_SOURCE_TYPES;
-/** External stores (layer 6): every source type but the value files. */
-export const STORE_TYPES = [
-  "vault",
-  "aws-secrets-manager",
-  "aws-ssm",
-  "gcp-secret-manager",
-  "azure-key-vault",
-  "1password",
-  "pass",
-  "keepassxc",
-  "exec",
-  "age-file",
-  "dotenvx-file",
-] as const;
-/** The stores the External Secrets Operator can read in a cluster (the external-secrets target). */
-export const ESO_STORE_TYPES = [
-  "vault",
-  "aws-secrets-manager",
-  "aws-ssm",
-  "gcp-secret-manager",
-  "azure-key-vault",
-] as const;
+/** External stores (layer 6): every type in the store catalog. */
+export const STORE_TYPES: readonly StoreType[] = CATALOG.map((entry) => entry.type);
+/** Source types the manifest accepts: the value files and every store type. */
+export const KNOWN_SOURCE_TYPES: readonly string[] = ["dotenv", "yaml", ...STORE_TYPES];
 
 const Duration = Type.String({
   pattern: "^[0-9]+(ms|s|m|h|d)$",
@@ -96,256 +62,6 @@ const EsoBlock = Type.Optional(
 const SourceName = Type.Optional(
   Type.String({ pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description: "Default: the type." }),
 );
-
-export const VaultSourceSchema = Type.Object(
-  {
-    type: Type.Literal("vault"),
-    name: SourceName,
-    address: Type.Optional(
-      Type.String({
-        description: "The Vault server, e.g. https://vault.example.com:8200 (default: VAULT_ADDR).",
-      }),
-    ),
-    namespace: Type.Optional(Type.String({ description: "Vault Enterprise namespace." })),
-    mount: Type.Optional(Type.String({ description: "The KV mount (default secret)." })),
-    path: Type.Optional(
-      Type.String({ description: "The path under the mount that holds the variables as fields." }),
-    ),
-    version: Type.Optional(
-      Type.Union([Type.Literal("v1"), Type.Literal("v2")], { description: "KV version (default v2)." }),
-    ),
-    caCert: Type.Optional(
-      Type.String({ description: "A PEM file of CA certificates to trust (default: VAULT_CACERT)." }),
-    ),
-    auth: Type.Optional(
-      Type.Union([
-        Type.Object(
-          {
-            method: Type.Literal("token"),
-            tokenEnv: Type.Optional(
-              Type.String({
-                description: "The variable holding the token (default VAULT_TOKEN, then ~/.vault-token).",
-              }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
-        Type.Object(
-          {
-            method: Type.Literal("approle"),
-            roleId: Type.String(),
-            secretIdEnv: Type.Optional(
-              Type.String({ description: "The variable holding the secret id (default VAULT_SECRET_ID)." }),
-            ),
-            path: Type.Optional(Type.String({ description: "The auth mount (default approle)." })),
-          },
-          { additionalProperties: false },
-        ),
-        Type.Object(
-          {
-            method: Type.Literal("kubernetes"),
-            role: Type.String(),
-            mountPath: Type.Optional(Type.String({ description: "The auth mount (default kubernetes)." })),
-            jwtPath: Type.Optional(
-              Type.String({
-                description:
-                  "The service account token (default /var/run/secrets/kubernetes.io/serviceaccount/token).",
-              }),
-            ),
-          },
-          { additionalProperties: false },
-        ),
-      ]),
-    ),
-    ...StoreCommon,
-    eso: EsoBlock,
-  },
-  { additionalProperties: false },
-);
-
-export const AwsSecretsManagerSourceSchema = Type.Object(
-  {
-    type: Type.Literal("aws-secrets-manager"),
-    name: SourceName,
-    region: Type.Optional(Type.String()),
-    secret: Type.Optional(Type.String({ description: "One JSON secret holding every variable as a key." })),
-    prefix: Type.Optional(Type.String({ description: "One secret per variable, named prefix + NAME." })),
-    versionStage: Type.Optional(Type.String({ description: "Default AWSCURRENT." })),
-    role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
-    endpoint: Type.Optional(
-      Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
-    ),
-    ...StoreCommon,
-    eso: EsoBlock,
-  },
-  { additionalProperties: false },
-);
-
-export const AwsSsmSourceSchema = Type.Object(
-  {
-    type: Type.Literal("aws-ssm"),
-    name: SourceName,
-    region: Type.Optional(Type.String()),
-    path: Type.String({ description: "The parameter path prefix, e.g. /app/production/." }),
-    recursive: Type.Optional(Type.Boolean()),
-    decrypt: Type.Optional(Type.Boolean({ description: "Decrypt SecureString parameters (default true)." })),
-    role: Type.Optional(Type.String()),
-    endpoint: Type.Optional(
-      Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
-    ),
-    ...StoreCommon,
-    eso: EsoBlock,
-  },
-  { additionalProperties: false },
-);
-
-export const GcpSourceSchema = Type.Object(
-  {
-    type: Type.Literal("gcp-secret-manager"),
-    name: SourceName,
-    project: Type.String(),
-    prefix: Type.Optional(Type.String({ description: "Secret ids are prefix + NAME." })),
-    version: Type.Optional(Type.String({ description: "Default latest." })),
-    endpoint: Type.Optional(Type.String({ description: "A custom API endpoint (host[:port])." })),
-    ...StoreCommon,
-    eso: EsoBlock,
-  },
-  { additionalProperties: false },
-);
-
-export const AzureSourceSchema = Type.Object(
-  {
-    type: Type.Literal("azure-key-vault"),
-    name: SourceName,
-    vaultUrl: Type.String({ description: "e.g. https://my-vault.vault.azure.net" }),
-    prefix: Type.Optional(
-      Type.String({ description: "Secret names are prefix + NAME, with _ written as - (Azure's rule)." }),
-    ),
-    tenantId: Type.Optional(Type.String()),
-    ...StoreCommon,
-    eso: EsoBlock,
-  },
-  { additionalProperties: false },
-);
-
-export const OnePasswordSourceSchema = Type.Object(
-  {
-    type: Type.Literal("1password"),
-    name: SourceName,
-    vault: Type.Optional(Type.String({ description: "The 1Password vault." })),
-    item: Type.Optional(
-      Type.String({
-        description:
-          "An item whose fields are the variables (by label); without it, from: op://… references.",
-      }),
-    ),
-    account: Type.Optional(Type.String({ description: "The account (op --account)." })),
-    ...StoreCommon,
-  },
-  { additionalProperties: false },
-);
-
-export const PassSourceSchema = Type.Object(
-  {
-    type: Type.Literal("pass"),
-    name: SourceName,
-    prefix: Type.Optional(
-      Type.String({ description: "The folder in the password store: entries are prefix/NAME." }),
-    ),
-    storeDir: Type.Optional(
-      Type.String({ description: "The password store (default PASSWORD_STORE_DIR or ~/.password-store)." }),
-    ),
-    ...StoreCommon,
-  },
-  { additionalProperties: false },
-);
-
-export const KeePassXcSourceSchema = Type.Object(
-  {
-    type: Type.Literal("keepassxc"),
-    name: SourceName,
-    database: Type.String({ description: "The .kdbx file (relative to the manifest)." }),
-    group: Type.Optional(
-      Type.String({ description: "The group whose entries are the variables (by title)." }),
-    ),
-    keyFile: Type.Optional(Type.String({ description: "A key file (relative to the manifest)." })),
-    passwordEnv: Type.Optional(
-      Type.String({
-        description: "The variable holding the database password (default KEEPASSXC_PASSWORD).",
-      }),
-    ),
-    ...StoreCommon,
-  },
-  { additionalProperties: false },
-);
-
-export const ExecSourceSchema = Type.Object(
-  {
-    type: Type.Literal("exec"),
-    name: SourceName,
-    command: Type.Array(Type.String(), {
-      minItems: 1,
-      description: "The command and its arguments (no shell); it prints the values.",
-    }),
-    format: Type.Optional(
-      Type.Union([Type.Literal("json"), Type.Literal("dotenv")], {
-        description: "What it prints: a JSON object of strings (default) or dotenv.",
-      }),
-    ),
-    ...StoreCommon,
-  },
-  { additionalProperties: false },
-);
-
-export const AgeFileSourceSchema = Type.Object(
-  {
-    type: Type.Literal("age-file"),
-    name: SourceName,
-    path: Type.String({
-      description: "An age-encrypted file (relative to the manifest), opened with your identity.",
-    }),
-    format: Type.Optional(
-      Type.Union([Type.Literal("dotenv"), Type.Literal("json"), Type.Literal("yaml")], {
-        description: "What it holds once decrypted (default: by the name without .age; dotenv otherwise).",
-      }),
-    ),
-    ...StoreCommon,
-  },
-  { additionalProperties: false },
-);
-
-export const DotenvxFileSourceSchema = Type.Object(
-  {
-    type: Type.Literal("dotenvx-file"),
-    name: SourceName,
-    path: Type.String({ description: "A .env file encrypted by dotenvx (relative to the manifest)." }),
-    keysFile: Type.Optional(
-      Type.String({ description: "The private keys (default: .env.keys next to the file)." }),
-    ),
-    environment: Type.Optional(
-      Type.String({
-        description:
-          "Which DOTENV_PRIVATE_KEY_<ENVIRONMENT> opens it (default: from the file name, as dotenvx does).",
-      }),
-    ),
-    ...StoreCommon,
-  },
-  { additionalProperties: false },
-);
-
-export const STORE_SCHEMAS = {
-  "1password": OnePasswordSourceSchema,
-  pass: PassSourceSchema,
-  keepassxc: KeePassXcSourceSchema,
-  exec: ExecSourceSchema,
-  "age-file": AgeFileSourceSchema,
-  "dotenvx-file": DotenvxFileSourceSchema,
-  vault: VaultSourceSchema,
-  "aws-secrets-manager": AwsSecretsManagerSourceSchema,
-  "aws-ssm": AwsSsmSourceSchema,
-  "gcp-secret-manager": GcpSourceSchema,
-  "azure-key-vault": AzureSourceSchema,
-} as const;
 
 const From = Type.Union(
   [
@@ -437,22 +153,17 @@ const OtherSource = Type.Object(
   { additionalProperties: true },
 );
 
-const Source = Type.Union([
-  FileSource("dotenv"),
-  FileSource("yaml"),
-  VaultSourceSchema,
-  AwsSecretsManagerSourceSchema,
-  AwsSsmSourceSchema,
-  GcpSourceSchema,
-  AzureSourceSchema,
-  OnePasswordSourceSchema,
-  PassSourceSchema,
-  KeePassXcSourceSchema,
-  ExecSourceSchema,
-  AgeFileSourceSchema,
-  DotenvxFileSourceSchema,
-  OtherSource,
-]);
+/** Each store type's schema, from the store catalog (../providers/catalog.ts). */
+const STORE_SCHEMAS = new Map<string, TSchema>(
+  CATALOG.map((entry) => [entry.type, entry.schema({ Type, SourceName, StoreCommon, EsoBlock })]),
+);
+
+/** The manifest schema of a store type's source. */
+export function storeSchema(type: StoreType): TSchema {
+  return STORE_SCHEMAS.get(type)!;
+}
+
+const Source = Type.Union([FileSource("dotenv"), FileSource("yaml"), ...STORE_SCHEMAS.values(), OtherSource]);
 
 const Files = Type.Array(Type.String(), {
   description: "Shorthand for file sources: *.yaml/*.yml are YAML value files, anything else dotenv.",

@@ -1,4 +1,5 @@
 /** tessera.yaml → Spec: the Dockfile `secrets` schema, extended with config, sources and profiles. */
+
 import { closest, type ErrorCode, type Location, TesseraError } from "../errors.js";
 import { isScalar, parseYaml, type YamlFile } from "../formats/yaml-doc.js";
 import type {
@@ -13,13 +14,8 @@ import type {
   StoreSource,
   StoreType,
 } from "../model/spec.js";
-import {
-  KNOWN_SOURCE_TYPES,
-  STORE_SCHEMAS,
-  STORE_TYPES,
-  SUPPORTED_SOURCE_TYPES,
-  TesseraManifestSchema,
-} from "./schema.js";
+import { storeEntry } from "../providers/catalog.js";
+import { KNOWN_SOURCE_TYPES, STORE_TYPES, storeSchema, TesseraManifestSchema } from "./schema.js";
 import { schemaProblems } from "./validate.js";
 
 type Path = (string | number)[];
@@ -138,7 +134,8 @@ export function parseTesseraManifest(text: string, file: string, dir: string): S
 
 class SpecBuilder {
   /** Names of the declared external stores (`from: property` is meaningful only for them). */
-  private readonly storeNames = new Set<string>();
+  /** The external stores declared so far, by name: their types. */
+  private readonly storeNames = new Map<string, StoreType>();
 
   constructor(
     private readonly yaml: YamlFile,
@@ -251,6 +248,16 @@ class SpecBuilder {
         "dotenv and yaml sources hold plain values: remove property, or name the key with key:",
       );
     }
+    const storeType = this.storeNames.get(ref.source);
+    const keyProblem =
+      storeType && ref.key !== undefined ? storeEntry(storeType).keyProblem?.(ref.key) : undefined;
+    if (keyProblem) {
+      this.problems.add(
+        this.yaml.locate([...path, "key"]),
+        `from: key ${JSON.stringify(ref.key)} ${keyProblem}`,
+        `write the key as the ${storeType} store names it`,
+      );
+    }
     if (!sourceNames.has(ref.source)) {
       const suggestion = closest(ref.source, [...sourceNames]);
       this.problems.add(
@@ -271,7 +278,7 @@ class SpecBuilder {
       const entry = raw as Record<string, unknown>;
       const at = [...path, index];
       const type = String(entry.type);
-      if (!(SUPPORTED_SOURCE_TYPES as readonly string[]).includes(type)) {
+      if (!(KNOWN_SOURCE_TYPES as readonly string[]).includes(type)) {
         const suggestion = closest(type, KNOWN_SOURCE_TYPES);
         this.problems.add(
           this.yaml.locate([...at, "type"]),
@@ -338,7 +345,7 @@ class SpecBuilder {
     names: Set<string>,
   ): StoreSource | undefined {
     const before = this.problems.list.length;
-    for (const problem of schemaProblems(STORE_SCHEMAS[type], entry, at)) {
+    for (const problem of schemaProblems(storeSchema(type), entry, at)) {
       this.problems.add(this.yaml.locate(problem.path, problem.atKey), problem.message, problem.hint);
     }
     if (this.problems.list.length > before) return undefined;
@@ -354,7 +361,7 @@ class SpecBuilder {
       return undefined;
     }
     names.add(name);
-    this.storeNames.add(name);
+    this.storeNames.set(name, type);
     const { type: _type, name: _name, ...settings } = entry;
     return { type, name, settings: settings as StoreSettings, declaredAt: this.yaml.locate(at) };
   }

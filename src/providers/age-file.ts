@@ -28,6 +28,8 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
+  parseJsonText,
+  type StoreEntry,
 } from "./types.js";
 import { literalDotenv, serveFromMap } from "./values.js";
 
@@ -81,12 +83,10 @@ async function decrypt(data: Buffer, identities: Identities, shown: string): Pro
     );
   }
   // Recipient types the native reader does not handle (post-quantum, …): the reference library.
-  const age = await import("../crypto/age-lib.js");
+  const { ageBinary, decryptWithLibrary } = await import("../crypto/age.js");
   let binary: Uint8Array;
   try {
-    binary = data.toString("latin1").trimStart().startsWith("-----BEGIN AGE ENCRYPTED FILE-----")
-      ? age.armor.decode(data.toString("utf8"))
-      : new Uint8Array(data);
+    binary = await ageBinary(data);
   } catch {
     throw new ProviderError("invalid", `${shown} is not a valid age file (bad armor)`, {
       hint: "encrypt it again, or restore it from version control",
@@ -100,18 +100,10 @@ async function decrypt(data: Buffer, identities: Identities, shown: string): Pro
       hint: "an age-file source is opened with your age identity: encrypt the file to your public key (age -r age1…; `tessera var recipient` prints it)",
     });
   }
-  const decrypter = new age.Decrypter();
-  for (const line of identities.lines) {
-    try {
-      decrypter.addIdentity(line);
-    } catch {
-      // an identity type the library does not know (a plugin): it cannot open anything here
-    }
-  }
   try {
-    return Buffer.from(await decrypter.decrypt(binary));
+    return Buffer.from(await decryptWithLibrary(binary, identities));
   } catch (error) {
-    if (/no identity matched/.test((error as Error).message)) throw locked();
+    if ((error as { kind?: string }).kind === "no-match") throw locked();
     throw new ProviderError("invalid", `${shown} cannot be decrypted: the file is damaged or was changed`, {
       hint: "encrypt it again, or restore it from version control",
     });
@@ -121,7 +113,7 @@ async function decrypt(data: Buffer, identities: Identities, shown: string): Pro
 function parseJsonValues(text: string, shown: string): Map<string, unknown> {
   let json: unknown;
   try {
-    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    json = parseJsonText(text);
   } catch {
     // JSON.parse's message may quote the text: not shown.
     throw new ProviderError("invalid", `${shown} does not hold valid JSON once decrypted`, {
@@ -222,4 +214,28 @@ export const provider: Provider = {
     }
     return out;
   },
+};
+
+/** The age-file store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
+export const store: StoreEntry = {
+  type: "age-file",
+  schema: ({ Type, SourceName, StoreCommon }) =>
+    Type.Object(
+      {
+        type: Type.Literal("age-file"),
+        name: SourceName,
+        path: Type.String({
+          description: "An age-encrypted file (relative to the manifest), opened with your identity.",
+        }),
+        format: Type.Optional(
+          Type.Union([Type.Literal("dotenv"), Type.Literal("json"), Type.Literal("yaml")], {
+            description:
+              "What it holds once decrypted (default: by the name without .age; dotenv otherwise).",
+          }),
+        ),
+        ...StoreCommon,
+      },
+      { additionalProperties: false },
+    ),
+  provider,
 };

@@ -28,8 +28,11 @@
  * Not found is "missing", never an error. Error messages name the secret or parameter and AWS's error,
  * never a value or a credential.
  */
+
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SSMClient } from "@aws-sdk/client-ssm";
+import { TesseraError } from "../errors.js";
+import type { StoreSource } from "../model/spec.js";
 import {
   type Fetched,
   field,
@@ -37,6 +40,7 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
+  type StoreEntry,
 } from "./types.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -332,23 +336,9 @@ function parseJson(text: string): unknown {
   }
 }
 
-/**
- * A field of a JSON value as text: the property as one key first, else as a dotted path into nested
- * objects (and arrays, by index). A string holding JSON is read as that JSON.
- */
+/** A field of a value (a string holding JSON is read as that JSON): the one property rule, ./types.ts. */
 function pick(value: unknown, property: string): string | undefined {
-  const json = typeof value === "string" ? parseJson(value) : value;
-  const direct = field(json, property);
-  if (direct !== undefined || !property.includes(".")) return direct;
-  let here: unknown = json;
-  for (const part of property.split(".")) {
-    if (Array.isArray(here) && /^[0-9]+$/.test(part)) here = here[Number(part)];
-    else if (here !== null && typeof here === "object" && !Array.isArray(here) && Object.hasOwn(here, part))
-      here = (here as Record<string, unknown>)[part];
-    else return undefined;
-  }
-  if (here === undefined || here === null) return undefined;
-  return typeof here === "string" ? here : JSON.stringify(here);
+  return field(typeof value === "string" ? parseJson(value) : value, property);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -622,3 +612,108 @@ async function listHierarchy(
   } while (token);
   return deeper;
 }
+
+function awsSecretStore(store: StoreSource, notes: string[]): Record<string, unknown> {
+  const settings = store.settings;
+  const auth = settings.eso?.auth;
+  if (!settings.region) {
+    throw new TesseraError(
+      "E_TARGET_INVALID",
+      `the ${store.type} source "${store.name}" needs a region for the External Secrets Operator`,
+      { hint: "add region: to the source" },
+    );
+  }
+  if (!auth && !settings.role)
+    notes.push(
+      `the AWS store "${store.name}" uses the operator's own credentials (IRSA); set eso.auth to use others`,
+    );
+  return {
+    aws: {
+      service: store.type === "aws-ssm" ? "ParameterStore" : "SecretsManager",
+      region: settings.region,
+      role: settings.role,
+      auth,
+    },
+  };
+}
+
+/** The credentials the AWS stores read from the environment. */
+const AWS_CREDENTIALS = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_SECURITY_TOKEN",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
+/** The aws-secrets-manager store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
+export const secretsManagerStore: StoreEntry = {
+  type: "aws-secrets-manager",
+  schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
+    Type.Object(
+      {
+        type: Type.Literal("aws-secrets-manager"),
+        name: SourceName,
+        region: Type.Optional(Type.String()),
+        secret: Type.Optional(
+          Type.String({ description: "One JSON secret holding every variable as a key." }),
+        ),
+        prefix: Type.Optional(Type.String({ description: "One secret per variable, named prefix + NAME." })),
+        versionStage: Type.Optional(Type.String({ description: "Default AWSCURRENT." })),
+        role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
+        endpoint: Type.Optional(
+          Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
+        ),
+        ...StoreCommon,
+        eso: EsoBlock,
+      },
+      { additionalProperties: false },
+    ),
+  credentials: () => AWS_CREDENTIALS,
+  eso: {
+    remoteRef(name, from, store) {
+      const { secret, prefix, versionStage: version } = store.settings;
+      if (from?.key) return { key: from.key, property: from.property, version };
+      if (secret) return { key: secret, property: from?.property ?? name, version };
+      return { key: `${prefix ?? ""}${name}`, property: from?.property, version };
+    },
+    secretStore: (store, _service, notes) => awsSecretStore(store, notes),
+  },
+  provider,
+};
+
+/** The aws-ssm store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
+export const ssmStore: StoreEntry = {
+  type: "aws-ssm",
+  schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
+    Type.Object(
+      {
+        type: Type.Literal("aws-ssm"),
+        name: SourceName,
+        region: Type.Optional(Type.String()),
+        path: Type.String({ description: "The parameter path prefix, e.g. /app/production/." }),
+        recursive: Type.Optional(Type.Boolean()),
+        decrypt: Type.Optional(
+          Type.Boolean({ description: "Decrypt SecureString parameters (default true)." }),
+        ),
+        role: Type.Optional(Type.String()),
+        endpoint: Type.Optional(
+          Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
+        ),
+        ...StoreCommon,
+        eso: EsoBlock,
+      },
+      { additionalProperties: false },
+    ),
+  credentials: () => AWS_CREDENTIALS,
+  eso: {
+    remoteRef(name, from, store) {
+      const path = store.settings.path;
+      const prefix = path?.endsWith("/") ? path : `${path ?? ""}/`;
+      return { key: from?.key ?? `${prefix}${name}`, property: from?.property };
+    },
+    secretStore: (store, _service, notes) => awsSecretStore(store, notes),
+  },
+  provider,
+};

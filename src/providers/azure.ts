@@ -24,6 +24,7 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
+  type StoreEntry,
 } from "./types.js";
 import { serveSecretText } from "./values.js";
 
@@ -51,13 +52,26 @@ interface Target {
   version?: string;
 }
 
-function target(key: string): Target {
+/** Key Vault's rule for a key: NAME or NAME/VERSION, a NAME of 1-127 letters, digits and -. */
+function targetProblem(key: string): boolean {
   const [name = "", version, extra] = key.split("/");
-  if (!NAME.test(name) || extra !== undefined || (version !== undefined && !/^[0-9A-Za-z]+$/.test(version))) {
+  return (
+    !NAME.test(name) || extra !== undefined || (version !== undefined && !/^[0-9A-Za-z]+$/.test(version))
+  );
+}
+
+/** The secret a searched variable is: prefix + NAME, every _ written - (Key Vault names hold no _). */
+function searchedName(prefix: string | undefined, name: string): string {
+  return `${prefix ?? ""}${name}`.replaceAll("_", "-");
+}
+
+function target(key: string): Target {
+  if (targetProblem(key)) {
     throw new ProviderError("invalid", `${key} is not a Key Vault secret name`, {
       hint: "secret names are 1-127 letters, digits and - (optionally NAME/VERSION)",
     });
   }
+  const [name = "", version] = key.split("/");
   return version === undefined ? { name } : { name, version };
 }
 
@@ -162,9 +176,8 @@ export const provider: Provider = {
         hint: "e.g. https://my-vault.vault.azure.net",
       });
     }
-    const prefix = settings.prefix ?? "";
     const targets = requests.map((request) =>
-      request.searched ? target((prefix + request.key).replaceAll("_", "-")) : target(request.key),
+      target(request.searched ? searchedName(settings.prefix, request.key) : request.key),
     );
     const keyOf = (t: Target) => (t.version === undefined ? t.name : `${t.name}/${t.version}`);
     const distinct = new Map<string, Target>();
@@ -214,4 +227,53 @@ export const provider: Provider = {
     }
     return out;
   },
+};
+
+/** The azure-key-vault store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
+export const store: StoreEntry = {
+  type: "azure-key-vault",
+  schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
+    Type.Object(
+      {
+        type: Type.Literal("azure-key-vault"),
+        name: SourceName,
+        vaultUrl: Type.String({ description: "e.g. https://my-vault.vault.azure.net" }),
+        prefix: Type.Optional(
+          Type.String({ description: "Secret names are prefix + NAME, with _ written as - (Azure's rule)." }),
+        ),
+        tenantId: Type.Optional(Type.String()),
+        ...StoreCommon,
+        eso: EsoBlock,
+      },
+      { additionalProperties: false },
+    ),
+  credentials: () => [
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_PASSWORD",
+    "AZURE_ACCESS_TOKEN",
+  ],
+  keyProblem: (key) => (targetProblem(key) ? "is not a Key Vault secret name" : undefined),
+  eso: {
+    // The same rule as the provider's: a searched NAME is prefix + NAME with _ written -, a from: key as written.
+    remoteRef: (name, from, store) => ({
+      key: `secret/${from?.key ?? searchedName(store.settings.prefix, name)}`,
+      property: from?.property,
+    }),
+    secretStore(store, _service, notes) {
+      const auth = store.settings.eso?.auth;
+      if (!auth)
+        notes.push(
+          `the Azure store "${store.name}" uses a managed identity; set eso.auth for another method`,
+        );
+      return {
+        azurekv: {
+          vaultUrl: store.settings.vaultUrl ?? "",
+          tenantId: store.settings.tenantId,
+          ...(auth ?? { authType: "ManagedIdentity" }),
+        },
+      };
+    },
+  },
+  provider,
 };

@@ -13,6 +13,8 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
+  parseJsonText,
+  type StoreEntry,
 } from "./types.js";
 import { literalDotenv, serveFromMap } from "./values.js";
 
@@ -59,7 +61,7 @@ function parse(text: string, format: string, command: string): Map<string, unkno
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch {
     throw new ProviderError("invalid", `the command ${command} did not print JSON`, {
       hint: "print one JSON object of NAME: value, or set format: dotenv",
@@ -84,4 +86,28 @@ export const provider: Provider = {
     }
     return out;
   },
+};
+
+/** The exec store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
+export const store: StoreEntry = {
+  type: "exec",
+  schema: ({ Type, SourceName, StoreCommon }) =>
+    Type.Object(
+      {
+        type: Type.Literal("exec"),
+        name: SourceName,
+        command: Type.Array(Type.String(), {
+          minItems: 1,
+          description: "The command and its arguments (no shell); it prints the values.",
+        }),
+        format: Type.Optional(
+          Type.Union([Type.Literal("json"), Type.Literal("dotenv")], {
+            description: "What it prints: a JSON object of strings (default) or dotenv.",
+          }),
+        ),
+        ...StoreCommon,
+      },
+      { additionalProperties: false },
+    ),
+  provider,
 };

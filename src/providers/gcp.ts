@@ -23,6 +23,7 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
+  type StoreEntry,
 } from "./types.js";
 import { serveSecretText } from "./values.js";
 
@@ -338,4 +339,40 @@ export const provider: Provider = {
       void client.close().catch(() => {});
     }
   },
+};
+
+/** The gcp-secret-manager store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
+export const store: StoreEntry = {
+  type: "gcp-secret-manager",
+  schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
+    Type.Object(
+      {
+        type: Type.Literal("gcp-secret-manager"),
+        name: SourceName,
+        project: Type.String(),
+        prefix: Type.Optional(Type.String({ description: "Secret ids are prefix + NAME." })),
+        version: Type.Optional(Type.String({ description: "Default latest." })),
+        endpoint: Type.Optional(Type.String({ description: "A custom API endpoint (host[:port])." })),
+        ...StoreCommon,
+        eso: EsoBlock,
+      },
+      { additionalProperties: false },
+    ),
+  credentials: () => ["GOOGLE_OAUTH_ACCESS_TOKEN", "CLOUDSDK_AUTH_ACCESS_TOKEN"],
+  eso: {
+    remoteRef: (name, from, store) => ({
+      key: from?.key ?? `${store.settings.prefix ?? ""}${name}`,
+      property: from?.property,
+      version: store.settings.version ?? "latest",
+    }),
+    secretStore(store, _service, notes) {
+      const auth = store.settings.eso?.auth;
+      if (!auth)
+        notes.push(
+          `the GCP store "${store.name}" uses the operator's workload identity; set eso.auth to use a key`,
+        );
+      return { gcpsm: { projectID: store.settings.project ?? "", auth } };
+    },
+  },
+  provider,
 };

@@ -5,7 +5,7 @@
  * to ask for, interpolating the source's fields, the pool, retries, timeouts, the encrypted cache,
  * --offline, errors for the user) lives in ../sources/external.ts, so a provider stays small.
  */
-import type { StoreSource } from "../model/spec.js";
+import type { FromRef, StoreSettings, StoreSource, StoreType } from "../model/spec.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -96,11 +96,80 @@ export function durationMs(text: string): number {
   return Number(match[1]) * unit;
 }
 
-/** A JSON value's field as a string (a string as is, anything else as its JSON text), or undefined. */
+/**
+ * The one `property` rule, for every store: a field of a JSON value as text. The property as one key
+ * first, else as a dotted path into nested objects (and arrays, by index); a string as is, anything
+ * else as its JSON text; absent or null is undefined.
+ */
 export function field(json: unknown, property: string): string | undefined {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) return undefined;
-  if (!Object.hasOwn(json, property)) return undefined;
-  const value = (json as Record<string, unknown>)[property];
-  if (value === undefined || value === null) return undefined;
-  return typeof value === "string" ? value : JSON.stringify(value);
+  const text = (value: unknown) =>
+    value === undefined || value === null
+      ? undefined
+      : typeof value === "string"
+        ? value
+        : JSON.stringify(value);
+  if (json === null || typeof json !== "object") return undefined;
+  if (!Array.isArray(json) && Object.hasOwn(json, property)) {
+    return text((json as Record<string, unknown>)[property]);
+  }
+  if (!property.includes(".")) return undefined;
+  let here: unknown = json;
+  for (const part of property.split(".")) {
+    if (Array.isArray(here) && /^[0-9]+$/.test(part)) here = here[Number(part)];
+    else if (here !== null && typeof here === "object" && !Array.isArray(here) && Object.hasOwn(here, part))
+      here = (here as Record<string, unknown>)[part];
+    else return undefined;
+  }
+  return text(here);
+}
+
+/** JSON text as a program or file gives it: a leading byte-order mark is not part of the JSON. */
+export function parseJsonText(text: string): unknown {
+  return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+}
+
+/** What a store's manifest schema is built from (handed in by ../manifest/schema.ts, which owns TypeBox). */
+export interface StoreSchemaKit {
+  Type: typeof import("@sinclair/typebox").Type;
+  /** `name:`, the source's name for `from:` references (default: the type). */
+  SourceName: import("@sinclair/typebox").TSchema;
+  /** `cache:` and `timeout:`, which every store takes. */
+  StoreCommon: Record<string, import("@sinclair/typebox").TSchema>;
+  /** `eso:`, settings for the External Secrets Operator target. */
+  EsoBlock: import("@sinclair/typebox").TSchema;
+}
+
+/** Where a variable lives in a store, as the External Secrets Operator's `remoteRef` says it. */
+export interface RemoteRef {
+  key: string;
+  property?: string;
+  version?: string;
+}
+
+/** What the External Secrets Operator can do with a store: a capability of the store type. */
+export interface EsoCapability {
+  /** Where `name` (a variable's lookup name, with its `from:` if it names this store) lives in the store. */
+  remoteRef(name: string, from: FromRef | undefined, store: StoreSource): RemoteRef;
+  /** The SecretStore's provider block; `notes` gets what the user must still create for its auth. */
+  secretStore(store: StoreSource, service: string, notes: string[]): Record<string, unknown>;
+}
+
+/**
+ * One store type, everything about it: adding a store type is its own file exporting one of these and
+ * one line in ./catalog.ts.
+ */
+export interface StoreEntry {
+  type: StoreType;
+  /** The source's manifest schema. */
+  schema(kit: StoreSchemaKit): import("@sinclair/typebox").TSchema;
+  /** The environment variables it reads as credentials (kept from children unless declared). */
+  credentials?(settings: StoreSettings): string[];
+  /** Whether another environment variable is one of its credentials (a family of names). */
+  isCredential?(name: string): boolean;
+  /** Why a `from:` key cannot name anything in this store (checked when the manifest is read), if so. */
+  keyProblem?(key: string): string | undefined;
+  /** Present when the External Secrets Operator can read this store in a cluster. */
+  eso?: EsoCapability;
+  /** Looks values up (loads its SDK or tool only when asked). */
+  provider: Provider;
 }

@@ -4,7 +4,7 @@
 import { isTesseraError } from "../errors.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import type { Template } from "../model/template.js";
-import { type Fetched, field, type LookupRequest, ProviderError } from "./types.js";
+import { type Fetched, field, type LookupRequest, ProviderError, parseJsonText } from "./types.js";
 
 /** A template's text with references kept as written (and `$$` as `$`): the value as data. */
 function literalText(template: Template): string {
@@ -49,7 +49,7 @@ export function serveFromMap(
     let json: unknown = value;
     if (typeof value === "string") {
       try {
-        json = JSON.parse(value);
+        json = parseJsonText(value);
       } catch {
         json = undefined;
       }
@@ -74,7 +74,7 @@ export function serveSecretText(
   if (request.property === undefined) return { status: "found", value: text, where };
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch {
     throw new ProviderError("invalid", `${name} is not JSON, so it has no property ${request.property}`, {
       hint: "property: selects a field of a JSON secret; leave it out to use the whole secret",

@@ -7,8 +7,9 @@
  */
 import { TesseraError } from "../errors.js";
 import { emitYaml, emitYamlDocuments, type YamlValue } from "../formats/yaml-emit.js";
-import { ESO_STORE_TYPES } from "../manifest/schema.js";
 import { effectiveSources, isStoreSource, type StoreSource } from "../model/spec.js";
+import { CATALOG, storeEntry } from "../providers/catalog.js";
+import type { RemoteRef } from "../providers/types.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
   checkKustomizable,
@@ -40,59 +41,12 @@ export interface ExternalSecretsOptions {
 
 const API = "external-secrets.io/v1";
 
-interface RemoteRef {
-  key: string;
-  property?: string;
-  version?: string;
-}
-
 /** Where a declared secret lives in a store: its `from:`, else its own name in the store's layout. */
 export function remoteRef(variable: ResolvedVariable, store: StoreSource): RemoteRef {
+  const eso = storeEntry(store.type).eso;
+  if (!eso) throw notForEso(store);
   const from = variable.from?.source === store.name ? variable.from : undefined;
-  const settings = store.settings;
-  const name = variable.lookup;
-  switch (store.type) {
-    case "vault": {
-      if (from?.key) return { key: from.key, property: from.property };
-      if (!settings.path) {
-        throw new TesseraError(
-          "E_TARGET_INVALID",
-          `${variable.name}: the vault source "${store.name}" has no path`,
-          {
-            hint: `give the source a path (the secret holding the variables as fields), or give ${variable.name} from: {source: ${store.name}, key: …, property: …}`,
-          },
-        );
-      }
-      return { key: settings.path, property: from?.property ?? name };
-    }
-    case "aws-secrets-manager":
-      if (from?.key) return { key: from.key, property: from.property, version: settings.versionStage };
-      if (settings.secret)
-        return { key: settings.secret, property: from?.property ?? name, version: settings.versionStage };
-      return {
-        key: `${settings.prefix ?? ""}${name}`,
-        property: from?.property,
-        version: settings.versionStage,
-      };
-    case "aws-ssm": {
-      const prefix = settings.path?.endsWith("/") ? settings.path : `${settings.path ?? ""}/`;
-      return { key: from?.key ?? `${prefix}${name}`, property: from?.property };
-    }
-    case "gcp-secret-manager":
-      return {
-        key: from?.key ?? `${settings.prefix ?? ""}${name}`,
-        property: from?.property,
-        version: settings.version ?? "latest",
-      };
-    case "azure-key-vault":
-      // Azure secret names allow letters, digits and - only.
-      return {
-        key: `secret/${from?.key ?? `${settings.prefix ?? ""}${name}`.replace(/_/g, "-")}`,
-        property: from?.property,
-      };
-    default:
-      throw notForEso(store);
-  }
+  return eso.remoteRef(variable.lookup, from, store);
 }
 
 function notForEso(store: StoreSource): TesseraError {
@@ -102,105 +56,20 @@ function notForEso(store: StoreSource): TesseraError {
   );
 }
 
-/** The SecretStore provider block for a store, and what the user must still create for its auth. */
+/** The SecretStore provider block for a store (the store type's ESO capability). */
 function provider(store: StoreSource, service: Service, notes: string[]): YamlValue {
-  const settings = store.settings;
-  const auth = settings.eso?.auth as YamlValue | undefined;
-  switch (store.type) {
-    case "vault": {
-      let derived: YamlValue;
-      const method = settings.auth?.method ?? "token";
-      if (method === "kubernetes") {
-        derived = {
-          kubernetes: {
-            mountPath: settings.auth?.mountPath ?? "kubernetes",
-            role: settings.auth?.role ?? service.name,
-          },
-        };
-      } else if (method === "approle") {
-        const secretName = `${service.name}-vault-approle`;
-        derived = {
-          appRole: {
-            path: settings.auth?.path ?? "approle",
-            roleId: settings.auth?.roleId ?? "",
-            secretRef: { name: secretName, key: "secret-id" },
-          },
-        };
-        if (!auth)
-          notes.push(`create the Secret ${secretName} with the AppRole secret id under the key secret-id`);
-      } else {
-        const secretName = `${service.name}-vault-token`;
-        derived = { tokenSecretRef: { name: secretName, key: "token" } };
-        if (!auth) notes.push(`create the Secret ${secretName} with a Vault token under the key token`);
-      }
-      if (!settings.address) {
-        throw new TesseraError(
-          "E_TARGET_INVALID",
-          `the vault source "${store.name}" needs an address for the External Secrets Operator`,
-          { hint: "add address: https://… to the source (Tessera itself also reads VAULT_ADDR, ESO cannot)" },
-        );
-      }
-      return {
-        vault: {
-          server: settings.address,
-          path: settings.mount ?? "secret",
-          version: settings.version ?? "v2",
-          namespace: settings.namespace,
-          auth: auth ?? derived,
-        },
-      };
-    }
-    case "aws-secrets-manager":
-    case "aws-ssm": {
-      if (!settings.region) {
-        throw new TesseraError(
-          "E_TARGET_INVALID",
-          `the ${store.type} source "${store.name}" needs a region for the External Secrets Operator`,
-          {
-            hint: "add region: to the source",
-          },
-        );
-      }
-      if (!auth && !settings.role)
-        notes.push(
-          `the AWS store "${store.name}" uses the operator's own credentials (IRSA); set eso.auth to use others`,
-        );
-      return {
-        aws: {
-          service: store.type === "aws-ssm" ? "ParameterStore" : "SecretsManager",
-          region: settings.region,
-          role: settings.role,
-          auth,
-        },
-      };
-    }
-    case "gcp-secret-manager":
-      if (!auth)
-        notes.push(
-          `the GCP store "${store.name}" uses the operator's workload identity; set eso.auth to use a key`,
-        );
-      return { gcpsm: { projectID: settings.project ?? "", auth } };
-    case "azure-key-vault":
-      if (!auth)
-        notes.push(
-          `the Azure store "${store.name}" uses a managed identity; set eso.auth for another method`,
-        );
-      return {
-        azurekv: {
-          vaultUrl: settings.vaultUrl ?? "",
-          tenantId: settings.tenantId,
-          ...((auth as Record<string, YamlValue> | undefined) ?? { authType: "ManagedIdentity" }),
-        },
-      };
-    default:
-      throw notForEso(store);
-  }
+  const eso = storeEntry(store.type).eso;
+  if (!eso) throw notForEso(store);
+  return eso.secretStore(store, service.name, notes) as YamlValue;
 }
+
+/** The store types the operator can read. */
+const ESO_STORE_TYPES = CATALOG.filter((entry) => entry.eso).map((entry) => entry.type);
 
 export function renderExternalSecrets(input: TargetInput, options: ExternalSecretsOptions = {}): Rendered {
   const { service, resolution, spec } = input;
   const declared = spec ? effectiveSources(spec, resolution.profile).filter(isStoreSource) : [];
-  const stores = declared.filter((store) => (ESO_STORE_TYPES as readonly string[]).includes(store.type));
+  const stores = declared.filter((store) => ESO_STORE_TYPES.includes(store.type));
   for (const variable of resolution.variables) {
     const named = declared.find((store) => store.name === variable.from?.source);
     if (variable.kind === "secret" && named && !stores.includes(named)) {
@@ -218,7 +87,7 @@ export function renderExternalSecrets(input: TargetInput, options: ExternalSecre
       "E_TARGET_INVALID",
       "no external store is declared for the External Secrets Operator",
       {
-        hint: "declare one under sources: (type vault, aws-secrets-manager, aws-ssm, gcp-secret-manager or azure-key-vault)",
+        hint: `declare one under sources: (type ${ESO_STORE_TYPES.join(", ")})`,
       },
     );
   }

@@ -116,15 +116,9 @@ async function decrypt(
     );
   }
   // Recipient types the native reader does not handle (post-quantum, passphrase, …): the reference library.
-  const age = await import("../crypto/age-lib.js");
-  const decrypter = new age.Decrypter();
-  for (const line of identities.lines) decrypter.addIdentity(line);
-  const text = data.toString("latin1");
-  const binary = text.trimStart().startsWith("-----BEGIN AGE ENCRYPTED FILE-----")
-    ? age.armor.decode(data.toString("utf8"))
-    : new Uint8Array(data);
+  const { ageBinary, decryptWithLibrary } = await import("../crypto/age.js");
   try {
-    return await decrypter.decrypt(binary, "text");
+    return Buffer.from(await decryptWithLibrary(await ageBinary(data), identities)).toString("utf8");
   } catch {
     throw new TesseraError(
       "E_STORE_LOCKED",

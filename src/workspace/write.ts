@@ -31,7 +31,13 @@ async function ownRecipients(identities: Identities): Promise<string[]> {
   const others = identities.lines.filter((line) => !/^AGE-SECRET-KEY-1/i.test(line));
   if (others.length) {
     const age = await import("../crypto/age-lib.js");
-    for (const line of others) own.push(await age.identityToRecipient(line));
+    for (const line of others) {
+      try {
+        own.push(await age.identityToRecipient(line));
+      } catch {
+        // a plugin identity (AGE-PLUGIN-…): the library cannot encrypt to it; the other lines still count
+      }
+    }
   }
   return own;
 }
