@@ -41,7 +41,7 @@ const COMMANDS: Record<string, Command> = {
   },
   var: {
     summary: "the encrypted workspace store: set, get, unset, declare, list, import, export, rekey",
-    load: () => import("./commands/var.js"),
+    load: () => import("./commands/var/index.js"),
   },
   vars: {
     summary: "list the workspace store's names (never values)",

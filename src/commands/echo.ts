@@ -49,7 +49,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   printWarnings(warnings, context, options.quiet);
   const value = contents.values.get(arg);
   if (value === undefined) {
-    const { notInStore } = await import("./var.js");
+    const { notInStore } = await import("./var/common.js");
     throw notInStore(arg, workspace, context);
   }
   context.stdout(`${arg}=${value}\n`);

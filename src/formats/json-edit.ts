@@ -7,11 +7,20 @@
  * value); every other byte of the file is kept: indentation (spaces, tabs or none), newline style
  * (LF, CRLF), trailing newline or not, a leading BOM, key order, and the form of `expose`.
  *
- * The text is read by a small JSON scanner (below) that records where every value starts and ends. It
- * accepts exactly what JSON.parse accepts (plus a leading BOM) and names the first syntax problem with
- * the same conventions as findJsonSyntaxError (json-syntax.ts): line and column are 1-based, columns
- * count UTF-16 code units, a line ends at "\n" (CRLF counts once).
+ * The text is read by the JSON scanner of json-syntax.ts (scanJson), which records where every value
+ * starts and ends. Its syntax problems are thrown as JsonEditError with the conventions used wherever
+ * findJsonSyntaxError's offset is shown: line and column are 1-based, columns count UTF-16 code units,
+ * a line ends at "\n" (CRLF counts once).
  */
+import {
+  type ArrayNode,
+  type JsonNode,
+  JsonSyntaxError,
+  type Member,
+  type ObjectNode,
+  type Span,
+  scanJson,
+} from "./json-syntax.js";
 
 /** Where an exposed variable takes its value from: a workspace variable, or a literal value. */
 export type ExposeSource = { ref: string } | { value: string };
@@ -69,172 +78,6 @@ export function setExpose(text: string, name: string, source: ExposeSource | nul
   if (expose.kind === "array") return apply(text, doc.editArray(member, expose, name, source));
   if (expose.kind === "object") return apply(text, doc.editObject(member, expose, name, source));
   throw doc.error("expose must be an array of {name, value | ref} or an object {NAME: value}", expose.start);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The scanner: a tree of values with their ranges ([start, end) offsets into the text).
-
-interface Span {
-  start: number;
-  end: number;
-}
-interface ObjectNode extends Span {
-  kind: "object";
-  members: Member[];
-}
-interface ArrayNode extends Span {
-  kind: "array";
-  items: JsonNode[];
-}
-interface ScalarNode extends Span {
-  kind: "string" | "number" | "literal";
-}
-type JsonNode = ObjectNode | ArrayNode | ScalarNode;
-interface Member {
-  /** The key's string token, quotes included. */
-  key: Span;
-  value: JsonNode;
-}
-
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const HEX4 = /[0-9a-fA-F]{4}/y;
-
-class Scanner {
-  private i: number;
-  constructor(
-    private readonly text: string,
-    private readonly fail: (message: string, at: number) => never,
-    start: number,
-  ) {
-    this.i = start;
-  }
-
-  document(): JsonNode {
-    const root = this.value();
-    this.space();
-    if (this.i < this.text.length) this.error(`unexpected ${this.describe()} after the end of the document`);
-    return root;
-  }
-
-  private error(message: string, at = this.i): never {
-    return this.fail(message, at);
-  }
-
-  private describe(): string {
-    const code = this.text.codePointAt(this.i);
-    return code === undefined ? "end of file" : `'${String.fromCodePoint(code)}'`;
-  }
-
-  private space(): void {
-    const text = this.text;
-    let i = this.i;
-    for (let c = text[i]; c === " " || c === "\t" || c === "\n" || c === "\r"; c = text[++i]);
-    this.i = i;
-  }
-
-  private value(): JsonNode {
-    this.space();
-    const c = this.text[this.i];
-    if (c === "{") return this.object();
-    if (c === "[") return this.array();
-    if (c === '"') return this.string();
-    if (c === "t") return this.literal("true");
-    if (c === "f") return this.literal("false");
-    if (c === "n") return this.literal("null");
-    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.number();
-    return this.error(`unexpected ${this.describe()}: expected a value`);
-  }
-
-  private literal(word: string): ScalarNode {
-    const start = this.i;
-    if (!this.text.startsWith(word, start)) this.error(`unexpected ${this.describe()}: expected a value`);
-    this.i += word.length;
-    return { kind: "literal", start, end: this.i };
-  }
-
-  private number(): ScalarNode {
-    const start = this.i;
-    NUMBER.lastIndex = start;
-    if (!NUMBER.test(this.text)) this.error(`unexpected ${this.describe()}: expected a value`);
-    this.i = NUMBER.lastIndex;
-    return { kind: "number", start, end: this.i };
-  }
-
-  private string(): ScalarNode {
-    const text = this.text;
-    const start = this.i;
-    let i = start + 1;
-    for (;;) {
-      if (i >= text.length) this.error("unterminated string", start);
-      const code = text.charCodeAt(i);
-      if (code === 0x22) break; // "
-      if (code < 0x20) {
-        this.error("a control character (such as a line break) inside a string must be escaped", i);
-      }
-      if (code === 0x5c) {
-        // backslash
-        const next = text[i + 1];
-        if (next === "u") {
-          HEX4.lastIndex = i + 2;
-          if (!HEX4.test(text)) this.error("invalid \\u escape", i);
-          i += 6;
-          continue;
-        }
-        if (next === undefined || !'"\\/bfnrt'.includes(next)) this.error("invalid escape in a string", i);
-        i += 2;
-        continue;
-      }
-      i++;
-    }
-    this.i = i + 1;
-    return { kind: "string", start, end: this.i };
-  }
-
-  private object(): ObjectNode {
-    const start = this.i++;
-    const members: Member[] = [];
-    this.space();
-    if (this.text[this.i] === "}") return { kind: "object", start, end: ++this.i, members };
-    for (;;) {
-      this.space();
-      const c = this.text[this.i];
-      if (c !== '"')
-        this.error(c === "}" ? "trailing comma before }" : `unexpected ${this.describe()}: expected a "key"`);
-      const key = this.string();
-      this.space();
-      if (this.text[this.i] !== ":") this.error(`unexpected ${this.describe()}: expected ':' after the key`);
-      this.i++;
-      members.push({ key, value: this.value() });
-      this.space();
-      const after = this.text[this.i];
-      if (after === ",") {
-        this.i++;
-        continue;
-      }
-      if (after === "}") return { kind: "object", start, end: ++this.i, members };
-      this.error(`unexpected ${this.describe()}: expected ',' or '}'`);
-    }
-  }
-
-  private array(): ArrayNode {
-    const start = this.i++;
-    const items: JsonNode[] = [];
-    this.space();
-    if (this.text[this.i] === "]") return { kind: "array", start, end: ++this.i, items };
-    for (;;) {
-      this.space();
-      if (this.text[this.i] === "]") this.error("trailing comma before ]");
-      items.push(this.value());
-      this.space();
-      const after = this.text[this.i];
-      if (after === ",") {
-        this.i++;
-        continue;
-      }
-      if (after === "]") return { kind: "array", start, end: ++this.i, items };
-      this.error(`unexpected ${this.describe()}: expected ',' or ']'`);
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -336,7 +179,12 @@ class ManifestText {
 
   constructor(private readonly text: string) {
     this.bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-    this.root = new Scanner(text, (message, at) => this.error(message, at), this.bom).document();
+    try {
+      this.root = scanJson(text, this.bom);
+    } catch (error) {
+      if (error instanceof JsonSyntaxError) this.error(error.message, error.offset);
+      throw error;
+    }
   }
 
   error(message: string, at: number): never {

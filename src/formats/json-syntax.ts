@@ -1,7 +1,8 @@
 /**
- * Locating a JSON syntax error: Node's JSON.parse messages carry no position (and quote the text), so
- * on failure the text is scanned again by this small validator, which names the first problem and
- * its offset.
+ * A small JSON scanner: it reads a text into a tree of values with their ranges ([start, end) offsets
+ * into the text), accepts exactly what JSON.parse accepts, and names the first syntax problem and its
+ * offset. Node's JSON.parse messages carry no position (and quote the text), so a failed parse is
+ * located with findJsonSyntaxError; the expose editor (json-edit.ts) edits a manifest by these ranges.
  */
 
 export interface JsonSyntaxProblem {
@@ -9,115 +10,191 @@ export interface JsonSyntaxProblem {
   message: string;
 }
 
+/** The first syntax problem of a text, thrown by scanJson. */
+export class JsonSyntaxError extends Error {
+  override name = "JsonSyntaxError";
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The first syntax problem of a JSON text, or undefined when JSON.parse accepts it. */
 export function findJsonSyntaxError(text: string): JsonSyntaxProblem | undefined {
-  let i = 0;
-  const fail = (message: string, at = i): never => {
-    throw { offset: at, message } satisfies JsonSyntaxProblem;
-  };
-  const space = () => {
-    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
-  };
-  const describe = () => (i >= text.length ? "end of file" : `'${text[i]}'`);
-  const literal = (word: string) => {
-    if (text.startsWith(word, i)) i += word.length;
-    else fail(`unexpected ${describe()}: expected a value`);
-  };
-  const string = () => {
-    const start = i++;
-    while (i < text.length && text[i] !== '"') {
-      const c = text.charCodeAt(i);
-      if (c < 0x20) fail("a control character (such as a line break) inside a string must be escaped");
-      if (text[i] === "\\") {
+  try {
+    scanJson(text);
+    return undefined;
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) return { offset: error.offset, message: error.message };
+    throw error;
+  }
+}
+
+/** The tree of a JSON document that starts at `start` (after a BOM, say); throws JsonSyntaxError. */
+export function scanJson(text: string, start = 0): JsonNode {
+  return new Scanner(text, start).document();
+}
+
+export interface Span {
+  start: number;
+  end: number;
+}
+export interface ObjectNode extends Span {
+  kind: "object";
+  members: Member[];
+}
+export interface ArrayNode extends Span {
+  kind: "array";
+  items: JsonNode[];
+}
+export interface ScalarNode extends Span {
+  kind: "string" | "number" | "literal";
+}
+export type JsonNode = ObjectNode | ArrayNode | ScalarNode;
+export interface Member {
+  /** The key's string token, quotes included. */
+  key: Span;
+  value: JsonNode;
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const HEX4 = /[0-9a-fA-F]{4}/y;
+
+class Scanner {
+  private i: number;
+  constructor(
+    private readonly text: string,
+    start: number,
+  ) {
+    this.i = start;
+  }
+
+  document(): JsonNode {
+    const root = this.value();
+    this.space();
+    if (this.i < this.text.length) this.error(`unexpected ${this.describe()} after the end of the document`);
+    return root;
+  }
+
+  private error(message: string, at = this.i): never {
+    throw new JsonSyntaxError(message, at);
+  }
+
+  private describe(): string {
+    const code = this.text.codePointAt(this.i);
+    return code === undefined ? "end of file" : `'${String.fromCodePoint(code)}'`;
+  }
+
+  private space(): void {
+    const text = this.text;
+    let i = this.i;
+    for (let c = text[i]; c === " " || c === "\t" || c === "\n" || c === "\r"; c = text[++i]);
+    this.i = i;
+  }
+
+  private value(): JsonNode {
+    this.space();
+    const c = this.text[this.i];
+    if (c === "{") return this.object();
+    if (c === "[") return this.array();
+    if (c === '"') return this.string();
+    if (c === "t") return this.literal("true");
+    if (c === "f") return this.literal("false");
+    if (c === "n") return this.literal("null");
+    if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) return this.number();
+    return this.error(`unexpected ${this.describe()}: expected a value`);
+  }
+
+  private literal(word: string): ScalarNode {
+    const start = this.i;
+    if (!this.text.startsWith(word, start)) this.error(`unexpected ${this.describe()}: expected a value`);
+    this.i += word.length;
+    return { kind: "literal", start, end: this.i };
+  }
+
+  private number(): ScalarNode {
+    const start = this.i;
+    NUMBER.lastIndex = start;
+    if (!NUMBER.test(this.text)) this.error(`unexpected ${this.describe()}: expected a value`);
+    this.i = NUMBER.lastIndex;
+    return { kind: "number", start, end: this.i };
+  }
+
+  private string(): ScalarNode {
+    const text = this.text;
+    const start = this.i;
+    let i = start + 1;
+    for (;;) {
+      if (i >= text.length) this.error("unterminated string", start);
+      const code = text.charCodeAt(i);
+      if (code === 0x22) break; // "
+      if (code < 0x20) {
+        this.error("a control character (such as a line break) inside a string must be escaped", i);
+      }
+      if (code === 0x5c) {
+        // backslash
         const next = text[i + 1];
         if (next === "u") {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail("invalid \\u escape");
+          HEX4.lastIndex = i + 2;
+          if (!HEX4.test(text)) this.error("invalid \\u escape", i);
           i += 6;
           continue;
         }
-        if (next === undefined || !'"\\/bfnrt'.includes(next)) fail("invalid escape in a string");
+        if (next === undefined || !'"\\/bfnrt'.includes(next)) this.error("invalid escape in a string", i);
         i += 2;
         continue;
       }
       i++;
     }
-    if (i >= text.length) fail("unterminated string", start);
-    i++;
-  };
-  const number = () => {
-    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
-    if (!match || match[0] === "" || match[0] === "-") fail(`unexpected ${describe()}: expected a value`);
-    i += match![0].length;
-  };
-  const value = (): void => {
-    space();
-    const c = text[i];
-    if (c === "{") object();
-    else if (c === "[") array();
-    else if (c === '"') string();
-    else if (c === "t") literal("true");
-    else if (c === "f") literal("false");
-    else if (c === "n") literal("null");
-    else if (c === "-" || (c !== undefined && c >= "0" && c <= "9")) number();
-    else fail(`unexpected ${describe()}: expected a value`);
-  };
-  const object = () => {
-    i++;
-    space();
-    if (text[i] === "}") {
-      i++;
-      return;
-    }
+    this.i = i + 1;
+    return { kind: "string", start, end: this.i };
+  }
+
+  private object(): ObjectNode {
+    const start = this.i++;
+    const members: Member[] = [];
+    this.space();
+    if (this.text[this.i] === "}") return { kind: "object", start, end: ++this.i, members };
     for (;;) {
-      space();
-      if (text[i] !== '"')
-        fail(text[i] === "}" ? "trailing comma before }" : `unexpected ${describe()}: expected a "key"`);
-      string();
-      space();
-      if (text[i] !== ":") fail(`unexpected ${describe()}: expected ':' after the key`);
-      i++;
-      value();
-      space();
-      if (text[i] === ",") {
-        i++;
+      this.space();
+      const c = this.text[this.i];
+      if (c !== '"')
+        this.error(c === "}" ? "trailing comma before }" : `unexpected ${this.describe()}: expected a "key"`);
+      const key = this.string();
+      this.space();
+      if (this.text[this.i] !== ":") this.error(`unexpected ${this.describe()}: expected ':' after the key`);
+      this.i++;
+      members.push({ key, value: this.value() });
+      this.space();
+      const after = this.text[this.i];
+      if (after === ",") {
+        this.i++;
         continue;
       }
-      if (text[i] === "}") {
-        i++;
-        return;
-      }
-      fail(`unexpected ${describe()}: expected ',' or '}'`);
+      if (after === "}") return { kind: "object", start, end: ++this.i, members };
+      this.error(`unexpected ${this.describe()}: expected ',' or '}'`);
     }
-  };
-  const array = () => {
-    i++;
-    space();
-    if (text[i] === "]") {
-      i++;
-      return;
-    }
+  }
+
+  private array(): ArrayNode {
+    const start = this.i++;
+    const items: JsonNode[] = [];
+    this.space();
+    if (this.text[this.i] === "]") return { kind: "array", start, end: ++this.i, items };
     for (;;) {
-      space();
-      if (text[i] === "]") fail("trailing comma before ]");
-      value();
-      space();
-      if (text[i] === ",") {
-        i++;
+      this.space();
+      if (this.text[this.i] === "]") this.error("trailing comma before ]");
+      items.push(this.value());
+      this.space();
+      const after = this.text[this.i];
+      if (after === ",") {
+        this.i++;
         continue;
       }
-      if (text[i] === "]") {
-        i++;
-        return;
-      }
-      fail(`unexpected ${describe()}: expected ',' or ']'`);
+      if (after === "]") return { kind: "array", start, end: ++this.i, items };
+      this.error(`unexpected ${this.describe()}: expected ',' or ']'`);
     }
-  };
-  try {
-    value();
-    space();
-    if (i < text.length) fail(`unexpected ${describe()} after the end of the document`);
-    return undefined;
-  } catch (problem) {
-    if (problem && typeof problem === "object" && "offset" in problem) return problem as JsonSyntaxProblem;
-    throw problem;
   }
 }
