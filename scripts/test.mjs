@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
  * Runs the test suites with Node's own test runner (TypeScript through tsx).
- *   node scripts/test.mjs [unit|e2e|all] [--only PATTERN]
- * End-to-end tests run the built CLI (dist/cli.cjs): build first (`npm run build`).
+ *   node scripts/test.mjs [unit|interop|e2e|all] [--only PATTERN]
+ *   unit     in process, against fakes: fast, no external program
+ *   interop  against real programs (the dotenvx CLI, sh/bash/dash, the age CLI, …)
+ *   e2e      the built CLI (dist/cli.cjs): build first (`npm run build`)
+ * `all` runs the three; --only keeps the files whose path contains PATTERN.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const suite = process.argv[2] ?? "all";
+const suite = process.argv[2] === undefined || process.argv[2].startsWith("--") ? "all" : process.argv[2];
 const onlyIndex = process.argv.indexOf("--only");
 const only = onlyIndex > 0 ? process.argv[onlyIndex + 1] : undefined;
 
@@ -22,7 +25,12 @@ function collect(dir) {
   });
 }
 
-const suites = suite === "all" ? ["unit", "e2e"] : [suite];
+const SUITES = ["unit", "interop", "e2e"];
+if (suite !== "all" && !SUITES.includes(suite)) {
+  console.error(`unknown suite ${suite}: use ${SUITES.join(", ")} or all`);
+  process.exit(2);
+}
+const suites = suite === "all" ? SUITES : [suite];
 let files = suites.flatMap((name) => collect(join(root, "test", name))).sort();
 if (only) files = files.filter((file) => file.includes(only));
 if (files.length === 0) {

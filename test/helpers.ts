@@ -68,9 +68,37 @@ export function tessera(
     env: cleanEnv(options.env),
     input: options.input ?? "",
     encoding: "utf8",
-    timeout: 30_000,
+    // Only catches a hang: a busy machine starts the CLI slowly.
+    timeout: 120_000,
   });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Run `tessera ARGS` in `cwd` without blocking this process (so that a fake server in the test can answer
+ * and count while tessera runs); resolves when it exits.
+ */
+export function tesseraAsync(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<Result> {
+  const child = spawn(process.execPath, ["--", CLI, ...args], {
+    cwd: options.cwd,
+    env: cleanEnv(options.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
 }
 
 /**

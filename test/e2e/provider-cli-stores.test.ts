@@ -194,7 +194,10 @@ interface OpCall {
 
 function opProject(manifest: string, world: object = OP_WORLD) {
   const dir = project({ "tessera.yaml": manifest, "op-world.json": JSON.stringify(world) });
-  const bin = binWith(dir, "op", [process.execPath, FAKE_OP]);
+  // The wrapper notes its pid (the fake's, after exec) before Node starts: every spawn is seen at once,
+  // even one stopped before the fake could start.
+  const started = join(dir, "op-started.log");
+  const bin = binWith(dir, "op", [process.execPath, FAKE_OP], `echo $$ >> ${quote(started)}\n`);
   const log = join(dir, "op.log");
   const run = (args: string[], env: Record<string, string | undefined> = {}) =>
     tessera(args, {
@@ -214,7 +217,14 @@ function opProject(manifest: string, world: object = OP_WORLD) {
           .filter(Boolean)
           .map((line) => JSON.parse(line) as OpCall)
       : [];
-  return { dir, run, calls };
+  const spawned = (): number[] =>
+    existsSync(started)
+      ? readFileSync(started, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => Number(line))
+      : [];
+  return { dir, run, calls, spawned };
 }
 
 const sorted = (calls: OpCall[]) => calls.map((call) => call.argv.join(" ")).sort();
@@ -429,9 +439,9 @@ secrets:
   });
 
   test("timeout: is honoured: a hanging op is stopped, retried, then E_SOURCE_UNREACHABLE", async () => {
-    const { run, calls } = opProject(
+    const { run, spawned } = opProject(
       `sources:
-  - { type: 1password, name: op, vault: Private, item: app-secrets, timeout: 300ms }
+  - { type: 1password, name: op, vault: Private, item: app-secrets, timeout: 1s }
 secrets:
   required: [DB_PASSWORD]
 `,
@@ -444,11 +454,13 @@ secrets:
       result,
       "E_SOURCE_UNREACHABLE",
       5,
-      /1password source "op": no answer within 300 ms/,
+      /1password source "op": no answer within 1000 ms/,
       OP_SECRETS,
     );
-    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
-    const pids = calls().map((call) => call.pid);
+    // Three timeouts at least; the upper bound only catches a hang.
+    assert.ok(elapsed >= 3000 && elapsed < 25_000, `took ${elapsed} ms`);
+    // Counted by the wrapper, which notes each spawn before Node starts.
+    const pids = spawned();
     assert.equal(pids.length, 3, "three attempts");
     const alive = (pid: number) => {
       try {
@@ -458,7 +470,7 @@ secrets:
         return false;
       }
     };
-    for (let wait = 0; wait < 50 && pids.some(alive); wait++)
+    for (let wait = 0; wait < 300 && pids.some(alive); wait++)
       await new Promise((done) => setTimeout(done, 100));
     assert.deepEqual(pids.filter(alive), [], "every hanging op was stopped");
   });

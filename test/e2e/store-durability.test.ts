@@ -89,7 +89,7 @@ function values(dir: string, env: Record<string, string>, what = "the store"): R
     env: cleanEnv(env),
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
-    timeout: 30_000,
+    timeout: 120_000,
   });
   ok(result, `${what}: var export --format json`);
   return JSON.parse(result.stdout) as Record<string, string>;
@@ -220,14 +220,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---------------------------------------------------------------------------------------------------------------
 
 describe("concurrent writers", () => {
+  // The limits only catch a hang: on a busy machine (load 10 on two cores) starting 20 writers and making
+  // 1,000 locked writes takes minutes, and a writer may wait for the lock far longer than the 30 s default.
   test("20 processes × 50 writes each: all 1,000 values, no leftovers, mode 0600", {
-    timeout: 120_000,
+    timeout: 900_000,
   }, async (t) => {
     const dir = project();
     const id = identity();
     const writers = Array.from({ length: 20 }, (_, p) => ({ prefix: `P${p}`, count: 50 }));
     const started = performance.now();
-    const results = await raceWriters(dir, writers, id.env);
+    const results = await raceWriters(dir, writers, { ...id.env, TESSERA_LOCK_TIMEOUT: "600" });
     t.diagnostic(`20 × 50 writes in ${Math.round(performance.now() - started)} ms`);
     for (const [p, result] of results.entries()) ok(result, `writer P${p}`);
 

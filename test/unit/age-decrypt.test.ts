@@ -1,14 +1,13 @@
 /**
- * The synchronous age decryptor (src/store/age-decrypt.ts) against the two references it must agree
- * with: the age-encryption package (which Tessera writes with) and the `age` CLI. Plus crafted files (made
+ * The synchronous age decryptor (src/crypto/age-decrypt.ts) against the two references it must agree
+ * with: the age-encryption package (which Tessera writes with) here, in process, and the `age` CLI in
+ * test/interop/age-cli.test.ts. Plus crafted files (made
  * by a small independent encoder below, itself checked against age-encryption) for every rejection rule,
  * tampering properties, and a check that no error message carries key material or plaintext.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import {
   createCipheriv,
-  createHash,
   createHmac,
   createPrivateKey,
   createPublicKey,
@@ -18,18 +17,8 @@ import {
   randomBytes,
   webcrypto,
 } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, test } from "node:test";
-import {
-  armor,
-  Decrypter,
-  Encrypter,
-  generateHybridIdentity,
-  generateX25519Identity,
-  identityToRecipient,
-} from "age-encryption";
+import { describe, test } from "node:test";
+import { armor, Encrypter, generateHybridIdentity, identityToRecipient } from "age-encryption";
 import fc from "fast-check";
 import {
   AgeError,
@@ -38,57 +27,18 @@ import {
   parseIdentities,
   parseRecipient,
   recipientOf,
-  type X25519Identity,
 } from "../../src/crypto/age-decrypt.ts";
+import {
+  armorVariants,
+  assertPlaintext,
+  bytesFromSeed,
+  encryptTo,
+  newParty,
+  typageDecrypt,
+} from "../support/age.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-const tmp = mkdtempSync(join(tmpdir(), "tessera-age-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-let tmpCount = 0;
-function tmpFile(content?: string | Uint8Array): string {
-  const path = join(tmp, `f${tmpCount++}`);
-  if (content !== undefined) writeFileSync(path, content);
-  return path;
-}
-
-/** Deterministic pseudo-random bytes (AES-CTR keystream) — fast for 200 KB payloads. */
-function bytesFromSeed(seed: number, length: number): Buffer {
-  const key = createHash("sha256").update(`seed:${seed}`).digest().subarray(0, 16);
-  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(length));
-}
-
-interface Party {
-  /** AGE-SECRET-KEY-1… as age-encryption writes it. */
-  text: string;
-  recipient: string;
-  identity: X25519Identity;
-}
-
-async function newParty(): Promise<Party> {
-  const text = await generateX25519Identity();
-  const [identity] = parseIdentities(text);
-  return { text, recipient: await identityToRecipient(text), identity: identity! };
-}
-
-async function encryptTo(recipients: readonly string[], plaintext: Uint8Array): Promise<Uint8Array> {
-  const encrypter = new Encrypter();
-  for (const recipient of recipients) encrypter.addRecipient(recipient);
-  return encrypter.encrypt(plaintext);
-}
-
-/** What age-encryption makes of a file (binary, or armored text): the plaintext or null if it rejects it. */
-async function typageDecrypt(file: Uint8Array | string, identityText: string): Promise<Buffer | null> {
-  try {
-    const decrypter = new Decrypter();
-    decrypter.addIdentity(identityText);
-    const binary = typeof file === "string" ? armor.decode(file) : file;
-    return Buffer.from(await decrypter.decrypt(binary));
-  } catch {
-    return null;
-  }
-}
 
 /** Things no error message may contain. */
 interface Secrets {
@@ -149,11 +99,6 @@ function expectError(kind: AgeError["kind"], fn: () => unknown, secrets: Secrets
     return error;
   }
   assert.fail(`expected AgeError(${kind}), nothing was thrown`);
-}
-
-function assertPlaintext(result: Buffer | "unsupported", expected: Uint8Array): void {
-  assert.ok(Buffer.isBuffer(result), `expected plaintext, got ${String(result)}`);
-  assert.ok(result.equals(Buffer.from(expected)), "plaintext differs");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -243,30 +188,6 @@ function craft(
   options?: StreamOptions,
 ) {
   return finish(headerText(stanzas), fileKey, plaintext, options);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The age CLI gate
-
-const CLI_MISSING = ["age", "age-keygen"].filter(
-  (tool) => spawnSync(tool, ["--version"], { encoding: "utf8" }).error !== undefined,
-);
-const cliOptions =
-  CLI_MISSING.length > 0 && process.env.CI !== "true"
-    ? { skip: `${CLI_MISSING.join(" and ")} not on PATH (required when CI=true)` }
-    : {};
-function requireCli(): void {
-  assert.deepEqual(CLI_MISSING, [], `the age CLI is required on CI: missing ${CLI_MISSING.join(", ")}`);
-}
-
-function run(command: string, args: string[], input?: Uint8Array | string) {
-  const result = spawnSync(command, args, { input: input ?? "" });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString("utf8") };
-}
-
-function ageDecrypt(file: Uint8Array | string, identityFile: string): Buffer | null {
-  const result = run("age", ["-d", "-i", identityFile], file);
-  return result.status === 0 ? result.stdout : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -432,135 +353,18 @@ describe("identities", () => {
   });
 });
 
-describe("interop with the age CLI", () => {
-  test("age -r and age -a -r output decrypts", cliOptions, async () => {
-    requireCli();
-    const me = await newParty();
-    const other = await newParty();
-    for (const size of [0, 1, 1000, 65536, 70000]) {
-      const plaintext = bytesFromSeed(size + 1, size);
-      for (const flags of [[], ["-a"]]) {
-        for (const recipients of [[me.recipient], [other.recipient, me.recipient]]) {
-          const args = [...flags, ...recipients.flatMap((r) => ["-r", r])];
-          const result = run("age", args, plaintext);
-          assert.equal(result.status, 0, result.stderr);
-          assertPlaintext(decryptAge(result.stdout, [me.identity]), plaintext);
-          if (flags.length > 0) {
-            const text = result.stdout.toString("utf8");
-            assert.match(text, /^-----BEGIN AGE ENCRYPTED FILE-----\n/);
-            assertPlaintext(decryptAge(text, [me.identity]), plaintext);
-          }
-        }
-      }
-    }
-  });
-
-  test(
-    "age -d accepts generateIdentity's file; age-keygen's file parses and decrypts",
-    cliOptions,
-    async () => {
-      requireCli();
-      const { identity, fileText } = generateIdentity();
-      const keyFile = tmpFile(fileText);
-      const plaintext = bytesFromSeed(7, 70000);
-      const file = await encryptTo([identity.recipient], plaintext);
-      const decrypted = ageDecrypt(file, keyFile);
-      assert.ok(decrypted?.equals(plaintext), "age -d -i <generateIdentity file> failed");
-      assert.equal(run("age-keygen", ["-y", keyFile]).stdout.toString("utf8"), `${identity.recipient}\n`);
-
-      const keygenFile = tmpFile();
-      const made = run("age-keygen", ["-o", keygenFile]);
-      assert.equal(made.status, 0, made.stderr);
-      const keygenText = readFileSync(keygenFile, "utf8");
-      const ids = parseIdentities(keygenText);
-      assert.equal(ids.length, 1);
-      const recipient = run("age-keygen", ["-y", keygenFile]).stdout.toString("utf8").trim();
-      assert.equal(ids[0]!.recipient, recipient);
-      // Same shape as ours.
-      assert.match(
-        keygenText,
-        /^# created: [^\n]+\n# public key: age1[a-z0-9]+\nAGE-SECRET-KEY-1[A-Z0-9]+\n$/,
-      );
-      const secretPlaintext = Buffer.from("encrypted by age-encryption to age-keygen's recipient");
-      const encrypted = await encryptTo([recipient], secretPlaintext);
-      assertPlaintext(decryptAge(encrypted, ids), secretPlaintext);
-      assertPlaintext(decryptAge(armor.encode(encrypted), ids), secretPlaintext);
-    },
-  );
-});
-
-describe("armor acceptance agrees with age-encryption and the age CLI", () => {
+describe("armor acceptance agrees with age-encryption (and the age CLI: test/interop/age-cli.test.ts)", () => {
   test("variants", async () => {
     const me = await newParty();
-    const keyFile = tmpFile(`${me.text}\n`);
-    /** The first plaintext (from size 100 up) whose armored file's last base64 line matches. */
-    const find = async (lastLine: RegExp) => {
-      for (let size = 100; ; size++) {
-        const plaintext = bytesFromSeed(size, size);
-        const armored = armor.encode(await encryptTo([me.recipient], plaintext));
-        const lines = armored.split("\n"); // header, data…, footer, ""
-        if (lines.length >= 5 && lastLine.test(lines.at(-3)!))
-          return { plaintext, armored, data: lines.slice(1, -2) };
-      }
-    };
-    const { plaintext, armored, data } = await find(/[^=]==$/);
-    const fullWidth = await find(/^[^=]{64}$/);
-    const last = data.at(-1)!;
-    const header = "-----BEGIN AGE ENCRYPTED FILE-----";
-    const footer = "-----END AGE ENCRYPTED FILE-----";
-    const build = (body: string[], lead = "", tail = "\n", eol = "\n") =>
-      lead + [header, ...body, footer].join(eol) + tail;
-    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const pad = last.indexOf("=");
-    const nonCanonical =
-      last.slice(0, pad - 1) + alphabet[alphabet.indexOf(last[pad - 1]!) | 1] + last.slice(pad);
-
-    // [name, input, age-encryption accepts, the age CLI accepts ("version": age 1.1.1 and ≥ 1.2 differ)].
-    // We must accept exactly what both accept.
-    type Variant = [string, string, boolean, boolean | "version"];
-    const variants: Variant[] = [
-      ["as written", armored, true, true],
-      ["a full-width last line", fullWidth.armored, true, true],
-      ["CRLF line endings", build(data, "", "\r\n", "\r\n"), true, true],
-      ["mixed line endings", `${header}\r\n${data.join("\n")}\r\n${footer}\n`, true, true],
-      ["no final newline", build(data, "", ""), true, true],
-      ["CR but no LF after the footer", build(data, "", "\r"), true, true],
-      ["trailing whitespace", build(data, "", "\n\n \t\n  \n"), true, true],
-      // age ≥ 1.2 accepts leading whitespace; age 1.1.1 detects armor only at byte 0.
-      ["leading whitespace lines", build(data, "\n \n\t\r\n"), true, "version"],
-      ["space before the header", build(data, "  "), true, false],
-      ["spaces after the footer", build(data, "", "  \n"), true, false],
-      ["too much leading whitespace", build(data, "\n".repeat(1100)), true, false],
-      ["too much trailing whitespace", build(data, "", `\n${" ".repeat(1100)}`), true, false],
-      ["data after the footer", build(data, "", "\nx\n"), false, false],
-      ["empty line inside", build([data[0]!, "", ...data.slice(1)]), false, false],
-      [
-        "short line in the middle",
-        build([data[0]!.slice(0, 32), data[0]!.slice(32), ...data.slice(1)]),
-        false,
-        false,
-      ],
-      ["last line without padding", build([...data.slice(0, -1), last.replace(/=+$/, "")]), false, false],
-      ["non-canonical padding bits", build([...data.slice(0, -1), nonCanonical]), false, false],
-      ["lower-case label", build(data).replace("AGE ENCRYPTED FILE", "age encrypted file"), false, false],
-      ["no footer", `${header}\n${data.join("\n")}\n`, false, false],
-      ["bad character", build([...data.slice(0, -1), `${last.slice(0, 2)}-${last.slice(3)}`]), false, false],
-    ];
-    const cli = CLI_MISSING.length === 0;
-    for (const [name, input, typageAccepts, cliAccepts] of variants) {
-      const expected = name === "a full-width last line" ? fullWidth.plaintext : plaintext;
+    for (const { variant, plaintext } of await armorVariants(me)) {
+      const [name, input, typageAccepts, cliAccepts] = variant;
       const typage = await typageDecrypt(input, me.text);
       assert.equal(typage !== null, typageAccepts, `${name}: age-encryption`);
-      if (typage !== null) assert.ok(typage.equals(expected));
-      if (cli && cliAccepts !== "version") {
-        const result = ageDecrypt(input, keyFile);
-        assert.equal(result !== null, cliAccepts, `${name}: age CLI`);
-        if (result !== null) assert.ok(result.equals(expected));
-      }
+      if (typage !== null) assert.ok(typage.equals(plaintext));
       const ours = outcome(() => decryptAge(input, [me.identity]), { texts: [me.text] });
       const accept = typageAccepts && cliAccepts !== false;
       assert.equal(ours, accept ? "plaintext" : "format", `${name}: ours`);
-      if (accept) assertPlaintext(decryptAge(input, [me.identity]), expected);
+      if (accept) assertPlaintext(decryptAge(input, [me.identity]), plaintext);
     }
   });
 });

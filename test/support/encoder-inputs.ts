@@ -1,0 +1,58 @@
+/** Test inputs shared by the encoder tests (test/unit/properties-encoders.test.ts, test/interop/shell-encoder.test.ts). */
+import fc from "fast-check";
+
+/** Fragments that matter to one consumer or another, weighted well above their natural frequency. */
+export const TRICKY = [
+  "'",
+  '"',
+  "`",
+  "\\",
+  "\\'",
+  "'\\''",
+  "$",
+  "${",
+  "$(",
+  "}",
+  "!",
+  "*",
+  "?",
+  "[",
+  "~",
+  "#",
+  "&",
+  ";",
+  "|",
+  "<",
+  ">",
+  "=",
+  ":",
+  "- ",
+  " ",
+  "\t",
+  "\r",
+  "\n",
+  "\r\n",
+  "\v",
+  "\f",
+  "\x07",
+  "\x1b",
+  "\x7f",
+  "\u0085",
+  "\u00a0",
+  "\u2028",
+  "\u2029",
+  "\ufeff",
+  "\ufffe",
+  "\uffff",
+  "é",
+  "😀",
+  "null",
+  "true",
+];
+
+/** One fragment of a value: a tricky one, any ASCII grapheme, or any code unit. */
+export const unit = fc.oneof(
+  { arbitrary: fc.constantFrom(...TRICKY), weight: 4 },
+  { arbitrary: fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }), weight: 3 },
+  { arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }), weight: 2 },
+);
