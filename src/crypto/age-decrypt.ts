@@ -336,7 +336,8 @@ function isAsciiSpace(byte: number): boolean {
   return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
 }
 
-function isArmored(bytes: Buffer): boolean {
+/** Whether the data is ASCII-armored (after leading ASCII whitespace). */
+export function isArmored(bytes: Buffer): boolean {
   let i = 0;
   while (i < bytes.length && isAsciiSpace(bytes[i]!)) i++;
   return bytes.subarray(i, i + ARMOR_HEADER_BYTES.length).equals(ARMOR_HEADER_BYTES);

@@ -3,7 +3,7 @@
  * such as post-quantum hybrids, through the reference library (loaded only then). Used by the workspace
  * store, the age-file provider and the fetch cache alike, so they accept the same identity files.
  */
-import { decryptAge } from "./age-decrypt.js";
+import { decryptAge, isArmored } from "./age-decrypt.js";
 import type { Identities } from "./identity.js";
 
 /** Why the library could not open a file: no identity matched, the data is damaged, or the armor is bad. */
@@ -14,11 +14,6 @@ export class AgeLibraryError extends Error {
     super(kind);
     this.name = "AgeLibraryError";
   }
-}
-
-/** Whether the data is ASCII-armored. */
-export function isArmored(data: Buffer): boolean {
-  return data.toString("latin1").trimStart().startsWith("-----BEGIN AGE ENCRYPTED FILE-----");
 }
 
 /** Decode the data (armored or binary) for the library. */

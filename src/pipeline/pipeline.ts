@@ -27,7 +27,7 @@ import { type Resolution, resolveWithScope, type ScopedResolution } from "../res
 import { mark } from "../timing.js";
 import { findWorkspace } from "../workspace/workspace.js";
 import { type ChildEnvironmentOptions, childEnvironment, secretsToMask } from "./child-env.js";
-import { type Explanation, explain } from "./explain.js";
+import type { Explanation } from "./explain.js";
 import { isForeignManifest, steersHost } from "./trust.js";
 
 export interface PipelineOptions {
@@ -132,6 +132,8 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     },
     async explain(names) {
       const done = await resolve();
+      // Loaded only here: fingerprints need node:crypto, which `run` never loads.
+      const { explain } = await import("./explain.js");
       return explain(done.resolution, done.stack, options.env, names);
     },
   };

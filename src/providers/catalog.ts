@@ -39,10 +39,6 @@ export function storeEntry(type: StoreType): StoreEntry {
   return entry;
 }
 
-export function isStoreType(type: string): type is StoreType {
-  return BY_TYPE.has(type);
-}
-
 /** The credentials a source of this type reads from the environment. */
 export function credentialVariables(type: StoreType, settings: StoreSettings): string[] {
   return storeEntry(type).credentials?.(settings) ?? [];
