@@ -659,7 +659,8 @@ config:
     });
     const bad = await tesseraAsync(["check"], { cwd: badName, env: env() });
     assert.equal(bad.status, 4, bad.stderr);
-    assert.match(bad.stderr, /E_SOURCE_INVALID.*has\.dots is not a Key Vault secret name/);
+    // The catalog's key rule refuses it at the manifest line, before any request (check and build agree).
+    assert.match(bad.stderr, /E_MANIFEST_INVALID.*tessera\.yaml:\d+:\d+: from: key "has\.dots" is not a Key Vault secret name/);
 
     const plain = project({
       "tessera.yaml": `${source(azure)}secrets:\n  required:\n    - name: X\n      from: { source: akv, key: plain-text, property: x }\n`,

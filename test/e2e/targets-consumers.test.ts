@@ -678,9 +678,11 @@ describe("external-secrets", () => {
     const config = Array.from({ length: CONFIG_SHARE }, (_, i) => `  V${i}: { required: false }`);
     const secrets = Array.from({ length: BATCH - CONFIG_SHARE }, (_, j) => {
       const i = j + CONFIG_SHARE;
+      const store = STORES[i % STORES.length]!.name;
       const ref = {
-        store: STORES[i % STORES.length]!.name,
-        key: text(batch * BATCH + i),
+        store,
+        // Key Vault names are [0-9a-zA-Z-]{1,127}: the catalog refuses anything else at the manifest line.
+        key: store === "azure" ? `adv-${batch}-${i}` : text(batch * BATCH + i),
         property: text(batch * BATCH + i + 1),
       };
       refs.set(`V${i}`, ref);
