@@ -64,6 +64,15 @@ export {
   resolveWithScope,
 } from "./resolve/resolve.js";
 export { type RunChildOptions, runChild } from "./run/run.js";
+export type { Artifact, Rendered, RenderOptions, Service, Target } from "./targets/types.js";
+
+/**
+ * A deployment target from the catalog, for `pipeline.render(target, { service, withValues, options })`
+ * (loaded on demand: importing the library loads no target).
+ */
+export async function loadTarget(name: string): Promise<import("./targets/types.js").Target> {
+  return (await import("./targets/catalog.js")).targetNamed(name);
+}
 
 /**
  * Parse manifest text in full (positioned YAML, schema validation). Asynchronous because the YAML and

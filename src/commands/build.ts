@@ -10,11 +10,14 @@ import { dirname, join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
 import { formatWarning, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
-import { type Declaration, effectiveDeclarations } from "../model/spec.js";
-import { parseTemplate, referencedNames, type Template } from "../model/template.js";
-import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
-import type { Rendered, Service, TargetInput } from "../targets/types.js";
-import { serviceFrom } from "../targets/types.js";
+import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
+import {
+  type RenderOption,
+  type RenderOptions,
+  type Service,
+  serviceFrom,
+  type Target,
+} from "../targets/types.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
@@ -22,16 +25,13 @@ import {
   enforceRequired,
   type LayerFlags,
   noArguments,
+  openFromFlags,
   printWarnings,
   type Resolved,
-  resolveFromFlags,
 } from "./common.js";
 
-export const TARGETS = ["docker", "compose", "kubernetes", "external-secrets"] as const;
-export type Target = (typeof TARGETS)[number];
-
 export const RENDER_FLAGS: FlagSpecs = {
-  target: { type: "string", short: "t", value: "TARGET", help: `one of ${TARGETS.join(", ")}` },
+  target: { type: "string", short: "t", value: "TARGET", help: `one of ${TARGET_NAMES.join(", ")}` },
   image: { type: "string", value: "IMAGE", help: "the container image (default: from the manifest)" },
   name: { type: "string", value: "NAME", help: "the service name (default: from the manifest)" },
   namespace: {
@@ -42,24 +42,31 @@ export const RENDER_FLAGS: FlagSpecs = {
   "secrets-mode": {
     type: "string",
     value: "MODE",
-    help: "compose: env-file (default) or files (/run/secrets/<name> and NAME_FILE)",
+    help: `${readers("secretsMode")}: env-file (default) or files (/run/secrets/<name> and NAME_FILE)`,
   },
   "env-style": {
     type: "string",
     value: "STYLE",
-    help: "kubernetes, external-secrets: envFrom (default) or refs (secretKeyRef/configMapKeyRef per key)",
+    help: `${readers("envStyle")}: envFrom (default) or refs (secretKeyRef/configMapKeyRef per key)`,
   },
-  kustomize: { type: "boolean", help: "kubernetes, external-secrets: also write a kustomization.yaml" },
+  kustomize: { type: "boolean", help: `${readers("kustomize")}: also write a kustomization.yaml` },
   "cluster-store": {
     type: "boolean",
-    help: "external-secrets: a ClusterSecretStore instead of a SecretStore",
+    help: `${readers("clusterStore")}: a ClusterSecretStore instead of a SecretStore`,
   },
   "refresh-interval": {
     type: "string",
     value: "DURATION",
-    help: "external-secrets: how often ESO refreshes (default 1h)",
+    help: `${readers("refreshInterval")}: how often ESO refreshes (default 1h)`,
   },
 };
+
+/** The targets that read a render option, for the help text. */
+function readers(option: RenderOption): string {
+  return TARGETS.filter((target) => target.options.includes(option))
+    .map((target) => target.name)
+    .join(", ");
+}
 
 export const flags: FlagSpecs = {
   ...LAYER_FLAGS,
@@ -76,7 +83,7 @@ export const flags: FlagSpecs = {
   },
 };
 
-const usage = "tessera build --target docker|compose|kubernetes|external-secrets [options]";
+const usage = `tessera build --target ${TARGET_NAMES.join("|")} [options]`;
 const summary = "write deployment artifacts for a target, secrets and config kept apart";
 
 export interface RenderFlags extends LayerFlags {
@@ -91,132 +98,44 @@ export interface RenderFlags extends LayerFlags {
   "refresh-interval"?: string;
 }
 
-export function targetFrom(flags: RenderFlags, allowed: readonly string[] = TARGETS): Target {
-  if (!flags.target)
-    throw new TesseraError("E_USAGE", "--target is required", { hint: `one of ${allowed.join(", ")}` });
-  if (!allowed.includes(flags.target)) {
-    throw new TesseraError("E_USAGE", `unknown target ${JSON.stringify(flags.target)}`, {
-      hint: `one of ${allowed.join(", ")}`,
-    });
-  }
-  return flags.target as Target;
-}
-
 function choice<T extends string>(
   value: string | undefined,
   options: readonly T[],
   flag: string,
 ): T | undefined {
   if (value === undefined) return undefined;
-  if (!(options as readonly string[]).includes(value)) {
+  const known = options.find((option) => option === value);
+  if (known === undefined)
     throw new TesseraError(
       "E_USAGE",
       `--${flag} takes ${options.join(" or ")}, not ${JSON.stringify(value)}`,
     );
-  }
-  return value as T;
+  return known;
 }
 
-/** Resolve and check what a target needs: every required variable, except secrets a store serves. */
+/** The render flags as the targets' options. */
+export function renderOptions(flags: RenderFlags, context: Context): RenderOptions {
+  return {
+    secretsMode: choice(flags["secrets-mode"], ["env-file", "files"] as const, "secrets-mode"),
+    envStyle: choice(flags["env-style"], ["envFrom", "refs"] as const, "env-style"),
+    kustomize: flags.kustomize,
+    clusterStore: flags["cluster-store"],
+    refreshInterval: flags["refresh-interval"],
+    checksumKey: fingerprintKey(context.env),
+  };
+}
+
+/** Resolve and check what a target needs: every required variable, except what the target leaves out. */
 export async function resolveForTarget(
   target: Target,
   options: RenderFlags,
   context: Context,
 ): Promise<Resolved> {
-  // ESO reads the stores in the cluster: the external-secrets target fetches nothing from them.
-  const resolved = await resolveFromFlags(options, context, { external: target !== "external-secrets" });
-  if (target === "external-secrets") {
-    // ESO reads the secrets from the stores in the cluster: only config must resolve here, and no
-    // config may be built from a secret (ESO cannot interpolate, and the secret is not here anyway).
-    const derived = builtFromSecrets(resolved);
-    if (derived.length) {
-      throw new TesseraError(
-        "E_TARGET_INVALID",
-        `${derived.map((variable) => variable.name).join(", ")} ${derived.length === 1 ? "is" : "are"} built from secrets by interpolation, which the External Secrets Operator cannot do`,
-        { hint: "store the whole value in the external store and declare it as a secret" },
-      );
-    }
-    printWarnings(resolved.resolution.warnings, context, options.quiet);
-    const configOnly: Resolution = {
-      ...resolved.resolution,
-      missing: resolved.resolution.missing.filter((variable) => variable.kind === "config"),
-    };
-    enforceRequired(configOnly, options, context);
-    return { ...resolved, resolution: configOnly };
-  }
+  const pipeline = await openFromFlags(options, context, { external: target.fetchesStores });
+  const resolved = await pipeline.resolveFor(target);
   printWarnings(resolved.resolution.warnings, context, options.quiet);
   enforceRequired(resolved.resolution, options, context);
   return resolved;
-}
-
-/**
- * Config variables whose value is built from a secret: resolved from one (derived), left unresolved
- * because a secret it refers to is missing, or taking their manifest value from a template that refers
- * to a secret, directly or through other config (`${TOKEN:-none}` included: in the cluster, TOKEN is set).
- */
-export function builtFromSecrets(resolved: Resolved): ResolvedVariable[] {
-  const { resolution, spec } = resolved;
-  const declarations = spec ? effectiveDeclarations(spec, resolution.profile) : [];
-  const byLookup = new Map(declarations.map((declaration) => [declaration.lookup, declaration]));
-  const memo = new Map<string, boolean>();
-  const refersToSecret = (declaration: Declaration): boolean => {
-    const known = memo.get(declaration.name);
-    if (known !== undefined) return known;
-    memo.set(declaration.name, false); // a cycle is reported by resolution, not here
-    let template: Template = [];
-    try {
-      template = declaration.value === undefined ? [] : parseTemplate(declaration.value);
-    } catch {
-      // a syntax error is reported by resolution
-    }
-    let found = false;
-    for (const name of referencedNames(template)) {
-      const target = byLookup.get(name);
-      if (target && (target.kind === "secret" || refersToSecret(target))) found = true;
-    }
-    memo.set(declaration.name, found);
-    return found;
-  };
-  const secretNames = new Set(declarations.filter((d) => d.kind === "secret").map((d) => d.name));
-  return resolution.variables.filter((variable) => {
-    if (variable.derived) return true;
-    if (variable.kind !== "config") return false;
-    if (variable.status === "unresolved" && variable.dependsOn && secretNames.has(variable.dependsOn))
-      return true;
-    const declaration = declarations.find((entry) => entry.name === variable.name);
-    const fromManifest = variable.origin === undefined || variable.origin.layer === "manifest";
-    return declaration !== undefined && fromManifest && refersToSecret(declaration);
-  });
-}
-
-/** Render a target's artifacts (pure; lazy-loads the target's module). */
-export async function render(
-  target: Target,
-  input: TargetInput,
-  options: RenderFlags,
-  context: Context,
-): Promise<Rendered> {
-  switch (target) {
-    case "docker":
-      return (await import("../targets/docker.js")).renderDocker(input);
-    case "compose":
-      return (await import("../targets/compose.js")).renderCompose(input, {
-        secretsMode: choice(options["secrets-mode"], ["env-file", "files"] as const, "secrets-mode"),
-      });
-    case "kubernetes":
-      return (await import("../targets/kubernetes.js")).renderKubernetes(input, {
-        envStyle: choice(options["env-style"], ["envFrom", "refs"] as const, "env-style"),
-        kustomize: options.kustomize,
-        checksumKey: fingerprintKey(context.env),
-      });
-    case "external-secrets":
-      return (await import("../targets/external-secrets.js")).renderExternalSecrets(input, {
-        clusterStore: options["cluster-store"],
-        refreshInterval: options["refresh-interval"],
-        envStyle: choice(options["env-style"], ["envFrom", "refs"] as const, "env-style"),
-        kustomize: options.kustomize,
-      });
-  }
 }
 
 export function serviceFor(resolved: Resolved, options: RenderFlags): Service {
@@ -227,21 +146,6 @@ export function serviceFor(resolved: Resolved, options: RenderFlags): Service {
   });
 }
 
-/** Files with values a build may have left behind, per target: removed when no longer written. */
-const VALUE_FILES: Record<Target, string[]> = {
-  docker: ["docker.env"],
-  compose: ["secrets.env"],
-  kubernetes: ["secret.values.yaml"],
-  "external-secrets": [],
-};
-
-const IGNORES: Record<Target, string[]> = {
-  docker: ["docker.env"],
-  compose: ["secrets.env", "secrets/"],
-  kubernetes: ["*.values.yaml"],
-  "external-secrets": [],
-};
-
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
   const options = parsed.flags as RenderFlags & { out?: string; "with-values"?: boolean; help?: boolean };
@@ -251,25 +155,20 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   }
   checkLayerFlags(options, context.env);
   noArguments(parsed.positionals, usage);
-  const target = targetFrom(options);
+  const target = targetNamed(options.target);
   const withValues = options["with-values"] === true;
-  if (withValues && target === "external-secrets") {
-    throw new TesseraError(
-      "E_USAGE",
-      "--with-values does not apply to external-secrets: the operator reads the stores",
-    );
-  }
+  if (withValues && target.noValues)
+    throw new TesseraError("E_USAGE", `--with-values does not apply to ${target.name}: ${target.noValues}`);
+  const renderWith = renderOptions(options, context);
   const resolved = await resolveForTarget(target, options, context);
   const service = serviceFor(resolved, options);
-  const rendered = await render(
-    target,
+  const rendered = target.render(
     { resolution: resolved.resolution, spec: resolved.spec, service, withValues },
-    options,
-    context,
+    renderWith,
   );
 
   const base = resolved.spec?.dir ?? context.cwd;
-  const out = options.out ? resolve(context.cwd, options.out) : join(base, "deploy", target);
+  const out = options.out ? resolve(context.cwd, options.out) : join(base, "deploy", target.name);
   mkdirSync(out, { recursive: true });
   const written: string[] = [];
   for (const artifact of rendered.artifacts) {
@@ -278,14 +177,14 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     writeFileAtomic(path, artifact.content, artifact.mode);
     written.push(displayPath(context.cwd, path));
   }
-  if (IGNORES[target].length)
+  if (target.ignores.length)
     writeFileAtomic(
       join(out, ".gitignore"),
-      `# files with values: never commit them\n${IGNORES[target].join("\n")}\n`,
+      `# files with values: never commit them\n${target.ignores.join("\n")}\n`,
       0o644,
     );
   const removed: string[] = [];
-  for (const name of VALUE_FILES[target]) {
+  for (const name of target.valueFiles) {
     const path = join(out, name);
     if (!rendered.artifacts.some((artifact) => artifact.path === name) && existsSync(path)) {
       rmSync(path, { force: true });

@@ -89,10 +89,28 @@ export interface Pipeline {
   childEnvironment(options?: Pick<ChildEnvironmentOptions, "pristine">): Promise<Record<string, string>>;
   /** The secret values to mask in a child's output. */
   secrets(): Promise<ReturnType<typeof secretsToMask>>;
-  /** Hand the Resolution to a target's renderer (see ../targets/catalog.ts). */
-  render<R>(target: { render(resolved: Resolved): R }): Promise<R>;
+  /**
+   * Resolve for a target (../targets/catalog.ts): the target's own check narrows what must resolve
+   * here (the external-secrets target leaves the secrets to the operator). Open the pipeline with
+   * `external: target.fetchesStores`.
+   */
+  resolveFor(target: Preparing): Promise<Resolved>;
+  /** Resolve for a target and render its artifacts (data; nothing is written). */
+  render<S, O, R>(
+    target: RenderTarget<S, O, R>,
+    input: { service: S; withValues?: boolean; options?: O },
+  ): Promise<R>;
   /** Where each variable (or each of `names`) comes from and what it shadows: never a value. */
   explain(names?: readonly string[]): Promise<Explanation[]>;
+}
+
+/** What a target may check before rendering (structural: targets sit above the pipeline). */
+export interface Preparing {
+  prepare?(input: { resolution: Resolution; spec?: Spec }): Resolution;
+}
+
+export interface RenderTarget<S, O, R> extends Preparing {
+  render(input: { resolution: Resolution; spec?: Spec; service: S; withValues: boolean }, options: O): R;
 }
 
 /** Open the pipeline: parse the flags' data, load the manifest, apply the trust policy. Nothing is gathered yet. */
@@ -127,8 +145,17 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     async secrets() {
       return secretsToMask((await resolve()).resolution);
     },
-    async render(target) {
-      return target.render(await resolve());
+    async resolveFor(target) {
+      const done = await resolve();
+      return { ...done, resolution: target.prepare?.(done) ?? done.resolution };
+    },
+    async render(target, input) {
+      const done = await resolve();
+      const resolution = target.prepare?.(done) ?? done.resolution;
+      return target.render(
+        { resolution, spec: done.spec, service: input.service, withValues: input.withValues ?? false },
+        input.options ?? ({} as never),
+      );
     },
     async explain(names) {
       const done = await resolve();

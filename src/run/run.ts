@@ -4,10 +4,11 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
-import type { Readable, Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import { TesseraError } from "../errors.js";
 import { type Maskable, Masker, maskPatterns } from "../formats/mask.js";
 import { mark, report } from "../timing.js";
+import { type Pump, pump } from "./relay.js";
 
 export type MaskMode = "auto" | "always" | "never";
 
@@ -142,71 +143,6 @@ export async function runChild(options: RunChildOptions): Promise<number> {
     });
   });
 }
-
-interface Pump {
-  /** Resolves when the stream ended (or was stopped). */
-  done: Promise<void>;
-  /** Stop relaying: flush what the masker holds and close our end of the pipe. */
-  stop(): void;
-}
-
-/**
- * Relay a child's stream through the masker. When our side is closed (EPIPE: `tessera run … | head`),
- * the child gets SIGPIPE, exactly as it would have without Tessera in between (its pipe to us is a
- * socket, which would otherwise report "connection reset").
- */
-function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void): Pump {
-  let finish!: () => void;
-  const done = new Promise<void>((resolveDone) => {
-    finish = resolveDone;
-  });
-  let closed = false;
-  let ended = false;
-  // An EPIPE can be reported after the last write: one quiet listener stays on each stream for good
-  // (once per stream, so that a library running many children adds no listener per run).
-  if (!quieted.has(to)) {
-    quieted.add(to);
-    to.on("error", () => {});
-  }
-  const onError = () => {
-    to.off("error", onError);
-    if (closed) return;
-    closed = true;
-    onClosed();
-    from.destroy();
-    finish();
-  };
-  to.on("error", onError);
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    if (!closed) {
-      const rest = masker.end();
-      if (rest.length > 0) to.write(rest);
-    }
-    to.off("error", onError);
-    finish();
-  };
-  from.on("data", (chunk: Buffer) => {
-    if (closed) return;
-    const out = masker.push(chunk);
-    if (out.length > 0 && !to.write(out)) {
-      from.pause();
-      to.once("drain", () => from.resume());
-    }
-  });
-  from.once("end", end);
-  from.once("error", end);
-  return {
-    done,
-    stop: () => {
-      end();
-      from.destroy();
-    },
-  };
-}
-
-const quieted = new WeakSet<Writable>();
 
 /**
  * Mask a stream unless it is a terminal (auto), or unless it is /dev/null (nothing to protect). A pipe

@@ -9,15 +9,25 @@
  *     images use; with values, the files are written (mode 0600).
  */
 import { TesseraError } from "../errors.js";
+import { shellWord } from "../formats/encoders.js";
 import { emitYaml, type YamlValue } from "../formats/yaml-emit.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
-import { type Artifact, GENERATED, type Rendered, splitVariables, type TargetInput } from "./types.js";
+import {
+  type ApplyInput,
+  type Artifact,
+  GENERATED,
+  missingTool,
+  type Rendered,
+  type RenderOptions,
+  splitVariables,
+  type Target,
+  type TargetInput,
+  type Tools,
+} from "./types.js";
 
-export type SecretsMode = "env-file" | "files";
+export type SecretsMode = NonNullable<RenderOptions["secretsMode"]>;
 
-export interface ComposeOptions {
-  secretsMode?: SecretsMode;
-}
+export type ComposeOptions = Pick<RenderOptions, "secretsMode">;
 
 /** Compose interpolates `$` in compose.yaml values: a literal one is written `$$`. */
 export function composeLiteral(value: string): string {
@@ -161,5 +171,84 @@ export function renderCompose(input: TargetInput, options: ComposeOptions = {}):
   if (missing.length) notes.push(`no value was found for ${missing.join(", ")}`);
   return { artifacts, notes, warnings: [] };
 }
+
+/**
+ * deploy: `docker compose up --detach` (or docker-compose, or podman-compose) on a private copy of
+ * compose.yaml, the values in the tool's own environment (`${NAME}`), never on disk.
+ */
+async function applyCompose(input: ApplyInput, tools: Tools): Promise<void> {
+  if (input.options.secretsMode === "files") {
+    throw new TesseraError(
+      "E_USAGE",
+      "deploy --target compose uses the env-file mode (values from the environment, never on disk)",
+      {
+        hint: "for file secrets, build with --secrets-mode files --with-values and provision the files, then run compose yourself",
+      },
+    );
+  }
+  const { service, resolution } = input;
+  const rendered = renderCompose({ ...input, withValues: false }, input.options);
+  const compose = rendered.artifacts.find((artifact) => artifact.path === "compose.yaml")!;
+  const tool = input.dryRun
+    ? ["docker", "compose"]
+    : tools.find([["docker", "compose"], ["docker-compose"], ["podman-compose"]], (candidate) => [
+        ...candidate.slice(1),
+        "version",
+      ]);
+  if (!tool)
+    throw missingTool(
+      "docker compose (or docker-compose, or podman-compose)",
+      "install docker-compose (Debian: apt-get install docker-compose) or podman-compose",
+    );
+  if (tool[0] === "podman-compose") refuseCrLf(resolution.variables, "podman-compose");
+  const command = (file: string) => [
+    ...tool,
+    "--file",
+    file,
+    "--project-name",
+    service.name,
+    "up",
+    "--detach",
+  ];
+  if (input.dryRun) {
+    tools.plan(compose.content);
+    tools.plan(
+      `# then, with the secrets in its environment:\n${command("compose.yaml").map(shellWord).join(" ")}\n`,
+    );
+    return;
+  }
+  // An optional secret without a value is `${NAME}` in compose.yaml: empty, and said so quietly.
+  const env = { ...input.env };
+  for (const variable of resolution.variables) if (variable.value === undefined) env[variable.name] ??= "";
+  await tools.withFile("compose.yaml", compose.content, (file) => tools.run({ argv: command(file), env }));
+  tools.done(`tessera: started compose project ${service.name} (${tool.join(" ")})\n`);
+}
+
+/**
+ * podman-compose hands each value to podman as `-e NAME=value`, and podman (4.3) turns every CR LF in
+ * such an argument into LF: refuse rather than deliver a different value.
+ */
+function refuseCrLf(variables: readonly ResolvedVariable[], tool: string): void {
+  for (const variable of variables) {
+    if (!variable.value?.reveal().includes("\r\n")) continue;
+    throw new TesseraError(
+      "E_VALUE_UNREPRESENTABLE",
+      `the value of ${variable.name} contains CR LF, which ${tool} passes to podman as \`-e NAME=value\`, where it becomes LF`,
+      {
+        hint: "deploy with docker compose or docker-compose, or use --target docker (podman takes values from its environment exactly)",
+      },
+    );
+  }
+}
+
+export const target: Target = {
+  name: "compose",
+  options: ["secretsMode"],
+  fetchesStores: true,
+  valueFiles: ["secrets.env"],
+  ignores: ["secrets.env", "secrets/"],
+  render: renderCompose,
+  apply: applyCompose,
+};
 
 export type { ResolvedVariable };

@@ -9,12 +9,16 @@ import { TesseraError } from "../errors.js";
 import { shellWord } from "../formats/encoders.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
+  type ApplyInput,
   type Artifact,
   GENERATED,
+  missingTool,
   type Rendered,
   type Service,
   splitVariables,
+  type Target,
   type TargetInput,
+  type Tools,
 } from "./types.js";
 
 /**
@@ -108,3 +112,36 @@ export function renderDocker(input: TargetInput): Rendered {
   if (missing.length) notes.push(`no value was found for ${missing.join(", ")}`);
   return { artifacts, notes, warnings: [] };
 }
+
+/** deploy: `docker run --detach` (or podman), every value from the engine's own environment. */
+async function applyDocker(input: ApplyInput, tools: Tools): Promise<void> {
+  const { service } = input;
+  const { secrets, config } = splitVariables(input.resolution);
+  const args = [...runArguments(service, [...config, ...secrets], { detach: true }), service.image];
+  const engine = input.dryRun ? ["docker"] : tools.find([["docker"], ["podman"]], () => ["--version"]);
+  if (!engine)
+    throw missingTool("docker (or podman)", "install docker (Debian: apt-get install docker.io) or podman");
+  const tool = engine[0]!;
+  if (input.dryRun) {
+    tools.plan(
+      `${[tool, "rm", "--force", service.name].map(shellWord).join(" ")}   # if a container of that name exists\n`,
+    );
+    tools.plan(`${[tool, ...args].map(shellWord).join(" ")}\n`);
+    return;
+  }
+  // Replace a container of the same name, as a repeated deploy should.
+  if (tools.succeeds([tool, "container", "inspect", service.name]))
+    await tools.run({ argv: [tool, "rm", "--force", service.name], env: input.env });
+  await tools.run({ argv: [tool, ...args], env: input.env });
+  tools.done(`tessera: started container ${service.name} (${tool})\n`);
+}
+
+export const target: Target = {
+  name: "docker",
+  options: [],
+  fetchesStores: true,
+  valueFiles: ["docker.env"],
+  ignores: ["docker.env"],
+  render: renderDocker,
+  apply: applyDocker,
+};

@@ -7,11 +7,20 @@
  */
 import { TesseraError } from "../errors.js";
 import { emitYaml, emitYamlDocuments, type YamlValue } from "../formats/yaml-emit.js";
-import { effectiveSources, isStoreSource, type StoreSource } from "../model/spec.js";
+import {
+  type Declaration,
+  effectiveDeclarations,
+  effectiveSources,
+  isStoreSource,
+  type Spec,
+  type StoreSource,
+} from "../model/spec.js";
+import { parseTemplate, referencedNames, type Template } from "../model/template.js";
 import { CATALOG, storeEntry } from "../providers/catalog.js";
 import type { RemoteRef } from "../providers/types.js";
-import type { ResolvedVariable } from "../resolve/resolve.js";
+import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
 import {
+  applyObjects,
   checkKustomizable,
   checksums,
   configMap,
@@ -24,20 +33,17 @@ import {
   type Artifact,
   GENERATED,
   type Rendered,
+  type RenderOptions,
   type Service,
   splitVariables,
+  type Target,
   type TargetInput,
 } from "./types.js";
 
-export interface ExternalSecretsOptions {
-  /** A ClusterSecretStore instead of namespaced SecretStores. */
-  clusterStore?: boolean;
-  /** ESO's refresh interval (default 1h). */
-  refreshInterval?: string;
-  envStyle?: "envFrom" | "refs";
-  /** Also write a kustomization.yaml listing the objects. */
-  kustomize?: boolean;
-}
+export type ExternalSecretsOptions = Pick<
+  RenderOptions,
+  "clusterStore" | "refreshInterval" | "envStyle" | "kustomize"
+>;
 
 const API = "external-secrets.io/v1";
 
@@ -190,3 +196,79 @@ export function renderExternalSecrets(input: TargetInput, options: ExternalSecre
   if (options.kustomize) artifacts.push(kustomization(artifacts.map((artifact) => artifact.path)));
   return { artifacts, notes, warnings: [] };
 }
+
+/**
+ * ESO reads the secrets from the stores in the cluster: only config must resolve here, and no config
+ * may be built from a secret (ESO cannot interpolate, and the secret is not here anyway).
+ */
+function prepare(input: { resolution: Resolution; spec?: Spec }): Resolution {
+  const derived = builtFromSecrets(input.resolution, input.spec);
+  if (derived.length) {
+    throw new TesseraError(
+      "E_TARGET_INVALID",
+      `${derived.map((variable) => variable.name).join(", ")} ${derived.length === 1 ? "is" : "are"} built from secrets by interpolation, which the External Secrets Operator cannot do`,
+      { hint: "store the whole value in the external store and declare it as a secret" },
+    );
+  }
+  return {
+    ...input.resolution,
+    missing: input.resolution.missing.filter((variable) => variable.kind === "config"),
+  };
+}
+
+/**
+ * Config variables whose value is built from a secret: resolved from one (derived), left unresolved
+ * because a secret it refers to is missing, or taking their manifest value from a template that refers
+ * to a secret, directly or through other config (`${TOKEN:-none}` included: in the cluster, TOKEN is set).
+ */
+export function builtFromSecrets(resolution: Resolution, spec: Spec | undefined): ResolvedVariable[] {
+  const declarations = spec ? effectiveDeclarations(spec, resolution.profile) : [];
+  const byLookup = new Map(declarations.map((declaration) => [declaration.lookup, declaration]));
+  const memo = new Map<string, boolean>();
+  const refersToSecret = (declaration: Declaration): boolean => {
+    const known = memo.get(declaration.name);
+    if (known !== undefined) return known;
+    memo.set(declaration.name, false); // a cycle is reported by resolution, not here
+    let template: Template = [];
+    try {
+      template = declaration.value === undefined ? [] : parseTemplate(declaration.value);
+    } catch {
+      // a syntax error is reported by resolution
+    }
+    let found = false;
+    for (const name of referencedNames(template)) {
+      const target = byLookup.get(name);
+      if (target && (target.kind === "secret" || refersToSecret(target))) found = true;
+    }
+    memo.set(declaration.name, found);
+    return found;
+  };
+  const secretNames = new Set(declarations.filter((d) => d.kind === "secret").map((d) => d.name));
+  return resolution.variables.filter((variable) => {
+    if (variable.derived) return true;
+    if (variable.kind !== "config") return false;
+    if (variable.status === "unresolved" && variable.dependsOn && secretNames.has(variable.dependsOn))
+      return true;
+    const declaration = declarations.find((entry) => entry.name === variable.name);
+    const fromManifest = variable.origin === undefined || variable.origin.layer === "manifest";
+    return declaration !== undefined && fromManifest && refersToSecret(declaration);
+  });
+}
+
+export const target: Target = {
+  name: "external-secrets",
+  options: ["envStyle", "kustomize", "clusterStore", "refreshInterval"],
+  fetchesStores: false,
+  noValues: "the operator reads the stores",
+  valueFiles: [],
+  ignores: [],
+  prepare,
+  render: renderExternalSecrets,
+  apply: (input, tools) =>
+    applyObjects(
+      renderExternalSecrets(input, { ...input.options, kustomize: false }),
+      input,
+      tools,
+      "the operator fills the Secrets from the stores",
+    ),
+};

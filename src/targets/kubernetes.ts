@@ -10,23 +10,22 @@ import { TesseraError } from "../errors.js";
 import { emitYaml, type YamlValue } from "../formats/yaml-emit.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
+  type ApplyInput,
   type Artifact,
   GENERATED,
+  missingTool,
   type Rendered,
+  type RenderOptions,
   type Service,
   splitVariables,
+  type Target,
   type TargetInput,
+  type Tools,
 } from "./types.js";
 
-export type EnvStyle = "envFrom" | "refs";
+export type EnvStyle = NonNullable<RenderOptions["envStyle"]>;
 
-export interface KubernetesOptions {
-  envStyle?: EnvStyle;
-  /** Also write a kustomization.yaml listing the objects. */
-  kustomize?: boolean;
-  /** The key of the checksum of secret values (a per-user key: the checksum reveals nothing). */
-  checksumKey?: Buffer;
-}
+export type KubernetesOptions = Pick<RenderOptions, "envStyle" | "kustomize" | "checksumKey">;
 
 export const LABEL_NAME = "app.kubernetes.io/name";
 
@@ -237,3 +236,45 @@ export function kustomization(files: readonly string[], namespace?: string): Art
     sensitive: false,
   };
 }
+
+/**
+ * deploy: every object through a pipe (`kubectl apply -f -`), in one stream: each file's header comment
+ * and leading `---` dropped, so that no empty document sits between two objects. kubectl's environment
+ * is the caller's, without the values (they are in the pipe).
+ */
+export async function applyObjects(
+  rendered: Rendered,
+  input: ApplyInput,
+  tools: Tools,
+  then: string,
+): Promise<void> {
+  const documents = rendered.artifacts
+    .filter((artifact) => artifact.path !== "kustomization.yaml")
+    .map((artifact) => artifact.content.replace(/^(?:#.*\n)*(?:---\n)?/, ""))
+    .join("---\n");
+  if (input.dryRun) {
+    tools.plan(documents);
+    tools.plan(`# then: kubectl apply -f - (${then})\n`);
+    return;
+  }
+  const kubectl = tools.find([["kubectl"]], () => ["version", "--client"]);
+  if (!kubectl) throw missingTool("kubectl", "install kubectl (Debian: apt-get install kubernetes-client)");
+  await tools.run({ argv: ["kubectl", "apply", "-f", "-"], env: input.hostEnv, input: documents });
+}
+
+export const target: Target = {
+  name: "kubernetes",
+  options: ["envStyle", "kustomize"],
+  fetchesStores: true,
+  valueFiles: ["secret.values.yaml"],
+  ignores: ["*.values.yaml"],
+  render: renderKubernetes,
+  apply: (input, tools) =>
+    applyObjects(
+      // The Secret with its values goes through the pipe; a dry run shows the template.
+      renderKubernetes({ ...input, withValues: !input.dryRun }, { ...input.options, kustomize: false }),
+      input,
+      tools,
+      "the Secret with its values, through a pipe",
+    ),
+};

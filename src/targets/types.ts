@@ -1,6 +1,8 @@
 /**
- * What every target shares: the service being deployed, the artifacts a target renders, and the split
- * of resolved variables by sensitivity. Targets are pure: a Resolution in, artifacts (data) out.
+ * What every target shares: the Target interface the catalog lists (./catalog.ts), the service being
+ * deployed, the artifacts a target renders, and the split of resolved variables by sensitivity.
+ * Rendering is pure: a Resolution in, artifacts (data) out. Applying runs programs only through the
+ * Tools it is handed (spawning, masking and temporary files belong to the command that applies).
  */
 import { type Diagnostic, TesseraError } from "../errors.js";
 import type { Spec } from "../model/spec.js";
@@ -37,6 +39,85 @@ export interface TargetInput {
   service: Service;
   /** Write values into the artifacts (0600 files) instead of templates. */
   withValues: boolean;
+}
+
+/** The render flags, as data: each target says which it reads. */
+export interface RenderOptions {
+  /** compose: env-file (default) or files (/run/secrets/<name> and NAME_FILE). */
+  secretsMode?: "env-file" | "files";
+  /** kubernetes, external-secrets: envFrom (default) or refs (one secretKeyRef/configMapKeyRef per key). */
+  envStyle?: "envFrom" | "refs";
+  /** kubernetes, external-secrets: also write a kustomization.yaml listing the objects. */
+  kustomize?: boolean;
+  /** external-secrets: a ClusterSecretStore instead of namespaced SecretStores. */
+  clusterStore?: boolean;
+  /** external-secrets: ESO's refresh interval (default 1h). */
+  refreshInterval?: string;
+  /** kubernetes: the key of the checksum of secret values (a per-user key: the checksum reveals nothing). */
+  checksumKey?: Buffer;
+}
+
+/** The render options a user sets with a flag. */
+export type RenderOption = Exclude<keyof RenderOptions, "checksumKey">;
+
+/** A program run by `apply`: its argument vector, its whole environment, what it reads on stdin. */
+export interface Step {
+  argv: string[];
+  env: Record<string, string>;
+  input?: string;
+}
+
+/** What `apply` may do to the world, handed in by the command (a fake in tests). */
+export interface Tools {
+  /** The first candidate command line that answers `probe` with exit 0. */
+  find(
+    candidates: readonly (readonly string[])[],
+    probe: (argv: readonly string[]) => string[],
+  ): string[] | undefined;
+  /** Whether a command exits 0 (its output ignored). */
+  succeeds(argv: readonly string[]): boolean;
+  /** Run a program, its output masked and relayed to stderr; rejects with E_DEPLOY_FAILED on failure. */
+  run(step: Step): Promise<void>;
+  /** A private temporary file (0600 in a 0700 directory) for the length of `use`, removed after. */
+  withFile<T>(name: string, content: string, use: (path: string) => Promise<T>): Promise<T>;
+  /** The plan (--dry-run): stdout. */
+  plan(text: string): void;
+  /** What was done: stderr, unless --quiet. */
+  done(text: string): void;
+}
+
+export interface ApplyInput extends TargetInput {
+  options: RenderOptions;
+  /** Print the plan (never a value) and change nothing. */
+  dryRun: boolean;
+  /** The caller's environment less Tessera's and the stores' credentials, plus every resolved value. */
+  env: Record<string, string>;
+  /** The same without the resolved values (for a tool that reads them from a pipe). */
+  hostEnv: Record<string, string>;
+}
+
+/** A deployment target: one file each, one line in ./catalog.ts. */
+export interface Target {
+  name: string;
+  /** The render flags it reads. */
+  options: readonly RenderOption[];
+  /** false: the consumer reads the external stores itself, so none is fetched here. */
+  fetchesStores: boolean;
+  /** Why --with-values does not apply, where it does not. */
+  noValues?: string;
+  /** Files with values a --with-values build writes: removed when a build no longer writes them. */
+  valueFiles: readonly string[];
+  /** The output directory's .gitignore lines (files with values). */
+  ignores: readonly string[];
+  /** Check the resolution and keep what must resolve here (default: all of it). */
+  prepare?(input: { resolution: Resolution; spec?: Spec }): Resolution;
+  render(input: TargetInput, options: RenderOptions): Rendered;
+  /** deploy: apply the artifacts (values never on disk). Absent: the target cannot be deployed. */
+  apply?(input: ApplyInput, tools: Tools): Promise<void>;
+}
+
+export function missingTool(what: string, install: string): TesseraError {
+  return new TesseraError("E_TOOL_MISSING", `${what} is not available`, { hint: install });
 }
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
