@@ -13,28 +13,37 @@ export interface FlagSpec {
   help: string;
 }
 
-export type FlagSpecs = Record<string, FlagSpec>;
+export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
-export interface Parsed {
-  flags: Record<string, string | boolean | string[] | undefined>;
+/** What a flag holds once parsed, from its definition: a boolean, a string, or a list of them. */
+export type FlagValue<S extends FlagSpec> = S["type"] extends "boolean"
+  ? boolean
+  : S["multiple"] extends true
+    ? string[]
+    : string;
+
+/** The parsed flags of a command, typed from its flag definitions (each absent unless given). */
+export type FlagValues<S extends FlagSpecs> = { -readonly [K in keyof S]?: FlagValue<S[K]> };
+
+export interface Parsed<S extends FlagSpecs = FlagSpecs> {
+  flags: FlagValues<S>;
   positionals: string[];
 }
 
-export function parseArgs(
+export function parseArgs<const S extends FlagSpecs>(
   argv: readonly string[],
-  specs: FlagSpecs,
+  specs: S,
   options: { stopAtPositional?: boolean } = {},
-): Parsed {
-  const flags: Parsed["flags"] = {};
+): Parsed<S> {
+  const flags: Record<string, string | boolean | string[]> = {};
   const positionals: string[] = [];
   const shorts = new Map<string, string>();
   for (const [name, spec] of Object.entries(specs)) if (spec.short) shorts.set(spec.short, name);
 
   const set = (name: string, spec: FlagSpec, value: string | boolean) => {
     if (spec.multiple) {
-      const list = (flags[name] as string[] | undefined) ?? [];
-      list.push(String(value));
-      flags[name] = list;
+      const list = flags[name];
+      flags[name] = [...(Array.isArray(list) ? list : []), String(value)];
     } else {
       flags[name] = value;
     }
@@ -101,7 +110,8 @@ export function parseArgs(
     }
     positionals.push(arg);
   }
-  return { flags, positionals };
+  // Each key was set by its own spec above: the one place the definitions meet the values.
+  return { flags: flags as FlagValues<S>, positionals };
 }
 
 function unknownFlag(arg: string, specs: FlagSpecs): TesseraError {
@@ -113,7 +123,7 @@ function unknownFlag(arg: string, specs: FlagSpecs): TesseraError {
 }
 
 /** The flags every command that resolves accepts. */
-export const LAYER_FLAGS: FlagSpecs = {
+export const LAYER_FLAGS = {
   manifest: {
     type: "string",
     value: "FILE",
@@ -159,7 +169,7 @@ export const LAYER_FLAGS: FlagSpecs = {
   },
   quiet: { type: "boolean", short: "q", help: "print no warnings" },
   help: { type: "boolean", short: "h", help: "show help" },
-};
+} as const satisfies FlagSpecs;
 
 export function formatFlags(specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {

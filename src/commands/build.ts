@@ -30,7 +30,7 @@ import {
   type Resolved,
 } from "./common.js";
 
-export const RENDER_FLAGS: FlagSpecs = {
+export const RENDER_FLAGS = {
   target: { type: "string", short: "t", value: "TARGET", help: `one of ${TARGET_NAMES.join(", ")}` },
   image: { type: "string", value: "IMAGE", help: "the container image (default: from the manifest)" },
   name: { type: "string", value: "NAME", help: "the service name (default: from the manifest)" },
@@ -59,7 +59,7 @@ export const RENDER_FLAGS: FlagSpecs = {
     value: "DURATION",
     help: `${readers("refreshInterval")}: how often ESO refreshes (default 1h)`,
   },
-};
+} as const satisfies FlagSpecs;
 
 /** The targets that read a render option, for the help text. */
 function readers(option: RenderOption): string {
@@ -68,7 +68,7 @@ function readers(option: RenderOption): string {
     .join(", ");
 }
 
-export const flags: FlagSpecs = {
+export const flags = {
   ...LAYER_FLAGS,
   ...RENDER_FLAGS,
   out: {
@@ -81,7 +81,7 @@ export const flags: FlagSpecs = {
     type: "boolean",
     help: "write the values into artifacts (files of mode 0600, git-ignored)",
   },
-};
+} as const satisfies FlagSpecs;
 
 const usage = `tessera build --target ${TARGET_NAMES.join("|")} [options]`;
 const summary = "write deployment artifacts for a target, secrets and config kept apart";
@@ -148,7 +148,7 @@ export function serviceFor(resolved: Resolved, options: RenderFlags): Service {
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as RenderFlags & { out?: string; "with-values"?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

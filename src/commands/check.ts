@@ -16,18 +16,18 @@ import {
   resolveFromFlags,
 } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   ...LAYER_FLAGS,
   strict: { type: "boolean", help: "treat undeclared Dockfile references as errors (exit 4)" },
   json: { type: "boolean", help: "print a JSON report on stdout" },
-};
+} as const satisfies FlagSpecs;
 
 const usage = "tessera check [--env P] [--strict] [--json] [options]";
 const summary = "validate the manifest and the resolution";
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as LayerFlags & { strict?: boolean; json?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

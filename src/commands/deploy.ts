@@ -20,17 +20,17 @@ import { checkEnvironmentSizes } from "../run/run.js";
 import { TARGET_NAMES, targetNamed } from "../targets/catalog.js";
 import { missingTool, type Tools } from "../targets/types.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { RENDER_FLAGS, type RenderFlags, renderOptions, resolveForTarget, serviceFor } from "./build.js";
+import { RENDER_FLAGS, renderOptions, resolveForTarget, serviceFor } from "./build.js";
 import { type Context, checkLayerFlags, noArguments } from "./common.js";
 
 // --kustomize writes a file; deploy writes none.
 const { kustomize: _kustomize, ...DEPLOY_RENDER_FLAGS } = RENDER_FLAGS;
 
-export const flags: FlagSpecs = {
+export const flags = {
   ...LAYER_FLAGS,
   ...DEPLOY_RENDER_FLAGS,
   "dry-run": { type: "boolean", help: "print what would be applied (without values) and change nothing" },
-};
+} as const satisfies FlagSpecs;
 
 const usage = `tessera deploy --target ${TARGET_NAMES.join("|")} [--dry-run] [options]`;
 const summary =
@@ -94,7 +94,7 @@ export function deployTools(context: Context, secrets: readonly Maskable[], quie
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as RenderFlags & { "dry-run"?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

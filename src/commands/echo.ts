@@ -8,9 +8,9 @@ import { TesseraError } from "../errors.js";
 import { ENV_NAME } from "../model/spec.js";
 import { findWorkspace } from "../workspace/workspace.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, checkLayerFlags, type LayerFlags, printWarnings, resolveFromFlags } from "./common.js";
+import { type Context, checkLayerFlags, printWarnings, resolveFromFlags } from "./common.js";
 
-export const flags: FlagSpecs = { ...LAYER_FLAGS };
+export const flags = { ...LAYER_FLAGS } as const satisfies FlagSpecs;
 
 const usage = "tessera echo NAME | '$NAME' [options]";
 const summary =
@@ -18,7 +18,7 @@ const summary =
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as LayerFlags & { help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

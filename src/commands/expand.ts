@@ -20,13 +20,12 @@ import {
   type Context,
   checkLayerFlags,
   enforceRequired,
-  type LayerFlags,
   printWarnings,
   type Resolved,
   resolveFromFlags,
 } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   ...LAYER_FLAGS,
   output: {
     type: "string",
@@ -34,7 +33,7 @@ export const flags: FlagSpecs = {
     value: "OUT",
     help: "write to OUT (mode 0600, atomically) instead of stdout",
   },
-};
+} as const satisfies FlagSpecs;
 
 const usage = "tessera expand [FILE|-] [-o OUT] [options]";
 const summary = "render a template with the resolved variables (${VAR}, ${VAR:-default}, … as in Compose)";
@@ -56,7 +55,7 @@ function locate(file: string, text: string, offset: number): Location {
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as LayerFlags & { output?: string; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

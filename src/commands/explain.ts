@@ -6,19 +6,19 @@
 import { LAYER_TITLES } from "../model/layers.js";
 import type { Explanation, OriginJson } from "../pipeline/explain.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, checkLayerFlags, type LayerFlags, openFromFlags, printWarnings } from "./common.js";
+import { type Context, checkLayerFlags, openFromFlags, printWarnings } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   ...LAYER_FLAGS,
   json: { type: "boolean", help: "print JSON on stdout" },
-};
+} as const satisfies FlagSpecs;
 
 const usage = "tessera explain [NAME…] [--json] [options]";
 const summary = "show where each variable comes from and what it shadows (never values)";
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as LayerFlags & { json?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

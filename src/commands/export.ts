@@ -7,17 +7,16 @@ import {
   type Context,
   checkLayerFlags,
   enforceRequired,
-  type LayerFlags,
   noArguments,
   printWarnings,
   resolveFromFlags,
 } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   ...LAYER_FLAGS,
   format: { type: "string", short: "f", value: "FORMAT", help: "dotenv (default), json, yaml or shell" },
   only: { type: "string", value: "KIND", help: "secrets or config: print only that kind" },
-};
+} as const satisfies FlagSpecs;
 
 const usage = "tessera export [--format dotenv|json|yaml|shell] [--only secrets|config] [options]";
 const summary = "print the resolved values, correctly quoted for the format (this prints secret values)";
@@ -33,7 +32,7 @@ export function exportEntries(resolution: Resolution, only?: "secrets" | "config
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as LayerFlags & { format?: string; only?: string; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

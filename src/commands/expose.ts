@@ -19,7 +19,7 @@ import { lockTimeout, withLock } from "../workspace/lock.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import type { Context } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   manifest: {
     type: "string",
     value: "FILE",
@@ -28,7 +28,7 @@ export const flags: FlagSpecs = {
   remove: { type: "boolean", help: "remove NAME from expose" },
   quiet: { type: "boolean", short: "q", help: "print no confirmation" },
   help: { type: "boolean", short: "h", help: "show help" },
-};
+} as const satisfies FlagSpecs;
 
 const usage = "tessera expose NAME [VALUE | '$REF'] [--manifest manifest.json] [--remove]";
 const summary =
@@ -61,7 +61,7 @@ function lockPath(manifest: string): string {
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as { manifest?: string; remove?: boolean; quiet?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

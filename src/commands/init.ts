@@ -13,7 +13,7 @@ import { type Declaration, ENV_NAME } from "../model/spec.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import { type Context, noArguments } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   from: {
     type: "string",
     multiple: true,
@@ -23,7 +23,7 @@ export const flags: FlagSpecs = {
   force: { type: "boolean", help: "overwrite an existing tessera.yaml" },
   quiet: { type: "boolean", short: "q", help: "print nothing on success" },
   help: { type: "boolean", short: "h", help: "show help" },
-};
+} as const satisfies FlagSpecs;
 
 const usage = "tessera init [--from FILE…] [--force]";
 const summary = "create a tessera.yaml from a .env, .env.example or Dockfile (names only, never values)";
@@ -70,7 +70,7 @@ interface Found {
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as { from?: string[]; force?: boolean; quiet?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

@@ -3,16 +3,9 @@ import { formatWarning, TesseraError } from "../errors.js";
 import { MIN_MASK_LENGTH } from "../formats/mask.js";
 import { type MaskMode, runChild } from "../run/run.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import {
-  type Context,
-  checkLayerFlags,
-  enforceRequired,
-  type LayerFlags,
-  openFromFlags,
-  printWarnings,
-} from "./common.js";
+import { type Context, checkLayerFlags, enforceRequired, openFromFlags, printWarnings } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   ...LAYER_FLAGS,
   pristine: {
     type: "boolean",
@@ -22,14 +15,14 @@ export const flags: FlagSpecs = {
     type: "boolean",
     help: "mask secret values in the child's output even on a terminal (--no-mask: never)",
   },
-};
+} as const satisfies FlagSpecs;
 
 export const usage = "tessera run [options] [--] COMMAND [ARGS…]";
 export const summary = "run a command with the resolved variables in its environment";
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags, { stopAtPositional: true });
-  const options = parsed.flags as LayerFlags & { pristine?: boolean; mask?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;

@@ -5,10 +5,10 @@ import { jsonSchema } from "../manifest/schema.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import type { Context } from "./common.js";
 
-export const flags: FlagSpecs = {
+export const flags = {
   output: { type: "string", short: "o", value: "FILE", help: "write the schema to FILE instead of stdout" },
   help: { type: "boolean", short: "h", help: "show help" },
-};
+} as const satisfies FlagSpecs;
 
 const usage = "tessera schema [-o FILE]";
 const summary = "print the JSON Schema of tessera.yaml";
@@ -17,7 +17,7 @@ const extra =
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
-  const options = parsed.flags as { output?: string; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags, extra));
     return 0;

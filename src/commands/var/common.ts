@@ -17,10 +17,10 @@ export const usage = `tessera var set NAME VALUE | NAME=VALUE… | NAME --stdin 
 export const summary =
   "the encrypted workspace store (.tessera/store.age): set, get, unset, declare, list, import, export";
 
-export const QUIET: FlagSpecs = {
+export const QUIET = {
   quiet: { type: "boolean", short: "q", help: "print no confirmations or warnings" },
   help: { type: "boolean", short: "h", help: "show help" },
-};
+} as const satisfies FlagSpecs;
 
 export function checkName(name: string): void {
   if (!ENV_NAME.test(name)) {

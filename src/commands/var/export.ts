@@ -5,14 +5,14 @@ import { type FlagSpecs, helpText, parseArgs } from "../args.js";
 import { type Context, noArguments } from "../common.js";
 import { loadStore, QUIET } from "./common.js";
 
-const EXPORT_FLAGS: FlagSpecs = {
+const EXPORT_FLAGS = {
   format: { type: "string", value: "FORMAT", help: "dotenv (default), ploinky or json" },
   ...QUIET,
-};
+} as const satisfies FlagSpecs;
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, EXPORT_FLAGS);
-  const options = parsed.flags as { format?: string; quiet?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(
       helpText(

@@ -12,18 +12,18 @@ import { type FlagSpecs, helpText, parseArgs } from "../args.js";
 import { type Context, printWarnings } from "../common.js";
 import { change, QUIET, usage } from "./common.js";
 
-const IMPORT_FLAGS: FlagSpecs = {
+const IMPORT_FLAGS = {
   format: {
     type: "string",
     value: "FORMAT",
     help: "dotenv or ploinky (default: ploinky for a file named .secrets, else dotenv)",
   },
   ...QUIET,
-};
+} as const satisfies FlagSpecs;
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, IMPORT_FLAGS);
-  const options = parsed.flags as { format?: string; quiet?: boolean; help?: boolean };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(
       helpText(

@@ -11,12 +11,12 @@ import { type FlagSpecs, helpText, parseArgs } from "../args.js";
 import { type Context, noArguments } from "../common.js";
 import { describe, loadStore, QUIET } from "./common.js";
 
-const LIST_FLAGS: FlagSpecs = {
+const LIST_FLAGS = {
   values: { type: "boolean", help: "show the stored values (otherwise names only)" },
   json: { type: "boolean", help: "a JSON array on stdout" },
   manifest: { type: "string", value: "FILE", help: "the manifest whose use of each name is shown" },
   ...QUIET,
-};
+} as const satisfies FlagSpecs;
 
 interface Listed {
   name: string;
@@ -50,13 +50,7 @@ function manifestUses(spec: Spec | undefined, name: string): string[] {
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, LIST_FLAGS);
-  const options = parsed.flags as {
-    values?: boolean;
-    json?: boolean;
-    manifest?: string;
-    quiet?: boolean;
-    help?: boolean;
-  };
+  const options = parsed.flags;
   if (options.help) {
     context.stdout(
       helpText(

@@ -12,14 +12,14 @@ import { type FlagSpecs, helpText } from "../args.js";
 import type { Context } from "../common.js";
 import { change, checkName, describe, QUIET, summary, usage } from "./common.js";
 
-const SET_FLAGS: FlagSpecs = {
+const SET_FLAGS = {
   stdin: {
     type: "boolean",
     help: "read the value from stdin (one trailing newline dropped; typed without echo on a terminal)",
   },
   literal: { type: "boolean", help: "store the value exactly: no $ is a reference (stored as $$)" },
   ...QUIET,
-};
+} as const satisfies FlagSpecs;
 
 /** A value as it will be stored: checked for NUL and template syntax (or escaped with --literal). */
 function storedText(name: string, value: string, literal: boolean): string {
