@@ -38,7 +38,7 @@ export const ERROR_CODES = {
   E_REF_CYCLE: EXIT.invalid,
   E_UNDECLARED_REF: EXIT.invalid,
   E_VALUE_INVALID: EXIT.invalid,
-  E_OUTPUT_EXISTS: EXIT.usage,
+  E_OUTPUT_EXISTS: EXIT.invalid,
   E_TARGET_INVALID: EXIT.invalid,
   E_VALUE_UNREPRESENTABLE: EXIT.invalid,
   E_TOOL_MISSING: EXIT.tool,
@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   E_STORE_LOCKED: EXIT.invalid,
   E_KEY_INVALID: EXIT.invalid,
   E_HOST_VARIABLE: EXIT.invalid,
+  E_MANIFEST_UNTRUSTED: EXIT.invalid,
   E_VAR_NOT_SET: EXIT.missing,
   E_OUTPUT_UNWRITABLE: EXIT.usage,
   E_COMMAND_NOT_FOUND: EXIT.notFound,
@@ -100,7 +101,13 @@ export class TesseraError extends Error {
 
 /** True for a TesseraError, also one thrown by another bundle of Tessera. */
 export function isTesseraError(error: unknown): error is TesseraError {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+  return typeof error === "object" && error !== null && BRAND in error && error[BRAND] === true;
+}
+
+/** The code of a Node.js system error (ENOENT, EACCES…), undefined when `error` has none. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
+  return typeof error.code === "string" ? error.code : undefined;
 }
 
 export function formatLocation(location: Location | undefined): string {

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
 import { formatWarning, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
+import { refuseSteering } from "../pipeline/trust.js";
 import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
 import {
   type RenderOption,
@@ -133,6 +134,8 @@ export async function resolveForTarget(
 ): Promise<Resolved> {
   const pipeline = await openFromFlags(options, context, { external: target.fetchesStores });
   const resolved = await pipeline.resolveFor(target);
+  if (target.hostProcess && resolved.restricted && resolved.spec)
+    refuseSteering(resolved.spec, resolved.profile);
   printWarnings(resolved.resolution.warnings, context, options.quiet);
   enforceRequired(resolved.resolution, options, context);
   return resolved;

@@ -1,6 +1,7 @@
 /** tessera export [--format dotenv|json|yaml|shell] [--only secrets|config]: the explicit way to print values. */
 import { TesseraError } from "../errors.js";
 import { type Entry, FORMATS, type Format, render } from "../formats/encoders.js";
+import { refuseSteering } from "../pipeline/trust.js";
 import type { Resolution } from "../resolve/resolve.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
@@ -48,7 +49,10 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (options.only !== undefined && options.only !== "secrets" && options.only !== "config") {
     throw new TesseraError("E_USAGE", `--only takes secrets or config, not ${JSON.stringify(options.only)}`);
   }
-  const { resolution } = await resolveFromFlags(options, context);
+  const resolved = await resolveFromFlags(options, context);
+  const { resolution } = resolved;
+  // What export prints is sourced into a shell on this host.
+  if (resolved.restricted && resolved.spec) refuseSteering(resolved.spec, resolved.profile);
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
   context.stdout(render(format, exportEntries(resolution, options.only as "secrets" | "config" | undefined)));

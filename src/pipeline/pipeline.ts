@@ -16,10 +16,10 @@ import { findManifest, loadManifest } from "../manifest/load.js";
 import type { LayerStack } from "../model/layers.js";
 import {
   ENV_NAME,
-  effectiveDeclarations,
   effectiveSources,
   isStoreSource,
   PROFILE_NAME,
+  type SourceDecl,
   type Spec,
 } from "../model/spec.js";
 import type { Env } from "../paths.js";
@@ -28,7 +28,13 @@ import { mark } from "../timing.js";
 import { findWorkspace } from "../workspace/workspace.js";
 import { type ChildEnvironmentOptions, childEnvironment, secretsToMask } from "./child-env.js";
 import type { Explanation } from "./explain.js";
-import { isForeignManifest, steersHost } from "./trust.js";
+import {
+  foreignViolations,
+  isForeignManifest,
+  refuseSteering,
+  refuseViolations,
+  repositoryOf,
+} from "./trust.js";
 
 export interface PipelineOptions {
   /** Where relative paths start and the manifest is looked for. */
@@ -124,7 +130,11 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     : undefined;
   mark("manifest");
   const trust = ref && !options.allowHostEnv ? await foreignManifest(ref.path, options) : undefined;
-  if (trust && spec) refuseSteering(spec, profile);
+  if (trust && spec && ref) {
+    // Before anything is gathered: explain and check never run what a foreign manifest declares.
+    const allowance = { secretsFrom: options.secretsFrom, workspaceSources: trust.workspaceSources };
+    refuseViolations(spec, foreignViolations(spec, profile, repositoryOf(ref.path), allowance));
+  }
   let resolved: Promise<Resolved> | undefined;
   const resolve = () => {
     resolved ??= resolveAll(options, { spec, profile, secrets, trust });
@@ -137,6 +147,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     resolve,
     async childEnvironment(child = {}) {
       const done = await resolve();
+      if (done.restricted && done.spec) refuseSteering(done.spec, done.profile);
       return childEnvironment(done.resolution, options.env, {
         pristine: child.pristine || done.restricted,
         strip: done.storeCredentials,
@@ -170,7 +181,7 @@ interface Opened {
   spec?: Spec;
   profile?: string;
   secrets: [string, string][];
-  trust?: { root: string; hostEnvOnly: Set<string> };
+  trust?: Foreign;
 }
 
 async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Resolved> {
@@ -326,38 +337,32 @@ async function storeCredentials(
  * workspace's own manifest (at that root) declares, which are all the host environment may give it.
  * Undefined for a trusted manifest.
  */
-async function foreignManifest(
-  manifest: string,
-  options: PipelineOptions,
-): Promise<{ root: string; hostEnvOnly: Set<string> } | undefined> {
+interface Foreign {
+  /** The workspace root: automatic value files come from here. */
+  root: string;
+  /** The names the workspace's own manifest declares: all the host environment may give. */
+  hostEnvOnly: Set<string>;
+  /** The sources the workspace's own manifest declares: the same declaration is the workspace's consent. */
+  workspaceSources: SourceDecl[];
+}
+
+async function foreignManifest(manifest: string, options: PipelineOptions): Promise<Foreign | undefined> {
   const root = findWorkspace(options.cwd, options.env.HOME).root;
   if (!isForeignManifest(manifest, root)) return undefined;
   const own = findManifest(root);
   if (!own || own.path === manifest || isForeignManifest(own.path, root))
-    return { root, hostEnvOnly: new Set() };
+    return { root, hostEnvOnly: new Set(), workspaceSources: [] };
   const spec = await loadManifest(own, { cwd: options.cwd, env: options.env });
-  return { root, hostEnvOnly: new Set(spec.variables.map((declaration) => declaration.lookup)) };
+  return {
+    root,
+    hostEnvOnly: new Set(spec.variables.map((declaration) => declaration.lookup)),
+    workspaceSources: Object.values(spec.profiles)
+      .flatMap((profile) => profile.sources)
+      .concat(spec.sources),
+  };
 }
 
 /** A manifest from another repository may not declare variables that steer the host's programs. */
-function refuseSteering(spec: Spec, profile: string | undefined): void {
-  const steering = effectiveDeclarations(spec, profile).filter((declaration) => steersHost(declaration.name));
-  if (steering.length === 0) return;
-  const names = steering.map((declaration) => declaration.name);
-  throw new TesseraError(
-    "E_HOST_VARIABLE",
-    `${spec.file} comes from another repository and declares ${names.join(", ")}, which would steer the programs Tessera starts on this host (the command, a shell, docker)`,
-    {
-      location: steering[0]!.declaredAt,
-      details: steering.slice(1).map((declaration) => {
-        const at = declaration.declaredAt;
-        return `also ${declaration.name} at ${at.file}:${at.line ?? 1}:${at.column ?? 1}`;
-      }),
-      hint: "if you trust this manifest, pass --allow-host-env; otherwise ask its authors to rename the variable",
-    },
-  );
-}
-
 function profileFilesExist(dir: string, profile: string): boolean {
   return [`.env.${profile}`, `.env.${profile}.local`, `env.${profile}.yaml`].some((name) =>
     existsSync(join(dir, name)),

@@ -245,6 +245,7 @@ export const target: Target = {
   name: "compose",
   options: ["secretsMode"],
   fetchesStores: true,
+  hostProcess: true,
   valueFiles: ["secrets.env"],
   ignores: ["secrets.env", "secrets/"],
   render: renderCompose,

@@ -140,6 +140,7 @@ export const target: Target = {
   name: "docker",
   options: [],
   fetchesStores: true,
+  hostProcess: true,
   valueFiles: ["docker.env"],
   ignores: ["docker.env"],
   render: renderDocker,

@@ -259,6 +259,7 @@ export const target: Target = {
   name: "external-secrets",
   options: ["envStyle", "kustomize", "clusterStore", "refreshInterval"],
   fetchesStores: false,
+  hostProcess: false,
   noValues: "the operator reads the stores",
   valueFiles: [],
   ignores: [],

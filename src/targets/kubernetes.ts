@@ -266,6 +266,7 @@ export const target: Target = {
   name: "kubernetes",
   options: ["envStyle", "kustomize"],
   fetchesStores: true,
+  hostProcess: false,
   valueFiles: ["secret.values.yaml"],
   ignores: ["*.values.yaml"],
   render: renderKubernetes,

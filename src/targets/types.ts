@@ -103,6 +103,11 @@ export interface Target {
   options: readonly RenderOption[];
   /** false: the consumer reads the external stores itself, so none is fetched here. */
   fetchesStores: boolean;
+  /**
+   * The values reach a program on this host (docker and compose read them from their own environment;
+   * run.sh runs here): a manifest from another repository may then not declare names that steer it.
+   */
+  hostProcess: boolean;
   /** Why --with-values does not apply, where it does not. */
   noValues?: string;
   /** Files with values a --with-values build writes: removed when a build no longer writes them. */
