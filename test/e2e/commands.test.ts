@@ -599,13 +599,13 @@ secrets:
     assert.equal(readFileSync(join(dir, ".gitignore"), "utf8"), first);
   });
 
-  test("refuses to overwrite tessera.yaml without --force (exit 2, file unchanged)", () => {
+  test("refuses to overwrite tessera.yaml without --force (exit 4, file unchanged)", () => {
     const dir = project({
       ".env": "NEW_TOKEN=fake-1\n",
       "tessera.yaml": "# mine\nsecrets:\n  required: [OLD]\n",
     });
     const result = tessera(["init"], { cwd: dir });
-    assert.equal(result.status, 2);
+    assert.equal(result.status, 4);
     assert.equal(result.stdout, "");
     assert.match(
       result.stderr,
