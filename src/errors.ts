@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   E_KEY_INVALID: EXIT.invalid,
   E_HOST_VARIABLE: EXIT.invalid,
   E_MANIFEST_UNTRUSTED: EXIT.invalid,
+  E_OUTPUT_NOT_IGNORED: EXIT.invalid,
   E_VAR_NOT_SET: EXIT.missing,
   E_OUTPUT_UNWRITABLE: EXIT.usage,
   E_COMMAND_NOT_FOUND: EXIT.notFound,

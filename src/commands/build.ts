@@ -1,15 +1,7 @@
-/**
- * tessera build --target docker|compose|kubernetes|external-secrets: render the artifacts for a target
- * and write them (default: deploy/<target>/ next to the manifest). Prints what it wrote (stdout) and
- * what the user must still provide (stderr). Values go into artifacts only with --with-values, in files
- * of mode 0600 that a .gitignore in the output directory keeps out of git.
- */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
-import { formatWarning, TesseraError } from "../errors.js";
-import { displayPath, writeFileAtomic } from "../files.js";
+import { TesseraError } from "../errors.js";
+import { displayPath } from "../files.js";
 import { refuseSteering } from "../pipeline/trust.js";
 import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
 import {
@@ -30,6 +22,7 @@ import {
   printWarnings,
   type Resolved,
 } from "./common.js";
+import { writeOutputs } from "./outputs.js";
 
 export const RENDER_FLAGS = {
   target: { type: "string", short: "t", value: "TARGET", help: `one of ${TARGET_NAMES.join(", ")}` },
@@ -172,53 +165,18 @@ export async function main(argv: readonly string[], context: Context): Promise<n
 
   const base = resolved.spec?.dir ?? context.cwd;
   const out = options.out ? resolve(context.cwd, options.out) : join(base, "deploy", target.name);
-  mkdirSync(out, { recursive: true });
-  const written: string[] = [];
-  for (const artifact of rendered.artifacts) {
-    const path = join(out, artifact.path);
-    mkdirSync(dirname(path), { recursive: true, mode: artifact.sensitive ? 0o700 : 0o755 });
-    writeFileAtomic(path, artifact.content, artifact.mode);
-    written.push(displayPath(context.cwd, path));
-  }
-  if (target.ignores.length)
-    writeFileAtomic(
-      join(out, ".gitignore"),
-      `# files with values: never commit them\n${target.ignores.join("\n")}\n`,
-      0o644,
-    );
-  const removed: string[] = [];
-  for (const name of target.valueFiles) {
-    const path = join(out, name);
-    if (!rendered.artifacts.some((artifact) => artifact.path === name) && existsSync(path)) {
-      rmSync(path, { force: true });
-      removed.push(displayPath(context.cwd, path));
-    }
-  }
+  const { written, removed } = writeOutputs(context.cwd, out, rendered.artifacts, target);
   for (const path of written) context.stdout(`${path}\n`);
   if (!options.quiet) {
-    for (const path of removed)
-      context.stderr(`tessera: removed ${path}: it held values from an earlier --with-values build\n`);
-    for (const artifact of rendered.artifacts.filter((entry) => entry.sensitive)) {
-      const path = join(out, artifact.path);
-      if (trackedByGit(path)) {
-        context.stderr(
-          `${formatWarning({
-            code: "W_VALUES_NOT_IGNORED",
-            message: `${displayPath(context.cwd, path)} holds values and is inside a git work tree without being ignored`,
-            hint: "add it to .gitignore before anything is committed",
-          })}\n`,
-        );
-      }
-    }
+    for (const { path, sensitive } of removed)
+      context.stderr(
+        sensitive
+          ? `tessera: removed ${path}: it held values from an earlier --with-values build\n`
+          : `tessera: removed ${path}: an earlier build wrote it and this one does not\n`,
+      );
     const shown = displayPath(context.cwd, out);
     for (const note of rendered.notes)
       context.stderr(`tessera: to do: ${note.replaceAll("{out}", () => shown)}\n`);
   }
   return 0;
-}
-
-/** Inside a git work tree and not ignored (git check-ignore answers 1). */
-function trackedByGit(path: string): boolean {
-  const result = spawnSync("git", ["check-ignore", "-q", path], { cwd: dirname(path), stdio: "ignore" });
-  return result.status === 1;
 }

@@ -66,7 +66,11 @@ describe("build", () => {
       result.stderr,
       /tessera: to do: run the script through `tessera run -- app\/deploy\/docker\/run\.sh`/,
     );
-    assert.deepEqual(files(join(dir, "app", "deploy", "docker")), [".gitignore", "run.sh"]);
+    assert.deepEqual(files(join(dir, "app", "deploy", "docker")), [
+      ".gitignore",
+      ".tessera-outputs",
+      "run.sh",
+    ]);
     assert.equal(mode(join(dir, "app", "deploy", "docker", "run.sh")), 0o755);
     assert.ok(!readFileSync(join(dir, "app", "deploy", "docker", "run.sh"), "utf8").includes(DB_PASSWORD));
   });
@@ -96,6 +100,7 @@ describe("build", () => {
     );
     assert.deepEqual(files(join(dir, "k8s")), [
       ".gitignore",
+      ".tessera-outputs",
       "configmap.yaml",
       "deployment.yaml",
       "secret.yaml",
@@ -108,7 +113,7 @@ describe("build", () => {
     }
   });
 
-  test("a value file git already tracks gets a warning (the .gitignore cannot help then)", (t) => {
+  test("a value file git already tracks is not written again (the .gitignore cannot help then)", (t) => {
     if (spawnSync("git", ["--version"]).status !== 0) return t.skip("git is not installed");
     const dir = project({ "tessera.yaml": MANIFEST, ".env": ENV });
     const git = (...args: string[]) =>
@@ -119,15 +124,22 @@ describe("build", () => {
     git("init", "-q");
     const first = tessera(["build", "-t", "docker", "--with-values"], { cwd: dir });
     assert.equal(first.status, 0, first.stderr);
-    assert.doesNotMatch(first.stderr, /W_VALUES_NOT_IGNORED/, "ignored by the .gitignore the build wrote");
     assert.equal(git("status", "--porcelain", "--untracked-files=all").stdout.includes("docker.env"), false);
     git("add", "-f", "deploy/docker/docker.env");
+    const before = readFileSync(join(dir, "deploy", "docker", "docker.env"), "utf8");
+    writeFileSync(join(dir, ".env"), "DB_PASSWORD=fake-db-password-changed\n");
     const second = tessera(["build", "-t", "docker", "--with-values"], { cwd: dir });
-    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.status, 4, second.stderr);
     assert.match(
       second.stderr,
-      /warning\[W_VALUES_NOT_IGNORED\]: deploy\/docker\/docker\.env holds values and is inside a git work tree without being ignored/,
+      /error\[E_OUTPUT_NOT_IGNORED\]: deploy\/docker\/docker\.env would hold values inside a git work tree without being ignored/,
     );
+    assert.equal(
+      readFileSync(join(dir, "deploy", "docker", "docker.env"), "utf8"),
+      before,
+      "nothing written",
+    );
+    assert.doesNotMatch(second.stderr, /fake-db-password/);
   });
 
   test("a missing required secret stops the build (exit 3) before anything is written; --allow-missing-secrets leaves an empty slot", () => {

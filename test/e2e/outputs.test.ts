@@ -1,0 +1,158 @@
+/**
+ * Tessera touches only what it wrote: an output directory is its own record (.tessera-outputs). It never
+ * replaces a file it did not write, merges its ignore lines into a .gitignore that exists, removes the
+ * files an earlier build wrote and this one does not, and never follows a symbolic link out.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { project, tessera } from "../helpers.ts";
+
+const SECRET = "fake-db-password-7f3a";
+const MANIFEST = `service: { name: shop, image: "shop:1" }
+secrets:
+  required: [DB_PASSWORD]
+config:
+  LOG_LEVEL: info
+`;
+const HAND_COMPOSE = "services:\n  mine:\n    image: mine:1\n";
+const HAND_IGNORE = "node_modules\n.env\n";
+
+function git(dir: string, ...args: string[]) {
+  return spawnSync("git", ["-c", "user.email=t@example.test", "-c", "user.name=t", ...args], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+}
+
+describe("build writes only what it owns", () => {
+  test("-o . next to a hand-written compose.yaml: refused, nothing written, nothing replaced", () => {
+    const dir = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      "compose.yaml": HAND_COMPOSE,
+      ".gitignore": HAND_IGNORE,
+    });
+    const result = tessera(["build", "-t", "compose", "--with-values", "-o", "."], { cwd: dir });
+    assert.equal(result.status, 4, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr,
+      /error\[E_OUTPUT_EXISTS\]: compose\.yaml exists and was not written by tessera build/,
+    );
+    assert.match(result.stderr, /hint: tessera replaces only files it wrote \(listed in \.tessera-outputs\)/);
+    assert.equal(readFileSync(join(dir, "compose.yaml"), "utf8"), HAND_COMPOSE);
+    assert.equal(readFileSync(join(dir, ".gitignore"), "utf8"), HAND_IGNORE);
+    assert.equal(existsSync(join(dir, "secrets.env")), false);
+    assert.equal(existsSync(join(dir, ".tessera-outputs")), false);
+  });
+
+  test("-o . with a .gitignore of the project: its lines stay, Tessera's are added once", () => {
+    const dir = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      ".gitignore": HAND_IGNORE,
+    });
+    for (let round = 0; round < 2; round++) {
+      const result = tessera(["build", "-t", "compose", "--with-values", "-o", "."], { cwd: dir });
+      assert.equal(result.status, 0, result.stderr);
+    }
+    const ignore = readFileSync(join(dir, ".gitignore"), "utf8");
+    assert.ok(ignore.startsWith(HAND_IGNORE), ignore);
+    assert.equal(ignore.split("\n").filter((line) => line === "secrets.env").length, 1, ignore);
+    const record = readFileSync(join(dir, ".tessera-outputs"), "utf8");
+    assert.deepEqual(
+      record.split("\n").filter((line) => line && !line.startsWith("#")),
+      ["compose.yaml", "secrets.env"],
+    );
+    assert.ok(!record.includes(SECRET));
+  });
+
+  test("a file the record no longer lists is the user's: the next build refuses to replace it", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+    assert.equal(tessera(["build", "-t", "kubernetes", "-o", "k8s"], { cwd: dir }).status, 0);
+    const record = join(dir, "k8s", ".tessera-outputs");
+    writeFileSync(record, readFileSync(record, "utf8").replace("deployment.yaml\n", ""));
+    writeFileSync(join(dir, "k8s", "deployment.yaml"), "# mine now\n");
+    const again = tessera(["build", "-t", "kubernetes", "-o", "k8s"], { cwd: dir });
+    assert.equal(again.status, 4, again.stderr);
+    assert.match(again.stderr, /E_OUTPUT_EXISTS\]: k8s\/deployment\.yaml exists/);
+    assert.equal(readFileSync(join(dir, "k8s", "deployment.yaml"), "utf8"), "# mine now\n");
+  });
+
+  test("stale artifacts go: the ConfigMap when no config is left, the value file without --with-values", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+    assert.equal(
+      tessera(["build", "-t", "kubernetes", "--with-values", "-o", "k8s"], { cwd: dir }).status,
+      0,
+    );
+    assert.ok(existsSync(join(dir, "k8s", "configmap.yaml")));
+    writeFileSync(join(dir, "tessera.yaml"), MANIFEST.replace("config:\n  LOG_LEVEL: info\n", ""));
+    writeFileSync(join(dir, "k8s", "notes.txt"), "my own notes\n");
+    const result = tessera(["build", "-t", "kubernetes", "-o", "k8s"], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /removed k8s\/configmap\.yaml: an earlier build wrote it and this one does not/,
+    );
+    assert.match(result.stderr, /removed k8s\/secret\.values\.yaml: it held values/);
+    assert.equal(existsSync(join(dir, "k8s", "configmap.yaml")), false);
+    assert.equal(existsSync(join(dir, "k8s", "secret.values.yaml")), false);
+    assert.equal(readFileSync(join(dir, "k8s", "notes.txt"), "utf8"), "my own notes\n", "not Tessera's");
+  });
+
+  test("compose secret files: stale ones removed, and their directory when empty", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+    const args = ["build", "-t", "compose", "--secrets-mode", "files", "-o", "c"];
+    assert.equal(tessera([...args, "--with-values"], { cwd: dir }).status, 0);
+    assert.equal(readFileSync(join(dir, "c", "secrets", "db_password"), "utf8"), SECRET);
+    const result = tessera(args, { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(existsSync(join(dir, "c", "secrets")), false);
+  });
+
+  test("a symbolic link where an artifact goes is not followed", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+    const elsewhere = project({ "precious.yaml": "keep: me\n" });
+    mkdirSync(join(dir, "k8s"));
+    symlinkSync(join(elsewhere, "precious.yaml"), join(dir, "k8s", "deployment.yaml"));
+    const result = tessera(["build", "-t", "kubernetes", "-o", "k8s"], { cwd: dir });
+    assert.equal(result.status, 4, result.stderr);
+    assert.match(result.stderr, /E_OUTPUT_EXISTS/);
+    assert.equal(readFileSync(join(elsewhere, "precious.yaml"), "utf8"), "keep: me\n");
+  });
+
+  test("a directory built by an earlier version (no record) is rebuilt and gets a record", () => {
+    const dir = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      "k8s/deployment.yaml": "# Generated by tessera build. Edit the manifest, not this file.\nold: 1\n",
+      "k8s/secret.values.yaml": "# Generated by tessera build. Edit the manifest, not this file.\nold: 1\n",
+      "k8s/.gitignore": "# files with values: never commit them\n*.values.yaml\n",
+    });
+    const result = tessera(["build", "-t", "kubernetes", "-o", "k8s"], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(existsSync(join(dir, "k8s", "secret.values.yaml")), false);
+    assert.ok(existsSync(join(dir, "k8s", ".tessera-outputs")));
+  });
+
+  test("in a git work tree, value files are ignored and nothing of the build is left untracked with values", (t) => {
+    if (spawnSync("git", ["--version"]).status !== 0) return t.skip("git is not installed");
+    const dir = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      ".gitignore": ".env\n",
+    });
+    git(dir, "init", "-q");
+    const result = tessera(["build", "-t", "compose", "--with-values", "-o", "."], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    git(dir, "add", "-A");
+    const staged = git(dir, "diff", "--cached", "--name-only").stdout.split("\n").filter(Boolean);
+    for (const file of staged) {
+      assert.ok(!readFileSync(join(dir, file), "utf8").includes(SECRET), `${file} would commit a value`);
+    }
+    assert.ok(staged.includes("compose.yaml") && !staged.includes("secrets.env"), staged.join(" "));
+  });
+});
