@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
 import { TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
+import { toolEnvironment } from "../pipeline/child-env.js";
 import { refuseSteering } from "../pipeline/trust.js";
 import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
 import {
@@ -165,7 +166,13 @@ export async function main(argv: readonly string[], context: Context): Promise<n
 
   const base = resolved.spec?.dir ?? context.cwd;
   const out = options.out ? resolve(context.cwd, options.out) : join(base, "deploy", target.name);
-  const { written, removed } = writeOutputs(context.cwd, out, rendered.artifacts, target);
+  const { written, removed } = writeOutputs(
+    context.cwd,
+    out,
+    rendered.artifacts,
+    target,
+    toolEnvironment(context.env, resolved.storeCredentials),
+  );
   for (const path of written) context.stdout(`${path}\n`);
   if (!options.quiet) {
     for (const { path, sensitive } of removed)

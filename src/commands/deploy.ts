@@ -14,7 +14,7 @@ import { StringDecoder } from "node:string_decoder";
 import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { Maskable } from "../formats/mask.js";
-import { childEnvironment, secretsToMask } from "../pipeline/child-env.js";
+import { childEnvironment, secretsToMask, toolEnvironment } from "../pipeline/child-env.js";
 import { runMasked } from "../run/relay.js";
 import { checkEnvironmentSizes } from "../run/run.js";
 import { TARGET_NAMES, targetNamed } from "../targets/catalog.js";
@@ -50,9 +50,14 @@ function stderrStream(context: Context): Writable {
 }
 
 /** The Tools a target's apply is handed: real programs, their output masked, stdout kept for the plan. */
-export function deployTools(context: Context, secrets: readonly Maskable[], quiet: boolean): Tools {
+export function deployTools(
+  context: Context,
+  secrets: readonly Maskable[],
+  options: { quiet: boolean; hostEnv: Record<string, string> },
+): Tools {
+  // Probes get the caller's environment without Tessera's and the stores' credentials, like every tool.
   const succeeds = (argv: readonly string[]) =>
-    spawnSync(argv[0]!, argv.slice(1), { stdio: "ignore" }).status === 0;
+    spawnSync(argv[0]!, argv.slice(1), { stdio: "ignore", env: options.hostEnv }).status === 0;
   return {
     find(candidates, probe) {
       const found = candidates.find((argv) => succeeds([argv[0]!, ...probe(argv)]));
@@ -87,7 +92,7 @@ export function deployTools(context: Context, secrets: readonly Maskable[], quie
     },
     plan: (text) => context.stdout(text),
     done: (text) => {
-      if (!quiet) context.stderr(text);
+      if (!options.quiet) context.stderr(text);
     },
   };
 }
@@ -107,6 +112,8 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   const resolved = await resolveForTarget(target, options, context);
   const { resolution } = resolved;
   const secrets = secretsToMask(resolution);
+  // kubectl reads the values from the pipe: its environment is the caller's, without them.
+  const hostEnv = toolEnvironment(context.env, resolved.storeCredentials);
   await target.apply(
     {
       resolution,
@@ -116,12 +123,9 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       options: renderWith,
       dryRun: options["dry-run"] === true,
       env: childEnvironment(resolution, context.env, { strip: resolved.storeCredentials }),
-      // kubectl reads the values from the pipe: its environment is the caller's, without them.
-      hostEnv: childEnvironment({ ...resolution, variables: [] }, context.env, {
-        strip: resolved.storeCredentials,
-      }),
+      hostEnv,
     },
-    deployTools(context, secrets, options.quiet === true),
+    deployTools(context, secrets, { quiet: options.quiet === true, hostEnv }),
   );
   return 0;
 }

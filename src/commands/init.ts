@@ -10,6 +10,7 @@ import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import { type Declaration, ENV_NAME } from "../model/spec.js";
+import { toolEnvironment } from "../pipeline/child-env.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import { type Context, noArguments } from "./common.js";
 
@@ -117,7 +118,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
         (ignored.length ? `tessera: added to .gitignore: ${ignored.join(" ")}\n` : "") +
         "tessera: review the guesses (secret or config, required or optional), then run `tessera check`\n",
     );
-    for (const file of trackedValueFiles(context.cwd)) {
+    for (const file of trackedValueFiles(context.cwd, context.env)) {
       context.stderr(
         `tessera: warning[W_VALUE_FILE_TRACKED]: ${file} is tracked by git; remove it from the index with \`git rm --cached ${file}\` (and rotate what it held)\n`,
       );
@@ -211,14 +212,11 @@ function ensureGitignore(cwd: string): string[] {
   return missing;
 }
 
-function trackedValueFiles(cwd: string): string[] {
+function trackedValueFiles(cwd: string, env: Context["env"]): string[] {
   const result = spawnSync(
     "git",
     ["ls-files", "--", ".env", ".env.*", "env.yaml", "env.*.yaml", ".dockrion-env.yaml"],
-    {
-      cwd,
-      encoding: "utf8",
-    },
+    { cwd, encoding: "utf8", env: toolEnvironment(env) },
   );
   if (result.status !== 0 || !result.stdout) return [];
   return result.stdout

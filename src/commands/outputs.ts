@@ -90,10 +90,11 @@ function mergedIgnore(
  * Inside a git work tree and not ignored, or tracked already (git check-ignore answers 1; 0: ignored;
  * 128: not a work tree; no git: nothing to protect from).
  */
-export function notIgnoredByGit(path: string): boolean {
+export function notIgnoredByGit(path: string, env: Record<string, string>): boolean {
   const result = spawnSync("git", ["check-ignore", "-q", path], {
     cwd: existingDir(dirname(path)),
     stdio: "ignore",
+    env,
   });
   return result.status === 1;
 }
@@ -113,6 +114,8 @@ export function writeOutputs(
   out: string,
   artifacts: readonly Artifact[],
   target: { ignores: readonly string[]; valueFiles: readonly string[] },
+  /** git's environment (see toolEnvironment: no credential of Tessera's). */
+  gitEnv: Record<string, string>,
 ): OutputResult {
   const record = readRecord(out);
   const owned = (name: string) => record?.has(name) ?? legacyOwned(out, name, target.valueFiles);
@@ -147,7 +150,7 @@ export function writeOutputs(
   mkdirSync(out, { recursive: true });
   if (ignore !== undefined) writeFileAtomic(ignorePath, ignore, 0o644);
   const exposed = artifacts.filter(
-    (artifact) => artifact.sensitive && notIgnoredByGit(join(out, artifact.path)),
+    (artifact) => artifact.sensitive && notIgnoredByGit(join(out, artifact.path), gitEnv),
   );
   if (exposed.length) {
     throw new TesseraError(

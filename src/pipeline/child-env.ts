@@ -27,7 +27,7 @@ export interface ChildEnvironmentOptions {
 
 /** The child's environment: the parent's (or a minimal set) plus every resolved variable. */
 export function childEnvironment(
-  resolution: Resolution,
+  resolution: Pick<Resolution, "variables">,
   parent: Readonly<Record<string, string | undefined>>,
   options: ChildEnvironmentOptions = {},
 ): Record<string, string> {
@@ -47,6 +47,17 @@ export function childEnvironment(
     if (variable.value !== undefined) env[variable.name] = variable.value.reveal();
   }
   return env;
+}
+
+/**
+ * The environment of a tool Tessera starts for itself (a deploy tool and its probes, git): the parent's
+ * less Tessera's and the stores' credentials, and no resolved value.
+ */
+export function toolEnvironment(
+  parent: Readonly<Record<string, string | undefined>>,
+  strip: readonly string[] = [],
+): Record<string, string> {
+  return childEnvironment({ variables: [] }, parent, { strip });
 }
 
 /** The secret values to mask (config values are not masked). */
