@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
 import { TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import { toolEnvironment } from "../pipeline/child-env.js";
+import { gitEnvironment } from "../pipeline/child-env.js";
 import { refuseSteering } from "../pipeline/trust.js";
 import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
 import {
@@ -171,7 +171,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     out,
     rendered.artifacts,
     target,
-    toolEnvironment(context.env, resolved.storeCredentials),
+    gitEnvironment(context.env),
   );
   for (const path of written) context.stdout(`${path}\n`);
   if (!options.quiet) {

@@ -10,7 +10,7 @@ import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import { type Declaration, ENV_NAME } from "../model/spec.js";
-import { toolEnvironment } from "../pipeline/child-env.js";
+import { gitEnvironment } from "../pipeline/child-env.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import { type Context, noArguments } from "./common.js";
 
@@ -216,7 +216,7 @@ function trackedValueFiles(cwd: string, env: Context["env"]): string[] {
   const result = spawnSync(
     "git",
     ["ls-files", "--", ".env", ".env.*", "env.yaml", "env.*.yaml", ".dockrion-env.yaml"],
-    { cwd, encoding: "utf8", env: toolEnvironment(env) },
+    { cwd, encoding: "utf8", env: gitEnvironment(env) },
   );
   if (result.status !== 0 || !result.stdout) return [];
   return result.stdout

@@ -60,6 +60,22 @@ export function toolEnvironment(
   return childEnvironment({ variables: [] }, parent, { strip });
 }
 
+/**
+ * git's environment when Tessera asks it something (is a file ignored, which files are tracked): only
+ * what git reads to answer (its own GIT_* settings, HOME and XDG_CONFIG_HOME for the global excludes),
+ * never a credential.
+ */
+const GIT_KEEP = new Set<string>([...PRISTINE_KEEP, "XDG_CONFIG_HOME"]);
+
+export function gitEnvironment(parent: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parent)) {
+    if (value === undefined) continue;
+    if (GIT_KEEP.has(name) || name === "XDG_CONFIG_HOME" || name.startsWith("GIT_")) env[name] = value;
+  }
+  return env;
+}
+
 /** The secret values to mask (config values are not masked). */
 export function secretsToMask(resolution: Resolution): Maskable[] {
   const out: Maskable[] = [];

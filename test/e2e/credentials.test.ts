@@ -21,8 +21,9 @@ config:
   LOG_LEVEL: info
 `;
 
-const FAKE = `#!/bin/sh
-{ echo "== $(basename "$0") $*"; env; } >> "$TOOL_LOG"
+/** A fake tool that records its command line and environment into `log` (git gets no TOOL_LOG). */
+const fake = (log: string) => `#!/bin/sh
+{ echo "== $(basename "$0") $*"; env; } >> '${log}'
 case "$(basename "$0") $1 $2" in
   "docker container"*) exit 1 ;;
   "git "*) exit 128 ;;
@@ -35,12 +36,12 @@ function setup() {
   const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${DB_PASSWORD}\n` });
   const bin = join(dir, "fake-bin");
   mkdirSync(bin);
-  for (const tool of ["docker", "kubectl", "git"]) {
-    writeFileSync(join(bin, tool), FAKE);
-    chmodSync(join(bin, tool), 0o755);
-  }
   const log = join(dir, "tools.log");
   writeFileSync(log, "");
+  for (const tool of ["docker", "kubectl", "git"]) {
+    writeFileSync(join(bin, tool), fake(log));
+    chmodSync(join(bin, tool), 0o755);
+  }
   const env = {
     PATH: `${bin}:${process.env.PATH}`,
     TOOL_LOG: log,
