@@ -7,7 +7,7 @@
  * serialized by a lock outside the repository (so nothing untracked appears in it).
  */
 import { createHash } from "node:crypto";
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import { TesseraError } from "../errors.js";
@@ -81,6 +81,12 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) {
     throw new TesseraError("E_MANIFEST_NOT_FOUND", `manifest ${shown} not found`, {
       hint: "run expose in the agent's directory, or pass --manifest PATH/manifest.json",
+    });
+  }
+  if (lstatSync(path).isSymbolicLink()) {
+    // Replacing the link with a file would leave its target unchanged and the link broken.
+    throw new TesseraError("E_USAGE", `${shown} is a symbolic link`, {
+      hint: `expose edits a file in place: run it on the file the link points to (--manifest ${displayPath(context.cwd, realpathSync(path))})`,
     });
   }
   if (!/\.json$/i.test(path)) {

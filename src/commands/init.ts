@@ -9,6 +9,7 @@ import { basename, join, resolve as resolvePath } from "node:path";
 import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import { parseDotenv } from "../formats/dotenv.js";
+import { looksSecret } from "../model/sensitivity.js";
 import { type Declaration, ENV_NAME } from "../model/spec.js";
 import { gitEnvironment } from "../pipeline/child-env.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
@@ -28,28 +29,6 @@ export const flags = {
 
 const usage = "tessera init [--from FILE…] [--force]";
 const summary = "create a tessera.yaml from a .env, .env.example or Dockfile (names only, never values)";
-
-/**
- * Names that look sensitive: *_KEY, *_SECRET, *_TOKEN, *PASSWORD* and their usual relatives, and
- * connection URLs of data stores (they usually embed a password). A trailing word that names a
- * setting rather than a credential (…_TTL, …_LENGTH, …_URL of an endpoint, …_FILE) makes it config.
- */
-const SECRET_WORD =
-  /^(KEY|KEYS|APIKEY|SECRET|SECRETS|TOKEN|TOKENS|PASS|PASSWD|PASSWORD|PASSPHRASE|PWD|CREDENTIAL|CREDENTIALS|PRIVATE|DSN|SALT|PEPPER|COOKIE|SESSION|AUTH|CERT|SIGNATURE|SIGNING|HMAC|SK|PAT)$/;
-const SETTING_WORD =
-  /^(TTL|SECONDS|SECS|MS|MINUTES|HOURS|DAYS|LENGTH|LEN|MIN|MAX|EXPIRY|EXPIRES|TIMEOUT|ENABLED|DISABLED|ENABLE|COUNT|LIMIT|SIZE|PATH|FILE|DIR|URL|URI|ENDPOINT|HOST|PORT|HEADER|NAME|ID|TYPE|MODE|VERSION|ALGORITHM|ALG|ISSUER|AUDIENCE|REGION|PREFIX|FORMAT|LEVEL)$/;
-const DATA_STORE =
-  /^(DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|MARIADB|MONGO|MONGODB|REDIS|VALKEY|AMQP|RABBITMQ|BROKER|KAFKA|SMTP|MAIL|ELASTIC|ELASTICSEARCH|CACHE|CELERY)$/;
-
-export function looksSecret(name: string): boolean {
-  const words = name.toUpperCase().split(/_+/).filter(Boolean);
-  const last = words[words.length - 1] ?? "";
-  if (/^(URL|URI|DSN|CONNECTION|CONN)$/.test(last) || name.toUpperCase().endsWith("CONNECTION_STRING")) {
-    return words.slice(0, -1).some((word) => DATA_STORE.test(word)) || last === "DSN";
-  }
-  if (SETTING_WORD.test(last)) return false;
-  return words.some((word) => SECRET_WORD.test(word) || /PASSWORD|SECRET|TOKEN/.test(word));
-}
 
 /** Patterns added to .gitignore (value files never belong in git). */
 export const IGNORED_VALUE_FILES = [

@@ -14,14 +14,17 @@ import { TesseraError } from "../errors.js";
 import { gatherLocalLayers, storesNotRead } from "../layers/gather.js";
 import { findManifest, loadManifest } from "../manifest/load.js";
 import type { LayerStack } from "../model/layers.js";
+import { looksSecret } from "../model/sensitivity.js";
 import {
   ENV_NAME,
+  effectiveDeclarations,
   effectiveSources,
   isStoreSource,
   PROFILE_NAME,
   type SourceDecl,
   type Spec,
 } from "../model/spec.js";
+import { parseTemplate, referencedNames } from "../model/template.js";
 import type { Env } from "../paths.js";
 import { type Resolution, resolveWithScope, type ScopedResolution } from "../resolve/resolve.js";
 import { mark } from "../timing.js";
@@ -240,6 +243,7 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
   mark("resolve");
   if (spec) {
     const declared = new Set(resolution.variables.map((variable) => variable.lookup));
+    resolution.warnings.push(...configFromSecretNames(spec, profile, declared));
     for (const [name] of secrets) {
       if (!declared.has(name)) {
         resolution.warnings.push({
@@ -363,6 +367,32 @@ async function foreignManifest(manifest: string, options: PipelineOptions): Prom
 }
 
 /** A manifest from another repository may not declare variables that steer the host's programs. */
+/**
+ * Config is not masked and goes into ConfigMaps: a config value built from an undeclared name that
+ * looks like a secret (`postgres://app:${PGPASSWORD}@db/app`) would carry that secret there.
+ */
+function configFromSecretNames(spec: Spec, profile: string | undefined, declared: ReadonlySet<string>) {
+  const warnings: Resolution["warnings"] = [];
+  for (const declaration of effectiveDeclarations(spec, profile)) {
+    if (declaration.kind !== "config" || declaration.value === undefined) continue;
+    let names: Set<string>;
+    try {
+      names = referencedNames(parseTemplate(declaration.value));
+    } catch {
+      continue; // a syntax error is reported by resolution
+    }
+    const suspicious = [...names].filter((name) => !declared.has(name) && looksSecret(name));
+    if (suspicious.length === 0) continue;
+    warnings.push({
+      code: "W_CONFIG_FROM_SECRET_NAME",
+      message: `config ${declaration.name} is built from ${suspicious.join(", ")}, which ${suspicious.length === 1 ? "looks" : "look"} like a secret but ${suspicious.length === 1 ? "is" : "are"} not declared: the value would be written unmasked (ConfigMaps, logs)`,
+      location: declaration.valueAt ?? declaration.declaredAt,
+      hint: `declare ${declaration.name} as a secret (and ${suspicious.join(", ")} too), or declare ${suspicious.length === 1 ? "it" : "them"} to say ${suspicious.length === 1 ? "it is" : "they are"} config`,
+    });
+  }
+  return warnings;
+}
+
 function profileFilesExist(dir: string, profile: string): boolean {
   return [`.env.${profile}`, `.env.${profile}.local`, `env.${profile}.yaml`].some((name) =>
     existsSync(join(dir, name)),
