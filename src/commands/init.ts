@@ -78,12 +78,13 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   }
   const found = new Map<string, Found>();
   const used: string[] = [];
+  const skipped: string[] = [];
   for (const input of inputs) {
     if (!existsSync(input)) throw new TesseraError("E_FILE_NOT_FOUND", `${input} not found`);
     used.push(basename(input));
     for (const entry of /dockfile/i.test(basename(input))
       ? await fromDockfile(input, context.cwd)
-      : fromDotenv(input)) {
+      : fromDotenv(input, skipped)) {
       if (!found.has(entry.name)) found.set(entry.name, entry);
     }
   }
@@ -95,6 +96,9 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stderr(
       `tessera: wrote tessera.yaml: ${secrets} secret, ${entries.length - secrets} config (names from ${used.join(", ")})\n` +
         (ignored.length ? `tessera: added to .gitignore: ${ignored.join(" ")}\n` : "") +
+        (skipped.length
+          ? `tessera: skipped what assigns no NAME= (a stray value is not a name): ${skipped.join("; ")}\n`
+          : "") +
         "tessera: review the guesses (secret or config, required or optional), then run `tessera check`\n",
     );
     for (const file of trackedValueFiles(context.cwd, context.env)) {
@@ -106,12 +110,29 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   return 0;
 }
 
-function fromDotenv(path: string): Found[] {
-  const parsed = parseDotenv(readFileSync(path, "utf8"), basename(path));
-  const names = [...parsed.entries.map((entry) => entry.key), ...parsed.bare.map((entry) => entry.key)];
-  return names
-    .filter((name) => ENV_NAME.test(name))
-    .map((name) => ({ name, secret: looksSecret(name), required: true }));
+/**
+ * The names a dotenv file assigns. Only a line that reads `NAME=…` (or `export NAME=…`) gives a name:
+ * a token pasted on a line of its own, or text after a closing quote, is a value that lost its way, and
+ * must not become a variable name in a file meant for committing. Such lines are reported by number.
+ */
+function fromDotenv(path: string, skipped: string[]): Found[] {
+  const text = readFileSync(path, "utf8");
+  const parsed = parseDotenv(text, basename(path));
+  const lines = text.split(/\r?\n|\r/);
+  const assigns = (name: string, line: number) =>
+    new RegExp(`^[\\t ]*(?:export[\\t ]+)?${name}[\\t ]*=`).test(lines[line - 1] ?? "");
+  const names: string[] = [];
+  const rejected = new Set<number>();
+  for (const entry of parsed.entries) {
+    if (ENV_NAME.test(entry.key) && assigns(entry.key, entry.line)) names.push(entry.key);
+    else rejected.add(entry.line);
+  }
+  for (const entry of parsed.bare) rejected.add(entry.line);
+  if (rejected.size)
+    skipped.push(
+      `${basename(path)}: line${rejected.size === 1 ? "" : "s"} ${[...rejected].sort((a, b) => a - b).join(", ")}`,
+    );
+  return names.map((name) => ({ name, secret: looksSecret(name), required: true }));
 }
 
 async function fromDockfile(path: string, cwd: string): Promise<Found[]> {
