@@ -123,7 +123,9 @@ export function decryptValue(privateKey: Buffer, value: string): Buffer {
   try {
     for (const parity of [0x02, 0x03]) {
       compressed[0] = parity;
-      const shared = ECDH.convertKey(compressed, CURVE, undefined, undefined, "uncompressed") as Buffer;
+      // Without an output encoding convertKey returns a Buffer (its type also allows the string it gives with one).
+      const shared = ECDH.convertKey(compressed, CURVE, undefined, undefined, "uncompressed");
+      if (typeof shared === "string") throw new TypeError("ECDH.convertKey returned text, not a Buffer");
       const key = aesKey(ephemeral, shared);
       shared.fill(0);
       const plain = open(key, nonce, tag, sealed);

@@ -21,7 +21,9 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { AgeError, decryptAge } from "../crypto/age-decrypt.js";
 import type { Identities } from "../crypto/identity.js";
+import { errnoCode } from "../errors.js";
 import { displayPath } from "../files.js";
+import { propertyOf } from "../model/guards.js";
 import {
   type Fetched,
   type LookupRequest,
@@ -50,7 +52,7 @@ function readEncrypted(file: string, shown: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     if (code === "ENOENT") {
       throw new ProviderError("invalid", `${shown} does not exist`, {
         hint: "path: is relative to the manifest's directory",
@@ -103,7 +105,8 @@ async function decrypt(data: Buffer, identities: Identities, shown: string): Pro
   try {
     return Buffer.from(await decryptWithLibrary(binary, identities));
   } catch (error) {
-    if ((error as { kind?: string }).kind === "no-match") throw locked();
+    // An AgeLibraryError of the lazily loaded ../crypto/age.js chunk (its own copy of the class).
+    if (propertyOf(error, "kind") === "no-match") throw locked();
     throw new ProviderError("invalid", `${shown} cannot be decrypted: the file is damaged or was changed`, {
       hint: "encrypt it again, or restore it from version control",
     });
@@ -198,7 +201,7 @@ export const provider: Provider = {
     const plain = await decrypt(data, identities, shown);
     const text = plain.toString("utf8");
     plain.fill(0);
-    const format = (context.source.settings.format as Format | undefined) ?? formatOf(path);
+    const format: string = context.source.settings.format ?? formatOf(path);
     const values =
       format === "json"
         ? parseJsonValues(text, shown)

@@ -18,6 +18,7 @@
  *   "unreachable"; 429 and 5xx are retried.
  */
 import type { TokenCredential } from "@azure/identity";
+import { propertyOf } from "../model/guards.js";
 import {
   type Fetched,
   type LookupRequest,
@@ -111,48 +112,56 @@ async function credentialFor(context: ProviderContext, token: string | undefined
 
 function failure(error: unknown, where: string, token: string | undefined): ProviderError | "missing" {
   if (error instanceof ProviderError) return error;
-  const e = error as { name?: string; code?: string; statusCode?: number };
+  // What the Azure SDK throws: a RestError (statusCode, code), a credential error (name), a Node error (code).
+  const name = propertyOf(error, "name");
+  const statusCode = propertyOf(error, "statusCode");
+  const errorCode = propertyOf(error, "code");
+  const status = typeof statusCode === "number" ? statusCode : undefined;
+  const code = typeof errorCode === "string" ? errorCode : undefined;
   const said = shortText(error, token);
-  if (e.name === "AbortError")
+  if (name === "AbortError")
     return new ProviderError("timeout", `${where}: no answer in time`, { transient: true });
   if (
-    e.name === "CredentialUnavailableError" ||
-    e.name === "AuthenticationError" ||
-    e.name === "AggregateAuthenticationError"
+    name === "CredentialUnavailableError" ||
+    name === "AuthenticationError" ||
+    name === "AggregateAuthenticationError"
   ) {
     return new ProviderError("auth", `no Azure credential (${said})`, {
       hint: "az login, or set AZURE_ACCESS_TOKEN (az account get-access-token --resource https://vault.azure.net)",
     });
   }
-  const status = e.statusCode;
   if (status === 404) return "missing";
   if (status === 401) {
-    return new ProviderError("auth", `${where}: not authenticated (${e.code ?? "Unauthorized"})`, {
+    return new ProviderError("auth", `${where}: not authenticated (${code ?? "Unauthorized"})`, {
       hint: "the token is invalid, expired or for another tenant: az login, or renew AZURE_ACCESS_TOKEN",
     });
   }
   if (status === 403) {
-    return new ProviderError("denied", `${where}: permission denied (${e.code ?? "Forbidden"})`, {
+    return new ProviderError("denied", `${where}: permission denied (${code ?? "Forbidden"})`, {
       hint: "the identity needs the Key Vault Secrets User role (or a get permission in the access policy)",
     });
   }
   if (status === 429 || (status !== undefined && status >= 500)) {
-    return new ProviderError("failed", `${where}: ${e.code ?? "error"} (HTTP ${status})`, {
+    return new ProviderError("failed", `${where}: ${code ?? "error"} (HTTP ${status})`, {
       transient: true,
     });
   }
-  if (status === 400) return new ProviderError("invalid", `${where}: ${e.code ?? "bad request"} (HTTP 400)`);
+  if (status === 400) return new ProviderError("invalid", `${where}: ${code ?? "bad request"} (HTTP 400)`);
   if (status !== undefined)
-    return new ProviderError("failed", `${where}: ${e.code ?? "error"} (HTTP ${status})`);
-  const code = e.code ?? "";
-  if (/CERT|SSL|TLS|EPROTO/.test(code)) {
-    return new ProviderError("unreachable", `${where}: cannot verify the vault's TLS certificate (${code})`, {
-      hint: "NODE_EXTRA_CA_CERTS can name a PEM of extra CAs to trust",
-      transient: false,
-    });
+    return new ProviderError("failed", `${where}: ${code ?? "error"} (HTTP ${status})`);
+  const network = code ?? "";
+  if (/CERT|SSL|TLS|EPROTO/.test(network)) {
+    return new ProviderError(
+      "unreachable",
+      `${where}: cannot verify the vault's TLS certificate (${network})`,
+      {
+        hint: "NODE_EXTRA_CA_CERTS can name a PEM of extra CAs to trust",
+        transient: false,
+      },
+    );
   }
-  if (code === "REQUEST_SEND_ERROR" || /^E[A-Z]+$/.test(code)) {
-    return new ProviderError("unreachable", `${where}: cannot connect (${code})`, {
+  if (network === "REQUEST_SEND_ERROR" || /^E[A-Z]+$/.test(network)) {
+    return new ProviderError("unreachable", `${where}: cannot connect (${network})`, {
       hint: "is vaultUrl: right, and the network up?",
     });
   }

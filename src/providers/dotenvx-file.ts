@@ -22,6 +22,7 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { decryptValue, EciesError, isEncrypted, parsePrivateKey, publicKeyHex } from "../crypto/ecies.js";
+import { errnoCode } from "../errors.js";
 import { displayPath } from "../files.js";
 import {
   type Fetched,
@@ -61,7 +62,7 @@ function readText(file: string, shown: string, optional: boolean): string | unde
   try {
     return readFileSync(file, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     if (code === "ENOENT" && optional) return undefined;
     if (code === "ENOENT") {
       throw new ProviderError("invalid", `${shown} does not exist`, {

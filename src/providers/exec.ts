@@ -22,7 +22,7 @@ function run(command: readonly string[], context: ProviderContext, signal: Abort
   return new Promise((done, fail) => {
     const child = spawn(command[0]!, command.slice(1), {
       cwd: resolve(context.dir),
-      env: context.env as NodeJS.ProcessEnv,
+      env: context.env,
       stdio: ["ignore", "pipe", "ignore"],
       signal,
     });

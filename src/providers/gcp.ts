@@ -17,6 +17,7 @@
  * - NOT_FOUND is "missing"; PERMISSION_DENIED "denied"; UNAUTHENTICATED and credential failures "auth";
  *   UNAVAILABLE, DEADLINE_EXCEEDED and network failures "unreachable"; INVALID_ARGUMENT "invalid".
  */
+import { propertyOf } from "../model/guards.js";
 import {
   type Fetched,
   type LookupRequest,
@@ -158,13 +159,20 @@ function errorText(error: unknown, token: string | undefined): string {
 
 /** A failed call as a ProviderError, or "missing" for NOT_FOUND. */
 function failure(error: unknown, name: string, token: string | undefined): ProviderError | "missing" {
-  const e = error as { code?: unknown; name?: string; cause?: { code?: string; name?: string } };
+  // What google-gax throws: a gRPC status `code` (a number), or a fetch failure with a `cause`.
+  const errorName = propertyOf(error, "name");
+  const code = propertyOf(error, "code");
+  const cause = propertyOf(error, "cause");
   const said = errorText(error, token);
   if (error instanceof ProviderError) return error;
-  if (e.name === "TimeoutError" || e.name === "AbortError" || e.cause?.name === "TimeoutError") {
+  if (
+    errorName === "TimeoutError" ||
+    errorName === "AbortError" ||
+    propertyOf(cause, "name") === "TimeoutError"
+  ) {
     return new ProviderError("timeout", `${name}: no answer in time`, { transient: true });
   }
-  switch (e.code) {
+  switch (code) {
     case Status.NOT_FOUND:
       return "missing";
     case Status.PERMISSION_DENIED:
@@ -199,13 +207,13 @@ function failure(error: unknown, name: string, token: string | undefined): Provi
       hint: "gcloud auth application-default login, or set GOOGLE_OAUTH_ACCESS_TOKEN (gcloud auth print-access-token)",
     });
   }
-  const network = e.cause?.code ?? (typeof e.code === "string" ? e.code : undefined);
-  if (network && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(network)) {
+  const network = propertyOf(cause, "code") ?? code;
+  if (typeof network === "string" && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(network)) {
     return new ProviderError("unreachable", `${name}: cannot connect (${network})`, {
       hint: "is endpoint: right, and the network up?",
     });
   }
-  if (network && /CERT|SSL|TLS/.test(network)) {
+  if (typeof network === "string" && /CERT|SSL|TLS/.test(network)) {
     return new ProviderError(
       "unreachable",
       `${name}: cannot verify the endpoint's TLS certificate (${network})`,

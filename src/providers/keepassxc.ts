@@ -101,7 +101,7 @@ function opener(context: ProviderContext): Opener {
     }
     args.push("--no-password");
   }
-  const env: NodeJS.ProcessEnv = { ...(context.env as NodeJS.ProcessEnv) };
+  const env: NodeJS.ProcessEnv = { ...context.env };
   delete env[variable];
   return {
     database,

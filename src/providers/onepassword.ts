@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { isRecord } from "../model/guards.js";
 import { runTool, type ToolOutput } from "./tool.js";
 import {
   type Fetched,
@@ -14,7 +15,7 @@ type Output = ToolOutput;
 /** Run op (no shell, no stdin); its output comes back whatever its status. */
 function runOp(args: readonly string[], context: ProviderContext, signal: AbortSignal): Promise<Output> {
   return runTool("op", args, {
-    env: context.env as NodeJS.ProcessEnv,
+    env: context.env,
     cwd: resolve(context.dir),
     signal,
     missing: {
@@ -105,8 +106,8 @@ interface OpField {
 
 /** The fields of an item as `op item get --format json` prints them. */
 function fieldsOf(json: unknown): OpField[] | undefined {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) return undefined;
-  const fields = (json as { fields?: unknown }).fields;
+  if (!isRecord(json)) return undefined;
+  const fields = json.fields;
   if (fields === undefined) return [];
   if (!Array.isArray(fields)) return undefined;
   return fields.filter((field): field is OpField => field !== null && typeof field === "object");

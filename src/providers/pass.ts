@@ -125,7 +125,7 @@ export const provider: Provider = {
       const entry = entryOf(request, prefix);
       byEntry.set(entry, [...(byEntry.get(entry) ?? []), request]);
     }
-    const env: NodeJS.ProcessEnv = { ...(context.env as NodeJS.ProcessEnv), PASSWORD_STORE_DIR: store };
+    const env: NodeJS.ProcessEnv = { ...context.env, PASSWORD_STORE_DIR: store };
     const cwd = resolve(context.dir);
     const entries = [...byEntry.keys()];
     const texts = await context.pool(entries, async (entry): Promise<string | undefined> => {

@@ -5,6 +5,7 @@
  * to ask for, interpolating the source's fields, the pool, retries, timeouts, the encrypted cache,
  * --offline, errors for the user) lives in ../sources/external.ts, so a provider stays small.
  */
+import { isRecord } from "../model/guards.js";
 import type { FromRef, StoreSettings, StoreSource, StoreType } from "../model/spec.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -79,20 +80,29 @@ export function isProviderError(error: unknown): error is ProviderError {
   return (
     error instanceof Error &&
     error.name === "ProviderError" &&
-    typeof (error as ProviderError).kind === "string" &&
-    typeof (error as ProviderError).transient === "boolean"
+    "kind" in error &&
+    typeof error.kind === "string" &&
+    "transient" in error &&
+    typeof error.transient === "boolean"
   );
 }
 
 export { refId } from "../model/spec.js";
 
+const DURATION_UNITS = new Map([
+  ["ms", 1],
+  ["s", 1000],
+  ["m", 60_000],
+  ["h", 3_600_000],
+  ["d", 86_400_000],
+]);
+
 /** A duration ("30s", "10m", "250ms", "1h", "1d") in ms. */
 export function durationMs(text: string): number {
   const match = /^([0-9]+)(ms|s|m|h|d)$/.exec(text);
   if (!match) throw new Error(`not a duration: ${text}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    match[2] as "ms" | "s" | "m" | "h" | "d"
-  ];
+  const unit = DURATION_UNITS.get(match[2] ?? "");
+  if (unit === undefined) throw new Error(`not a duration: ${text}`);
   return Number(match[1]) * unit;
 }
 
@@ -109,15 +119,12 @@ export function field(json: unknown, property: string): string | undefined {
         ? value
         : JSON.stringify(value);
   if (json === null || typeof json !== "object") return undefined;
-  if (!Array.isArray(json) && Object.hasOwn(json, property)) {
-    return text((json as Record<string, unknown>)[property]);
-  }
+  if (isRecord(json) && Object.hasOwn(json, property)) return text(json[property]);
   if (!property.includes(".")) return undefined;
   let here: unknown = json;
   for (const part of property.split(".")) {
     if (Array.isArray(here) && /^[0-9]+$/.test(part)) here = here[Number(part)];
-    else if (here !== null && typeof here === "object" && !Array.isArray(here) && Object.hasOwn(here, part))
-      here = (here as Record<string, unknown>)[part];
+    else if (isRecord(here) && Object.hasOwn(here, part)) here = here[part];
     else return undefined;
   }
   return text(here);

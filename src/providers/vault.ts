@@ -22,7 +22,8 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { join, resolve } from "node:path";
-import { TesseraError } from "../errors.js";
+import { errnoCode, TesseraError } from "../errors.js";
+import { isRecord, propertyOf } from "../model/guards.js";
 import {
   type Fetched,
   field,
@@ -122,9 +123,9 @@ function networkError(error: NodeJS.ErrnoException, connection: Connection): Pro
 function vaultErrors(answer: Answer, connection: Connection): string {
   let text = "";
   try {
-    const json = JSON.parse(answer.body) as { errors?: unknown };
-    if (Array.isArray(json.errors)) {
-      text = json.errors
+    const errors = propertyOf(JSON.parse(answer.body), "errors");
+    if (Array.isArray(errors)) {
+      text = errors
         .filter((item): item is string => typeof item === "string")
         .join("; ")
         .replace(/\s+/g, " ")
@@ -174,9 +175,8 @@ function statusError(answer: Answer, connection: Connection, what: string, login
 
 function parseJson(answer: Answer, what: string): Record<string, unknown> {
   try {
-    const json = JSON.parse(answer.body) as unknown;
-    if (json !== null && typeof json === "object" && !Array.isArray(json))
-      return json as Record<string, unknown>;
+    const json: unknown = JSON.parse(answer.body);
+    if (isRecord(json)) return json;
   } catch {
     // below
   }
@@ -221,15 +221,11 @@ function connect(context: ProviderContext): Connection {
     try {
       ca = readFileSync(caFile, "utf8");
     } catch (error) {
-      throw new ProviderError(
-        "invalid",
-        `cannot read the CA certificate ${caFile} (${(error as NodeJS.ErrnoException).code})`,
-        {
-          hint: settings.caCert
-            ? "caCert: is relative to the manifest's directory"
-            : "VAULT_CACERT names a PEM file",
-        },
-      );
+      throw new ProviderError("invalid", `cannot read the CA certificate ${caFile} (${errnoCode(error)})`, {
+        hint: settings.caCert
+          ? "caCert: is relative to the manifest's directory"
+          : "VAULT_CACERT names a PEM file",
+      });
     }
   }
   return { base, namespace: namespace || undefined, ca, secrets: [] };
@@ -291,7 +287,7 @@ async function login(connection: Connection, context: ProviderContext): Promise<
     } catch (error) {
       throw new ProviderError(
         "auth",
-        `Kubernetes login: cannot read the service account token ${jwtPath} (${(error as NodeJS.ErrnoException).code})`,
+        `Kubernetes login: cannot read the service account token ${jwtPath} (${errnoCode(error)})`,
         { hint: "outside a pod, set jwtPath: to a service account token, or use another auth method" },
       );
     }
@@ -311,7 +307,7 @@ async function login(connection: Connection, context: ProviderContext): Promise<
     }
     throw statusError(reply, connection, what, true);
   });
-  const token = (parseJson(answer, what).auth as { client_token?: unknown } | undefined)?.client_token;
+  const token = propertyOf(parseJson(answer, what).auth, "client_token");
   if (typeof token !== "string" || token === "") {
     throw new ProviderError("auth", `${what}: the answer holds no client token`);
   }
@@ -353,10 +349,9 @@ async function readSecret(
     if (answer.status === 204) return undefined;
     if (answer.status !== 200) throw statusError(answer, connection, where, false);
     const json = parseJson(answer, where);
-    const data = json.data as Record<string, unknown> | null | undefined;
-    const fields = v2 ? (data?.data as Record<string, unknown> | null | undefined) : data;
+    const fields = v2 ? propertyOf(json.data, "data") : json.data;
     if (fields === null || fields === undefined) return undefined;
-    if (typeof fields !== "object" || Array.isArray(fields)) {
+    if (!isRecord(fields)) {
       throw new ProviderError("failed", `${where}: the answer holds no map of fields`, {
         hint: v2 ? "is this a KV version 1 engine? set version: v1" : undefined,
       });
