@@ -7,6 +7,7 @@
 import { isMap, isPair, isScalar, isSeq, type Node } from "yaml";
 import { type Location, TesseraError } from "../errors.js";
 import { parseYaml, type YamlFile } from "../formats/yaml-doc.js";
+import { isRecord, propertyOf } from "../model/guards.js";
 import {
   type Declaration,
   DOCKRION_NAME,
@@ -19,8 +20,8 @@ import { Problems } from "./tessera.js";
 
 export function parseDockfile(text: string, file: string, dir: string): Spec {
   const yaml = parseYaml(text, file, "E_MANIFEST_SYNTAX");
-  const data = (yaml.doc.toJS() ?? {}) as Record<string, unknown>;
-  if (typeof data !== "object" || Array.isArray(data)) {
+  const data: unknown = yaml.doc.toJS() ?? {};
+  if (!isRecord(data)) {
     throw new TesseraError("E_MANIFEST_INVALID", "a Dockfile must be a mapping (version:, agent:, ...)", {
       location: yaml.locate([]),
     });
@@ -29,7 +30,7 @@ export function parseDockfile(text: string, file: string, dir: string): Spec {
   const variables: Declaration[] = [];
   const secrets = data.secrets;
   if (secrets !== undefined && secrets !== null) {
-    if (typeof secrets !== "object" || Array.isArray(secrets)) {
+    if (!isRecord(secrets)) {
       problems.add(
         yaml.locate(["secrets"]),
         "secrets must be a mapping with required: and optional: lists",
@@ -38,7 +39,7 @@ export function parseDockfile(text: string, file: string, dir: string): Spec {
     } else {
       const seen = new Map<string, Location>();
       for (const list of ["required", "optional"] as const) {
-        const entries = (secrets as Record<string, unknown>)[list];
+        const entries = secrets[list];
         if (entries === undefined || entries === null) continue;
         if (!Array.isArray(entries)) {
           problems.add(
@@ -73,9 +74,8 @@ export function parseDockfile(text: string, file: string, dir: string): Spec {
   }
   problems.throwIfAny();
 
-  const agent = (data.agent ?? {}) as Record<string, unknown>;
-  const expose = (data.expose ?? {}) as Record<string, unknown>;
-  const port = Number(expose.port);
+  const name = propertyOf(data.agent, "name");
+  const port = Number(propertyOf(data.expose, "port"));
   return {
     kind: "dockfile",
     file,
@@ -85,7 +85,7 @@ export function parseDockfile(text: string, file: string, dir: string): Spec {
     profiles: {},
     implicitReferences: implicitReferences(yaml, data),
     service: {
-      name: typeof agent.name === "string" ? agent.name : undefined,
+      name: typeof name === "string" ? name : undefined,
       port: Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined,
     },
   };
@@ -99,7 +99,7 @@ function dockrionSecret(
   required: boolean,
 ): Declaration | undefined {
   const declaredAt = yaml.locate(path);
-  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+  if (!isRecord(entry)) {
     problems.add(
       declaredAt,
       "each secret is a mapping with a name",
@@ -107,7 +107,7 @@ function dockrionSecret(
     );
     return undefined;
   }
-  const object = entry as Record<string, unknown>;
+  const object = entry;
   const name = typeof object.name === "string" ? object.name.trim() : "";
   if (object.name === undefined) {
     problems.add(declaredAt, "a secret needs a name", "add name: MY_SECRET");
@@ -151,10 +151,18 @@ function dockrionSecret(
   }
   const from = object.from;
   if (typeof from === "string") declaration.from = { source: from };
-  else if (from && typeof from === "object" && typeof (from as FromRef).source === "string") {
-    declaration.from = { ...(from as FromRef) };
-  }
+  else if (isFromRef(from)) declaration.from = { ...from };
   return declaration;
+}
+
+/** A `from:` mapping (a Tessera extension): a source's name, and a key and property if given, as text. */
+function isFromRef(value: unknown): value is FromRef {
+  return (
+    isRecord(value) &&
+    typeof value.source === "string" &&
+    (value.key === undefined || typeof value.key === "string") &&
+    (value.property === undefined || typeof value.property === "string")
+  );
 }
 
 /** Env-var names the Dockrion runtime reads under auth (each should be a declared secret). */
@@ -174,7 +182,7 @@ function implicitReferences(yaml: YamlFile, data: Record<string, unknown>): Impl
     seen.add(key);
     out.push({ name, location, context, hasDefault });
   };
-  walk(yaml.doc.contents as Node | null, [], (node, path) => {
+  walk(yaml.doc.contents, [], (node, path) => {
     if (typeof node.value !== "string" || !node.value.includes("${")) return;
     let names: Map<string, boolean>;
     try {
@@ -194,15 +202,19 @@ function implicitReferences(yaml: YamlFile, data: Record<string, unknown>): Impl
       push(name, location, `\${${name}} in ${path.join(".")}`, hasDefault);
   });
 
-  const auth = data.auth as Record<string, unknown> | undefined;
   for (const field of AUTH_NAME_FIELDS) {
     let value: unknown = data;
-    for (const segment of field) value = (value as Record<string, unknown> | undefined)?.[segment];
-    if (typeof value === "string" && value) push(value, yaml.locate(field as string[]), field.join("."));
+    for (const segment of field) value = propertyOf(value, segment);
+    if (typeof value === "string" && value) push(value, yaml.locate(field), field.join("."));
   }
   // Dockrion's ApiKeysConfig defaults env_var to DOCKRION_API_KEY (single-key mode, no prefix).
-  const apiKeys = auth?.api_keys as Record<string, unknown> | undefined;
-  if (apiKeys && typeof apiKeys === "object" && apiKeys.env_var === undefined && !apiKeys.prefix) {
+  const apiKeys = propertyOf(data.auth, "api_keys");
+  if (
+    apiKeys &&
+    typeof apiKeys === "object" &&
+    propertyOf(apiKeys, "env_var") === undefined &&
+    !propertyOf(apiKeys, "prefix")
+  ) {
     push(
       "DOCKRION_API_KEY",
       yaml.locate(["auth", "api_keys"], true),
@@ -228,7 +240,7 @@ function referenceDefaults(
 }
 
 function walk(
-  node: Node | null,
+  node: unknown,
   path: (string | number)[],
   visit: (scalar: Node & { value: unknown }, path: (string | number)[]) => void,
 ) {
@@ -239,11 +251,11 @@ function walk(
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const key = isScalar(pair.key) ? String(pair.key.value) : "?";
-      walk(pair.value as Node | null, [...path, key], visit);
+      walk(pair.value, [...path, key], visit);
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, index) => {
-      walk(item as Node | null, [...path, index], visit);
+      walk(item, [...path, index], visit);
     });
   }
 }

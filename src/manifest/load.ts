@@ -7,8 +7,9 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { TesseraError } from "../errors.js";
+import { errnoCode, TesseraError } from "../errors.js";
 import { displayPath, ownedPrivately, privateDirectory, writeFileAtomic } from "../files.js";
+import { isRecord } from "../model/guards.js";
 import { ENV_NAME, type ManifestKind, type Spec } from "../model/spec.js";
 import { cacheDir, type Env } from "../paths.js";
 
@@ -76,10 +77,7 @@ export async function loadManifest(ref: ManifestRef, options: LoadOptions): Prom
   try {
     text = readFileSync(ref.path, "utf8");
   } catch (error) {
-    throw new TesseraError(
-      "E_MANIFEST_NOT_FOUND",
-      `cannot read manifest ${file}: ${(error as NodeJS.ErrnoException).code}`,
-    );
+    throw new TesseraError("E_MANIFEST_NOT_FOUND", `cannot read manifest ${file}: ${errnoCode(error)}`);
   }
   const cacheFile = options.noCache ? undefined : cachePath(ref, file, text, options.env);
   if (cacheFile) {
@@ -124,8 +122,9 @@ function readCache(path: string, text: string): Spec | undefined {
   try {
     fd = openSync(path, "r");
     if (!ownedPrivately(fstatSync(fd))) return undefined;
-    const entry = JSON.parse(readFileSync(fd, "utf8")) as CacheEntry;
-    if (entry.version === VERSION && entry.source === text && plausibleSpec(entry.spec)) return entry.spec;
+    const entry: unknown = JSON.parse(readFileSync(fd, "utf8"));
+    if (isRecord(entry) && entry.version === VERSION && entry.source === text && plausibleSpec(entry.spec))
+      return entry.spec;
   } catch {
     // a missing or damaged cache entry means a full parse
   } finally {
@@ -134,13 +133,30 @@ function readCache(path: string, text: string): Spec | undefined {
   return undefined;
 }
 
-/** A cheap check of a cached Spec's shape (names, kinds): anything odd means a full parse instead. */
-function plausibleSpec(spec: Spec | undefined): spec is Spec {
-  if (!spec || typeof spec !== "object" || !Array.isArray(spec.variables) || !Array.isArray(spec.sources))
+/**
+ * A cheap check of a cached Spec's shape (its parts, the declarations' names and kinds): anything odd
+ * means a full parse instead. The cache holds only Specs this code wrote from a full parse, in a file
+ * only this user can write, and is used only for the very source text it was parsed from.
+ */
+function plausibleSpec(spec: unknown): spec is Spec {
+  if (
+    !isRecord(spec) ||
+    !MANIFESTS.some(([, kind]) => kind === spec.kind) ||
+    typeof spec.file !== "string" ||
+    typeof spec.dir !== "string" ||
+    !Array.isArray(spec.variables) ||
+    !Array.isArray(spec.sources) ||
+    !isRecord(spec.profiles) ||
+    !Array.isArray(spec.implicitReferences) ||
+    !isRecord(spec.service)
+  )
     return false;
   return spec.variables.every(
     (declaration) =>
+      isRecord(declaration) &&
+      typeof declaration.name === "string" &&
       ENV_NAME.test(declaration.name) &&
+      typeof declaration.lookup === "string" &&
       ENV_NAME.test(declaration.lookup) &&
       (declaration.kind === "secret" || declaration.kind === "config"),
   );

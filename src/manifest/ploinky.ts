@@ -10,6 +10,7 @@ import { basename } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
 import { findJsonSyntaxError } from "../formats/json-syntax.js";
 import { parseYaml, type YamlFile } from "../formats/yaml-doc.js";
+import { isRecord } from "../model/guards.js";
 import { type Declaration, ENV_NAME, type ProfileSpec, type Spec } from "../model/spec.js";
 import { parseTemplate, referencedNames } from "../model/template.js";
 import { Problems } from "./tessera.js";
@@ -28,26 +29,24 @@ export function parsePloinkyManifest(text: string, file: string, dir: string): S
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw jsonSyntaxError(text, file, error as Error);
+    throw jsonSyntaxError(text, file, error);
   }
   let located: YamlFile | undefined;
   const locate = (path: Path, key = false): Location => {
     located ??= parseYaml(text, file, "E_MANIFEST_SYNTAX");
     return located.locate(path, key);
   };
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+  if (!isRecord(data)) {
     throw new TesseraError("E_MANIFEST_INVALID", "a Ploinky manifest.json must be a JSON object", {
       location: { file, line: 1, column: 1 },
     });
   }
-  const manifest = data as Record<string, unknown>;
+  const manifest = data;
   const problems = new Problems();
   const reader = new EnvReader(problems, locate);
 
-  const profiles = (isObject(manifest.profiles) ? manifest.profiles : {}) as Record<string, unknown>;
-  const defaultProfile = isObject(profiles.default)
-    ? (profiles.default as Record<string, unknown>)
-    : undefined;
+  const profiles = isRecord(manifest.profiles) ? manifest.profiles : {};
+  const defaultProfile = isRecord(profiles.default) ? profiles.default : undefined;
   const baseEnvPath: Path = defaultProfile?.env ? ["profiles", "default", "env"] : ["env"];
   const baseEnv = defaultProfile?.env || manifest.env;
   const exposed = reader.expose(manifest.expose, ["expose"]);
@@ -55,8 +54,8 @@ export function parsePloinkyManifest(text: string, file: string, dir: string): S
 
   const profileSpecs: Record<string, ProfileSpec> = {};
   for (const [name, body] of Object.entries(profiles)) {
-    if (name === "default" || !isObject(body)) continue;
-    const env = (body as Record<string, unknown>).env;
+    if (name === "default" || !isRecord(body)) continue;
+    const env = body.env;
     if (!env) continue;
     profileSpecs[name] = {
       replacesVariables: true,
@@ -77,10 +76,6 @@ export function parsePloinkyManifest(text: string, file: string, dir: string): S
     implicitReferences: [],
     service: { name: basename(dir), image: typeof image === "string" ? image : undefined },
   };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 /** Ploinky's toBool: true, 1 and "yes"/"true"/"1" are true. */
@@ -136,7 +131,7 @@ class EnvReader {
       env.forEach((entry, index) => {
         const at = [...path, index];
         if (entry === null || entry === undefined) return;
-        if (isObject(entry)) {
+        if (isRecord(entry)) {
           const name = this.name(entry.name, [...at, "name"], "env name");
           if (!name) return;
           const lookup =
@@ -163,12 +158,12 @@ class EnvReader {
           this.declaration(name, name, false, eq >= 0 ? text.slice(eq + 1) : undefined, undefined, at),
         );
       });
-    } else if (isObject(env)) {
+    } else if (isRecord(env)) {
       for (const [key, spec] of Object.entries(env)) {
         const at = [...path, key];
         const name = this.name(key, at, "env name");
         if (!name) continue;
-        if (isObject(spec)) {
+        if (isRecord(spec)) {
           const source = spec.varName ?? spec.name;
           const lookup =
             source === undefined
@@ -237,7 +232,7 @@ class EnvReader {
     if (Array.isArray(expose)) {
       expose.forEach((entry, index) => {
         const at = [...path, index];
-        if (!isObject(entry)) {
+        if (!isRecord(entry)) {
           this.problems.add(this.locate(at), "an expose entry is {name, value} or {name, ref}");
           return;
         }
@@ -252,7 +247,7 @@ class EnvReader {
           this.problems.add(this.locate(at), "an expose entry needs a value or a ref");
         }
       });
-    } else if (isObject(expose)) {
+    } else if (isRecord(expose)) {
       for (const [key, value] of Object.entries(expose)) {
         // Object form: exactly "$NAME" (or "${NAME}") is an alias; anything else is literal, as in Ploinky.
         const scalar = this.scalar(value, [...path, key]) ?? "";
@@ -285,15 +280,19 @@ class EnvReader {
 }
 
 /** A JSON syntax error with file:line:column (found by our own scanner: Node's message has no position). */
-export function jsonSyntaxError(text: string, file: string, error: Error): TesseraError {
+export function jsonSyntaxError(text: string, file: string, error: unknown): TesseraError {
   const problem = findJsonSyntaxError(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   let location: Location = { file };
   if (problem) {
     const before = text.slice(0, problem.offset);
     location = { file, line: before.split("\n").length, column: problem.offset - before.lastIndexOf("\n") };
   }
-  return new TesseraError("E_MANIFEST_SYNTAX", `invalid JSON: ${problem?.message ?? error.name}`, {
-    location,
-    hint: "fix the JSON syntax at this position (JSON allows no trailing commas and no comments)",
-  });
+  return new TesseraError(
+    "E_MANIFEST_SYNTAX",
+    `invalid JSON: ${problem?.message ?? (error instanceof Error ? error.name : "SyntaxError")}`,
+    {
+      location,
+      hint: "fix the JSON syntax at this position (JSON allows no trailing commas and no comments)",
+    },
+  );
 }

@@ -3,7 +3,8 @@
  * JSON Schema (`tessera schema`) so that editors complete and check the file.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import { ENV_NAME, type StoreType } from "../model/spec.js";
+import { isRecord } from "../model/guards.js";
+import { ENV_NAME, type FileSourceType, type StoreSettings, type StoreType } from "../model/spec.js";
 import { CATALOG } from "../providers/catalog.js";
 
 const NamePattern = ENV_NAME.source;
@@ -19,6 +20,14 @@ const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 export const STORE_TYPES: readonly StoreType[] = CATALOG.map((entry) => entry.type);
 /** Source types the manifest accepts: the value files and every store type. */
 export const KNOWN_SOURCE_TYPES: readonly string[] = ["dotenv", "yaml", ...STORE_TYPES];
+
+export function isStoreType(type: string): type is StoreType {
+  return STORE_TYPES.some((known) => known === type);
+}
+
+export function isFileSourceType(type: string): type is FileSourceType {
+  return type === "dotenv" || type === "yaml";
+}
 
 const Duration = Type.String({
   pattern: "^[0-9]+(ms|s|m|h|d)$",
@@ -163,6 +172,12 @@ export function storeSchema(type: StoreType): TSchema {
   return STORE_SCHEMAS.get(type)!;
 }
 
+/**
+ * A store's source as its schema admits it: its type, name and the store's settings. Each store's
+ * schema (in its file under ../providers/) allows only fields of StoreSettings, with their types.
+ */
+export type StoreSourceEntry = StoreSettings & { type: StoreType; name?: string };
+
 const Source = Type.Union([FileSource("dotenv"), FileSource("yaml"), ...STORE_SCHEMAS.values(), OtherSource]);
 
 const Files = Type.Array(Type.String(), {
@@ -214,13 +229,17 @@ export const TesseraManifestSchema = Type.Object(
 );
 
 export type TesseraManifest = Static<typeof TesseraManifestSchema>;
+/** One entry of a `secrets:` list: a name, or a mapping with one. */
+export type SecretEntry = Static<typeof SecretEntry>;
 
 /** The JSON Schema document published by `tessera schema`. */
 export function jsonSchema(): Record<string, unknown> {
-  const strip = (schema: TSchema): unknown => JSON.parse(JSON.stringify(schema));
+  // Through JSON: TypeBox's own (symbol) keys are left out.
+  const plain: unknown = JSON.parse(JSON.stringify(TesseraManifestSchema));
+  if (!isRecord(plain)) throw new TypeError("the manifest schema is not an object");
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
     $id: "https://tessera.dev/schema/tessera.schema.json",
-    ...(strip(TesseraManifestSchema) as Record<string, unknown>),
+    ...plain,
   };
 }

@@ -2,23 +2,39 @@
 
 import { closest, type ErrorCode, type Location, TesseraError } from "../errors.js";
 import { isScalar, parseYaml, type YamlFile } from "../formats/yaml-doc.js";
+import { isRecord } from "../model/guards.js";
 import type {
   Declaration,
-  DeclarationPatch,
-  FileSourceType,
   FromRef,
   ProfileSpec,
   SourceDecl,
   Spec,
-  StoreSettings,
   StoreSource,
   StoreType,
 } from "../model/spec.js";
 import { storeEntry } from "../providers/catalog.js";
-import { KNOWN_SOURCE_TYPES, STORE_TYPES, storeSchema, TesseraManifestSchema } from "./schema.js";
-import { schemaProblems } from "./validate.js";
+import {
+  isFileSourceType,
+  isStoreType,
+  KNOWN_SOURCE_TYPES,
+  type SecretEntry,
+  type TesseraManifest,
+  TesseraManifestSchema,
+} from "./schema.js";
+import { type SchemaProblem, validate, validStoreEntry } from "./validate.js";
 
 type Path = (string | number)[];
+
+/** The part of the manifest, or of a profile, that declares variables. */
+type Declarations = Pick<TesseraManifest, "secrets" | "config">;
+
+/**
+ * A declaration as a section states it: `required` is `Unstated` where the section does not say
+ * (false in the manifest's own sections; undefined in a profile, whose patch then leaves it as it is).
+ */
+type Stated<Unstated extends false | undefined> = Omit<Declaration, "required"> & {
+  required: boolean | Unstated;
+};
 
 interface Problem {
   location: Location;
@@ -55,6 +71,11 @@ export class Problems {
       details: also.length && first.hint ? [`hint: ${first.hint}`, ...also] : also,
     });
   }
+  /** Throw for a failed validation (which has added at least one problem). */
+  fail(): never {
+    this.throwIfAny();
+    throw new TesseraError("E_MANIFEST_INVALID", "the manifest is not valid");
+  }
 }
 
 /** The text of a scalar as the user wrote it: numbers and booleans keep their spelling (1.10 stays "1.10"). */
@@ -68,8 +89,8 @@ export function scalarText(yaml: YamlFile, path: Path): string | undefined {
 
 export function parseTesseraManifest(text: string, file: string, dir: string): Spec {
   const yaml = parseYaml(text, file, "E_MANIFEST_SYNTAX");
-  const data = (yaml.doc.toJS() ?? {}) as Record<string, unknown>;
-  if (typeof data !== "object" || Array.isArray(data)) {
+  const data: unknown = yaml.doc.toJS() ?? {};
+  if (!isRecord(data)) {
     throw new TesseraError(
       "E_MANIFEST_INVALID",
       "a tessera.yaml must be a mapping (keys like secrets:, config:)",
@@ -80,28 +101,28 @@ export function parseTesseraManifest(text: string, file: string, dir: string): S
     );
   }
   const problems = new Problems();
-  for (const problem of schemaProblems(TesseraManifestSchema, data)) {
+  const report = (problem: SchemaProblem) =>
     problems.add(yaml.locate(problem.path, problem.atKey), problem.message, problem.hint);
-  }
-  problems.throwIfAny();
+  if (!validate(TesseraManifestSchema, data, report)) problems.fail();
+  const manifest = data;
 
   const builder = new SpecBuilder(yaml, problems);
   const sourceNames = new Set<string>();
-  const sources = builder.sources(data.sources, ["sources"], sourceNames);
-  sources.push(...builder.files(data.files, ["files"]));
+  const sources = builder.sources(manifest.sources, ["sources"], sourceNames);
+  sources.push(...builder.files(manifest.files, ["files"]));
   const profileSources: Record<string, SourceDecl[]> = {};
-  const profilesData = (data.profiles ?? {}) as Record<string, Record<string, unknown>>;
+  const profilesData = manifest.profiles ?? {};
   for (const [profile, body] of Object.entries(profilesData)) {
-    const list = builder.sources(body?.sources, ["profiles", profile, "sources"], sourceNames);
-    list.push(...builder.files(body?.files, ["profiles", profile, "files"]));
+    const list = builder.sources(body.sources, ["profiles", profile, "sources"], sourceNames);
+    list.push(...builder.files(body.files, ["profiles", profile, "files"]));
     profileSources[profile] = list;
   }
 
-  const variables = builder.declarations(data, [], sourceNames);
+  const variables: Declaration[] = builder.declarations(manifest, [], sourceNames, false);
   const profiles: Record<string, ProfileSpec> = {};
   for (const [profile, body] of Object.entries(profilesData)) {
     profiles[profile] = {
-      variables: builder.declarations(body ?? {}, ["profiles", profile], sourceNames) as DeclarationPatch[],
+      variables: builder.declarations(body, ["profiles", profile], sourceNames, undefined),
       sources: profileSources[profile] ?? [],
     };
   }
@@ -119,12 +140,12 @@ export function parseTesseraManifest(text: string, file: string, dir: string): S
   }
   problems.throwIfAny();
 
-  const service = (data.service ?? {}) as Spec["service"];
+  const service: Spec["service"] = manifest.service ?? {};
   return {
     kind: "tessera",
     file,
     dir,
-    variables: variables as Declaration[],
+    variables,
     sources,
     profiles,
     implicitReferences: [],
@@ -142,12 +163,19 @@ class SpecBuilder {
     private readonly problems: Problems,
   ) {}
 
-  /** Declarations from `secrets:` and `config:` under `base` (the root or a profile). */
-  declarations(body: Record<string, unknown>, base: Path, sourceNames: Set<string>): Declaration[] {
-    const inProfile = base.length > 0;
-    const out: Declaration[] = [];
+  /**
+   * Declarations from `secrets:` and `config:` under `base` (the root or a profile); `required` is
+   * `unstated` where the manifest does not say.
+   */
+  declarations<Unstated extends false | undefined>(
+    body: Declarations,
+    base: Path,
+    sourceNames: Set<string>,
+    unstated: Unstated,
+  ): Stated<Unstated>[] {
+    const out: Stated<Unstated>[] = [];
     const seen = new Map<string, Location>();
-    const add = (declaration: Declaration) => {
+    const add = (declaration: Stated<Unstated>) => {
       const previous = seen.get(declaration.name);
       if (previous) {
         this.problems.add(
@@ -166,28 +194,28 @@ class SpecBuilder {
       secrets.forEach((entry, index) => {
         add(this.secret(entry, [...base, "secrets", index], true, sourceNames));
       });
-    } else if (secrets && typeof secrets === "object") {
+    } else if (secrets) {
       for (const list of ["required", "optional"] as const) {
-        const entries = (secrets as Record<string, unknown>)[list];
-        if (!Array.isArray(entries)) continue;
+        const entries = secrets[list];
+        if (!entries) continue;
         entries.forEach((entry, index) => {
           add(this.secret(entry, [...base, "secrets", list, index], list === "required", sourceNames));
         });
       }
     }
 
-    const config = (body.config ?? {}) as Record<string, unknown>;
+    const config = body.config ?? {};
     for (const [name, entry] of Object.entries(config)) {
       const path = [...base, "config", name];
       const declaredAt = this.yaml.locate(path, true);
       if (entry !== null && typeof entry === "object") {
-        const object = entry as { description?: string; required?: boolean; value?: unknown; from?: unknown };
+        const object = entry;
         const value = "value" in object ? scalarText(this.yaml, [...path, "value"]) : undefined;
-        const patch: Declaration = {
+        const patch: Stated<Unstated> = {
           name,
           lookup: name,
           kind: "config",
-          required: object.required ?? false,
+          required: object.required ?? unstated,
           declaredAt,
           description: object.description,
           value,
@@ -195,33 +223,30 @@ class SpecBuilder {
           valueAt: value === undefined ? undefined : this.yaml.locate([...path, "value"]),
         };
         if (object.from !== undefined) patch.from = this.from(object.from, [...path, "from"], sourceNames);
-        if (inProfile && object.required === undefined) (patch as Partial<Declaration>).required = undefined;
         add(patch);
       } else {
         const value = scalarText(this.yaml, path) ?? "";
-        const declaration: Declaration = {
+        add({
           name,
           lookup: name,
           kind: "config",
-          required: false,
+          required: unstated,
           declaredAt,
           value,
           valueKind: "value",
           valueAt: this.yaml.locate(path),
-        };
-        if (inProfile) (declaration as Partial<Declaration>).required = undefined;
-        add(declaration);
+        });
       }
     }
     return out;
   }
 
-  private secret(entry: unknown, path: Path, required: boolean, sourceNames: Set<string>): Declaration {
+  private secret(entry: SecretEntry, path: Path, required: boolean, sourceNames: Set<string>): Declaration {
     const declaredAt = this.yaml.locate(path);
     if (typeof entry === "string") {
       return { name: entry, lookup: entry, kind: "secret", required, declaredAt };
     }
-    const object = entry as { name: string; description?: string; default?: string; from?: unknown };
+    const object = entry;
     const declaration: Declaration = {
       name: object.name,
       lookup: object.name,
@@ -239,8 +264,8 @@ class SpecBuilder {
     return declaration;
   }
 
-  private from(value: unknown, path: Path, sourceNames: Set<string>): FromRef {
-    const ref: FromRef = typeof value === "string" ? { source: value } : { ...(value as FromRef) };
+  private from(value: string | FromRef, path: Path, sourceNames: Set<string>): FromRef {
+    const ref: FromRef = typeof value === "string" ? { source: value } : { ...value };
     if (ref.property !== undefined && !this.storeNames.has(ref.source)) {
       this.problems.add(
         this.yaml.locate([...path, "property"], true),
@@ -274,11 +299,17 @@ class SpecBuilder {
   sources(value: unknown, path: Path, names: Set<string>): SourceDecl[] {
     if (!Array.isArray(value)) return [];
     const out: SourceDecl[] = [];
-    value.forEach((raw, index) => {
-      const entry = raw as Record<string, unknown>;
+    value.forEach((entry, index) => {
+      // Every entry is a mapping with a type (the schema's catch-all source): else it was reported.
+      if (!isRecord(entry)) return;
       const at = [...path, index];
       const type = String(entry.type);
-      if (!(KNOWN_SOURCE_TYPES as readonly string[]).includes(type)) {
+      if (isStoreType(type)) {
+        const store = this.store(entry, at, type, names);
+        if (store) out.push(store);
+        return;
+      }
+      if (!isFileSourceType(type)) {
         const suggestion = closest(type, KNOWN_SOURCE_TYPES);
         this.problems.add(
           this.yaml.locate([...at, "type"]),
@@ -288,11 +319,6 @@ class SpecBuilder {
             : `known types: ${KNOWN_SOURCE_TYPES.join(", ")}`,
           "E_SOURCE_UNKNOWN",
         );
-        return;
-      }
-      if ((STORE_TYPES as readonly string[]).includes(type)) {
-        const store = this.store(entry, at, type as StoreType, names);
-        if (store) out.push(store);
         return;
       }
       const allowed = new Set(["type", "path", "name", "required"]);
@@ -327,7 +353,7 @@ class SpecBuilder {
         }
       }
       out.push({
-        type: type as FileSourceType,
+        type,
         path: entry.path,
         name: typeof entry.name === "string" ? entry.name : undefined,
         required: entry.required === true,
@@ -344,12 +370,10 @@ class SpecBuilder {
     type: StoreType,
     names: Set<string>,
   ): StoreSource | undefined {
-    const before = this.problems.list.length;
-    for (const problem of schemaProblems(storeSchema(type), entry, at)) {
+    const report = (problem: SchemaProblem) =>
       this.problems.add(this.yaml.locate(problem.path, problem.atKey), problem.message, problem.hint);
-    }
-    if (this.problems.list.length > before) return undefined;
-    const name = typeof entry.name === "string" ? entry.name : type;
+    if (!validStoreEntry(type, entry, report, at)) return undefined;
+    const name = entry.name ?? type;
     if (names.has(name)) {
       this.problems.add(
         this.yaml.locate(entry.name === undefined ? [...at, "type"] : [...at, "name"]),
@@ -363,7 +387,7 @@ class SpecBuilder {
     names.add(name);
     this.storeNames.set(name, type);
     const { type: _type, name: _name, ...settings } = entry;
-    return { type, name, settings: settings as StoreSettings, declaredAt: this.yaml.locate(at) };
+    return { type, name, settings, declaredAt: this.yaml.locate(at) };
   }
 
   files(value: unknown, path: Path): SourceDecl[] {

@@ -2,11 +2,13 @@
  * Schema validation with messages a person can act on: unknown keys get a "did you mean",
  * unions are explained by the variant that matches the value's shape.
  */
-import type { TSchema } from "@sinclair/typebox";
+import { KindGuard, type Static, type TSchema } from "@sinclair/typebox";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import { closest } from "../errors.js";
-import { ENV_NAME } from "../model/spec.js";
+import { isRecord, propertyOf } from "../model/guards.js";
+import { ENV_NAME, type StoreType } from "../model/spec.js";
+import { type StoreSourceEntry, storeSchema } from "./schema.js";
 
 export interface SchemaProblem {
   /** Path segments to the offending node. */
@@ -43,10 +45,30 @@ function describeType(value: unknown): string {
         : `a ${type}`;
 }
 
+/** The variants of a union (`anyOf`); none for any other schema. */
+function variants(schema: TSchema): TSchema[] {
+  const anyOf: unknown = schema.anyOf;
+  return Array.isArray(anyOf) ? anyOf.filter(KindGuard.IsSchema) : [];
+}
+
+/** The schemas of an object's properties, by name. */
+function propertySchemas(schema: TSchema): [string, TSchema][] {
+  const properties: unknown = schema.properties;
+  if (!isRecord(properties)) return [];
+  return Object.entries(properties).flatMap(([key, property]): [string, TSchema][] =>
+    KindGuard.IsSchema(property) ? [[key, property]] : [],
+  );
+}
+
+/** The names of a schema's fields (`properties` or `patternProperties`). */
+function keysOf(fields: unknown): string[] {
+  return isRecord(fields) ? Object.keys(fields) : [];
+}
+
 function schemaTypes(schema: TSchema): string[] {
-  if (Array.isArray(schema.anyOf)) return (schema.anyOf as TSchema[]).flatMap(schemaTypes);
+  if (Array.isArray(schema.anyOf)) return variants(schema).flatMap(schemaTypes);
   if (schema.const !== undefined) return [JSON.stringify(schema.const)];
-  const type = schema.type as string | undefined;
+  const type: unknown = schema.type;
   if (type === "object") return ["a mapping"];
   if (type === "array") return ["a list"];
   if (type === "integer") return ["an integer"];
@@ -54,9 +76,8 @@ function schemaTypes(schema: TSchema): string[] {
 }
 
 function variantFor(schema: TSchema, value: unknown): TSchema | undefined {
-  const variants = (schema.anyOf ?? []) as TSchema[];
   const type = jsonType(value);
-  const matching = variants.filter((variant) => {
+  const matching = variants(schema).filter((variant) => {
     if (variant.const !== undefined) return typeof variant.const === typeof value;
     if (variant.type === "integer") return type === "number";
     return variant.type === type;
@@ -64,14 +85,39 @@ function variantFor(schema: TSchema, value: unknown): TSchema | undefined {
   if (matching.length === 0) return undefined;
   if (matching.length === 1) return matching[0];
   // Several object variants (e.g. source types): prefer one whose literal fields match.
-  const best = matching.find((variant) => {
-    const properties = (variant.properties ?? {}) as Record<string, TSchema>;
-    return Object.entries(properties).some(
-      ([key, property]) =>
-        property.const !== undefined && (value as Record<string, unknown>)[key] === property.const,
-    );
-  });
+  const best = matching.find((variant) =>
+    propertySchemas(variant).some(
+      ([key, property]) => property.const !== undefined && propertyOf(value, key) === property.const,
+    ),
+  );
   return best ?? matching[matching.length - 1];
+}
+
+/**
+ * Whether `value` matches `schema`: the one place where a manifest's data of unknown shape becomes the
+ * schema's type. When it does not, each problem (most specific first) goes to `report`, at least one.
+ */
+export function validate<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  report: (problem: SchemaProblem) => void,
+  prefix: (string | number)[] = [],
+): value is Static<T> {
+  if (Value.Check(schema, value)) return true;
+  const problems = schemaProblems(schema, value, prefix);
+  if (problems.length === 0) problems.push({ path: prefix, atKey: false, message: "not valid here" });
+  for (const problem of problems) report(problem);
+  return false;
+}
+
+/** Whether `value` is a valid source of store `type` (see StoreSourceEntry); problems go to `report`. */
+export function validStoreEntry(
+  type: StoreType,
+  value: unknown,
+  report: (problem: SchemaProblem) => void,
+  prefix: (string | number)[] = [],
+): value is StoreSourceEntry {
+  return validate(storeSchema(type), value, report, prefix);
 }
 
 /** Problems with `value` against `schema`, most specific first; empty when valid. */
@@ -93,8 +139,8 @@ function explain(error: ValueError, prefix: (string | number)[]): SchemaProblem[
   const last = path[path.length - 1];
   switch (error.type) {
     case ValueErrorType.ObjectAdditionalProperties: {
-      const allowed = Object.keys((error.schema.properties ?? {}) as object);
-      const patterns = Object.keys((error.schema.patternProperties ?? {}) as object);
+      const allowed = keysOf(error.schema.properties);
+      const patterns = keysOf(error.schema.patternProperties);
       if (patterns.length > 0 && allowed.length === 0) {
         return [
           {
