@@ -70,7 +70,6 @@ export class JsonEditError extends Error {
 export function setExpose(text: string, name: string, source: ExposeSource | null): string {
   const doc = new ManifestText(text);
   const root = doc.root;
-  if (root.kind !== "object") throw doc.error("the top level of manifest.json must be an object", root.start);
   let member: Member | undefined;
   for (const candidate of root.members) if (doc.key(candidate) === "expose") member = candidate;
   if (!member) return source ? apply(text, [doc.addExpose(name, source)]) : text;
@@ -173,18 +172,22 @@ interface Layout {
 }
 
 class ManifestText {
-  readonly root: JsonNode;
+  /** The top-level object (anything else is refused when the text is read). */
+  readonly root: ObjectNode;
   private layoutCache: Layout | undefined;
   private readonly bom: number;
 
   constructor(private readonly text: string) {
     this.bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+    let root: JsonNode;
     try {
-      this.root = scanJson(text, this.bom);
+      root = scanJson(text, this.bom);
     } catch (error) {
       if (error instanceof JsonSyntaxError) this.error(error.message, error.offset);
       throw error;
     }
+    if (root.kind !== "object") this.error("the top level of manifest.json must be an object", root.start);
+    this.root = root;
   }
 
   error(message: string, at: number): never {
@@ -198,8 +201,11 @@ class ManifestText {
     return this.text.slice(start, end);
   }
 
+  /** The text of a string token (a key, or a value of kind "string"). */
   private decode(span: Span): string {
-    return JSON.parse(this.slice(span.start, span.end)) as string;
+    const value: unknown = JSON.parse(this.slice(span.start, span.end));
+    if (typeof value !== "string") throw new TypeError("not a JSON string token");
+    return value;
   }
 
   key(member: Member): string {
@@ -246,7 +252,7 @@ class ManifestText {
 
   private layout(): Layout {
     if (this.layoutCache) return this.layoutCache;
-    const root = this.root as ObjectNode;
+    const root = this.root;
     const [first, second] = root.members;
     const nl = /\r\n|\n|\r/.exec(this.text)?.[0] ?? "\n";
     const multiLine = hasBreak(this.slice(root.start + 1, first ? first.key.start : root.end - 1));
@@ -298,7 +304,7 @@ class ManifestText {
   }
 
   addExpose(name: string, source: ExposeSource): Edit {
-    const root = this.root as ObjectNode;
+    const root = this.root;
     const last = root.members.at(-1);
     const array = (indent: string) =>
       "[" +
@@ -317,18 +323,19 @@ class ManifestText {
   }
 
   editArray(member: Member, expose: ArrayNode, name: string, source: ExposeSource | null): Edit[] {
-    const items = expose.items;
+    const items = expose.items.map((item) =>
+      item.kind === "object"
+        ? item
+        : this.error("an expose entry must be an object: {name, value} or {name, ref}", item.start),
+    );
     const matches: number[] = [];
     items.forEach((item, index) => {
-      if (item.kind !== "object") {
-        this.error("an expose entry must be an object: {name, value} or {name, ref}", item.start);
-      }
       if (this.entryName(item) === name) matches.push(index);
     });
     if (!source) return removals(expose, items, new Set(matches));
     const [first, ...duplicates] = matches;
     if (first !== undefined) {
-      const item = items[first] as ObjectNode;
+      const item = items[first]!;
       const insert = renderObject(this.styleOf(item), entryPairs(name, source));
       return [{ start: item.start, end: item.end, insert }, ...removals(expose, items, new Set(duplicates))];
     }
@@ -339,10 +346,8 @@ class ManifestText {
       ]);
       return [{ start: expose.start + 1, end: expose.end - 1, insert }];
     }
-    const objects = items as ObjectNode[];
     const sample =
-      objects.findLast((item) => item.members.length >= 2) ??
-      objects.findLast((item) => item.members.length > 0);
+      items.findLast((item) => item.members.length >= 2) ?? items.findLast((item) => item.members.length > 0);
     const sep = this.containerSep(expose);
     const style = sample ? this.styleOf(sample) : this.defaultStyle(this.appendedIndent(sep, last));
     return [{ start: last.end, end: last.end, insert: sep + renderObject(style, entryPairs(name, source)) }];

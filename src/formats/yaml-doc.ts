@@ -2,7 +2,18 @@
  * YAML with positions (the `yaml` package): every error points at file:line:column.
  * Loaded only on the paths that need it (full manifest parse, YAML value files, check, init).
  */
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from "yaml";
 import { type ErrorCode, type Location, TesseraError } from "../errors.js";
 
 export interface YamlFile {
@@ -93,7 +104,7 @@ function nodeAt(doc: Document.Parsed, path: readonly (string | number)[], key: b
         (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment),
       );
       if (!pair) return undefined;
-      if (last && key) return pair.key as Node;
+      if (last && key) return isNode(pair.key) ? pair.key : undefined;
       node = pair.value;
     } else if (isSeq(node)) {
       node = node.items[Number(segment)];
@@ -101,7 +112,16 @@ function nodeAt(doc: Document.Parsed, path: readonly (string | number)[], key: b
       return undefined;
     }
   }
-  return (node ?? undefined) as Node | undefined;
+  return isNode(node) ? node : undefined;
 }
 
-export { isMap, isPair, isScalar, isSeq };
+/**
+ * The node a mapping's value (or a list's item) is: an alias stands for the node it names (undefined
+ * when no anchor has that name); no node (`KEY:` in some forms) is null.
+ */
+export function valueNode(value: unknown, doc: Document): Node | null | undefined {
+  if (isAlias(value)) return value.resolve(doc);
+  return isNode(value) ? value : null;
+}
+
+export { isMap, isNode, isPair, isScalar, isSeq };

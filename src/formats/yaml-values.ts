@@ -5,11 +5,12 @@
  * Values are interpolated. Errors point at file:line:column and never quote a value. A `sources:` list
  * changes or adds external stores for this machine (an address, a profile path), never values.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, type Node } from "yaml";
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, type Node } from "yaml";
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
+import { isRecord } from "../model/guards.js";
 import { ENV_NAME } from "../model/spec.js";
 import { parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
-import { parseYaml } from "./yaml-doc.js";
+import { parseYaml, valueNode } from "./yaml-doc.js";
 
 export interface ValueEntry {
   key: string;
@@ -34,7 +35,7 @@ export interface ValueFile {
 export function parseYamlValues(text: string, file: string): ValueFile {
   const yaml = parseYaml(text, file, "E_VALUES_INVALID", { quote: false });
   const warnings: Diagnostic[] = [];
-  const root = yaml.doc.contents as Node | null;
+  const root = yaml.doc.contents;
   if (root === null || (isScalar(root) && (root.value === null || root.value === "")))
     return { entries: [], warnings, sources: [] };
   if (!isMap(root)) {
@@ -45,7 +46,8 @@ export function parseYamlValues(text: string, file: string): ValueFile {
   }
   const top = new Map<string, Node | null>();
   for (const pair of root.items) {
-    if (isPair(pair) && isScalar(pair.key)) top.set(String(pair.key.value), pair.value as Node | null);
+    if (isPair(pair) && isScalar(pair.key))
+      top.set(String(pair.key.value), isNode(pair.value) ? pair.value : null);
   }
   // `sources:` (a list) overrides or adds external stores for this machine: never values.
   const sources: SourceOverride[] = [];
@@ -58,14 +60,14 @@ export function parseYamlValues(text: string, file: string): ValueFile {
       });
     }
     sourcesNode.items.forEach((item, index) => {
-      const fields = (item as Node).toJS(yaml.doc) as unknown;
-      if (fields === null || typeof fields !== "object" || Array.isArray(fields)) {
+      const fields: unknown = isNode(item) ? item.toJS(yaml.doc) : undefined;
+      if (!isRecord(fields)) {
         throw new TesseraError("E_VALUES_INVALID", "a sources: entry is a mapping of a store's fields", {
           location: yaml.locate(["sources", index]),
         });
       }
       sources.push({
-        fields: fields as Record<string, unknown>,
+        fields,
         locate: (path, key) => yaml.locate(["sources", index, ...path], key),
       });
     });
@@ -109,16 +111,14 @@ export function parseYamlValues(text: string, file: string): ValueFile {
         continue;
       }
       // An alias (`B: *a`) stands for the node it names.
-      const node = (isAlias(pair.value) ? pair.value.resolve(yaml.doc) : pair.value) as
-        | Node
-        | null
-        | undefined;
+      const written = pair.value;
+      const node = valueNode(written, yaml.doc);
       if (node === undefined) {
         throw new TesseraError(
           "E_VALUES_INVALID",
           `the value of ${key} is an alias to an anchor that does not exist`,
           {
-            location: yaml.at((pair.value as Node).range?.[0] ?? 0),
+            location: yaml.at((isAlias(written) ? written.range?.[0] : undefined) ?? 0),
             hint: "define the anchor (&name) before the alias (*name), or write the value",
           },
         );

@@ -185,8 +185,9 @@ export function effectiveDeclarations(spec: Spec, profile: string | undefined): 
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (item !== undefined) (out as Record<string, unknown>)[key] = item;
+  for (const key in value) {
+    // Own keys only, as Object.entries gives them.
+    if (Object.hasOwn(value, key) && value[key] !== undefined) out[key] = value[key];
   }
   return out;
 }

@@ -181,7 +181,8 @@ export function templateText(template: Template): string {
     .join("");
 }
 
-export function isLiteral(template: Template): boolean {
+/** A template with no references: its text is its parts joined. */
+export function isLiteral(template: Template): template is readonly string[] {
   return template.every((part) => typeof part === "string");
 }
 
@@ -234,19 +235,19 @@ export function* evaluate(template: Template): Generator<Need, string, Lookup> {
         out += found.value;
         break;
       case ":-":
-        out += isNonEmpty ? (found as { value: string }).value : yield* evaluate(part.argument ?? []);
+        out += isNonEmpty ? found.value : yield* evaluate(part.argument ?? []);
         break;
       case "-":
-        out += isSet ? (found as { value: string }).value : yield* evaluate(part.argument ?? []);
+        out += isSet ? found.value : yield* evaluate(part.argument ?? []);
         break;
       case ":?":
         if (!isNonEmpty)
           throw new TemplateReferenceError("required", part, yield* evaluate(part.argument ?? []));
-        out += (found as { value: string }).value;
+        out += found.value;
         break;
       case "?":
         if (!isSet) throw new TemplateReferenceError("required", part, yield* evaluate(part.argument ?? []));
-        out += (found as { value: string }).value;
+        out += found.value;
         break;
       case ":+":
         if (isNonEmpty) out += yield* evaluate(part.argument ?? []);
@@ -271,7 +272,7 @@ export function render(template: Template, lookup: (name: string) => string | un
 }
 
 /** A value that is exactly one plain reference (`$OTHER`, `${OTHER}`): an alias. */
-export function isAlias(template: Template): boolean {
+export function isAlias(template: Template): template is readonly [Reference] {
   const only = template.length === 1 ? template[0] : undefined;
   return typeof only === "object" && only.operator === undefined;
 }

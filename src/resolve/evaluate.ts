@@ -46,7 +46,7 @@ export function shownMessage(reference: Reference, origin: "manifest" | "templat
   if (argument.length === 0) return "";
   if (origin === "value") return " (message not shown: it is part of a value file)";
   if (!isLiteral(argument)) return " (message not shown: it refers to variables)";
-  return `: ${(argument as string[]).join("")}`;
+  return `: ${argument.join("")}`;
 }
 
 export interface Found {
@@ -98,8 +98,7 @@ export class Evaluator {
 
   /** The value of `root` (a candidate of `rootName`), and whether it reads something sensitive. */
   evaluate(root: Candidate, rootName: string): Found {
-    if (isLiteral(root.template))
-      return { set: true, value: (root.template as string[]).join(""), sensitive: false };
+    if (isLiteral(root.template)) return { set: true, value: root.template.join(""), sensitive: false };
     const rootIndex = this.candidates(rootName).indexOf(root);
     const stack: Frame[] = [
       { name: rootName, index: rootIndex, candidate: root, run: evaluate(root.template), sensitive: false },
@@ -146,13 +145,7 @@ export class Evaluator {
         continue;
       }
       if (isLiteral(candidate.template)) {
-        const found = this.finish(
-          need.name,
-          index,
-          candidate,
-          (candidate.template as string[]).join(""),
-          false,
-        );
+        const found = this.finish(need.name, index, candidate, candidate.template.join(""), false);
         frame.sensitive ||= found.sensitive;
         reply = found;
         continue;

@@ -85,7 +85,8 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
   const evaluator = new Evaluator(scope.candidates, scope.declared);
 
   const variables: ResolvedVariable[] = [];
-  let firstError: TesseraError | undefined;
+  /** The first failure (a TesseraError, or an internal error), thrown after every variable is tried. */
+  let firstError: unknown;
   for (const declaration of scope.declarations) {
     const ownsScope = scope.declared(declaration.lookup) === declaration;
     const candidates = scope.candidatesOf(declaration);
@@ -145,7 +146,7 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
         continue;
       }
       if (input.deferErrors) variable.status = "unresolved";
-      else firstError ??= error as TesseraError;
+      else firstError ??= error;
     }
   }
   if (firstError) throw firstError;
