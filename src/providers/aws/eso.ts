@@ -1,0 +1,29 @@
+/** The External Secrets Operator's SecretStore provider block for both AWS stores. */
+
+import { TesseraError } from "../../errors.js";
+import type { StoreSource } from "../../model/spec.js";
+
+/** The `aws` provider block of the source's SecretStore; `notes` gets what the user must still set up. */
+export function awsSecretStore(store: StoreSource, notes: string[]): Record<string, unknown> {
+  const settings = store.settings;
+  const auth = settings.eso?.auth;
+  if (!settings.region) {
+    throw new TesseraError(
+      "E_TARGET_INVALID",
+      `the ${store.type} source "${store.name}" needs a region for the External Secrets Operator`,
+      { hint: "add region: to the source" },
+    );
+  }
+  if (!auth && !settings.role)
+    notes.push(
+      `the AWS store "${store.name}" uses the operator's own credentials (IRSA); set eso.auth to use others`,
+    );
+  return {
+    aws: {
+      service: store.type === "aws-ssm" ? "ParameterStore" : "SecretsManager",
+      region: settings.region,
+      role: settings.role,
+      auth,
+    },
+  };
+}

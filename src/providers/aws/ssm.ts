@@ -1,0 +1,208 @@
+/**
+ * The aws-ssm store: SSM Parameter Store through the AWS SDK v3 (@aws-sdk/client-ssm, imported only when
+ * a fetch happens). Region, endpoint and credentials: ./client.ts.
+ *
+ * A searched NAME is the parameter `path` + NAME; a `from: {key}` is a parameter name, absolute when it
+ * starts with `/`, else relative to `path`. Parameters are read by name with GetParameters, ten names a
+ * call (the API's limit), the calls in parallel through the pool: 80 names cost one round trip.
+ * (GetParametersByPath would return at most ten parameters a page, pages strictly one after the other,
+ * and every parameter under the path, needed or not.) SecureString values are decrypted unless
+ * `decrypt: false`; StringList values are served as stored (comma-separated). Not found is "missing",
+ * never an error (./errors.ts).
+ */
+
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import {
+  type Fetched,
+  type LookupRequest,
+  type Provider,
+  type ProviderContext,
+  ProviderError,
+  type StoreEntry,
+} from "../types.js";
+import { AWS_CREDENTIALS, type ClientConfig, clientConfig, makeClient } from "./client.js";
+import { failure, notFound } from "./errors.js";
+import { awsSecretStore } from "./eso.js";
+import { pick } from "./values.js";
+
+const SSM_BATCH = 10;
+
+const provider: Provider = {
+  async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
+    return fetchParameters(requests, context, await clientConfig(context));
+  },
+};
+
+async function fetchParameters(
+  requests: readonly LookupRequest[],
+  context: ProviderContext,
+  config: ClientConfig,
+): Promise<Map<string, Fetched>> {
+  const { path = "", decrypt } = context.source.settings;
+  if (!path.startsWith("/")) {
+    throw new ProviderError("invalid", `the path ${path || "(empty)"} does not start with /`, {
+      hint: "path: is a parameter hierarchy, e.g. path: /app/production/",
+    });
+  }
+  const base = path.endsWith("/") ? path : `${path}/`;
+  const recursive = context.source.settings.recursive === true;
+  const direct = (request: LookupRequest) =>
+    !request.searched && request.key.startsWith("/") ? request.key : base + request.key;
+  const sdk = await import("@aws-sdk/client-ssm");
+  const client: SSMClient = makeClient(() => new sdk.SSMClient(config));
+  const values = new Map<string, string>();
+  // recursive: one listing of the whole hierarchy (GetParametersByPath, page after page); a searched
+  // NAME is path/NAME, else the one parameter deeper down whose last segment is NAME.
+  let deeper: Map<string, string[]> | undefined;
+  if (recursive && requests.length > 0) {
+    try {
+      deeper = await listHierarchy(sdk, client, base, decrypt ?? true, values, context);
+    } catch (error) {
+      client.destroy();
+      throw error;
+    }
+  }
+  const nameOf = (request: LookupRequest): string => {
+    const name = direct(request);
+    if (!deeper || !request.searched || values.has(name)) return name;
+    const matches = deeper.get(request.key) ?? [];
+    if (matches.length > 1) {
+      throw new ProviderError(
+        "invalid",
+        `${request.key} is found at ${matches.length} places under ${base}: ${matches.join(", ")}`,
+        { hint: `name the one you mean with from: {key: ...} on the declaration of ${request.key}` },
+      );
+    }
+    return matches[0] ?? name;
+  };
+  try {
+    const names = [...new Set(requests.map(nameOf))].filter(
+      (name) => !(recursive && (values.has(name) || name.startsWith(base))),
+    );
+    const batches: string[][] = [];
+    for (let index = 0; index < names.length; index += SSM_BATCH)
+      batches.push(names.slice(index, index + SSM_BATCH));
+    await context.pool(batches, (batch) =>
+      context.retry(async (signal) => {
+        try {
+          const answer = await client.send(
+            new sdk.GetParametersCommand({ Names: batch, WithDecryption: decrypt ?? true }),
+            { abortSignal: signal },
+          );
+          for (const parameter of answer.Parameters ?? []) {
+            if (parameter.Name === undefined || parameter.Value === undefined) continue;
+            values.set(parameter.Name + (parameter.Selector ?? ""), parameter.Value);
+          }
+        } catch (error) {
+          if (notFound(error)) return; // absent names come back in InvalidParameters, not as an error
+          const shown = batch.length === 1 ? batch[0] : `${batch[0]} and ${batch.length - 1} more`;
+          throw failure(error, `reading the parameters ${shown}`, context.env, {
+            denied: `the identity needs ssm:GetParameters on ${base}* (and kms:Decrypt for SecureString parameters)`,
+          });
+        }
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+
+  const out = new Map<string, Fetched>();
+  for (const request of requests) {
+    const name = nameOf(request);
+    const where = request.property === undefined ? name : `${name}#${request.property}`;
+    const stored = values.get(name);
+    const value =
+      stored === undefined || request.property === undefined ? stored : pick(stored, request.property);
+    out.set(
+      request.id,
+      value === undefined ? { status: "missing", where } : { status: "found", value, where },
+    );
+  }
+  return out;
+}
+
+/**
+ * Every parameter under `base`, at any depth: GetParametersByPath with Recursive, ten a page (the API's
+ * limit), pages one after the other (each needs the previous page's token). Fills `values` by full name;
+ * returns the deeper parameters by last segment.
+ */
+async function listHierarchy(
+  sdk: typeof import("@aws-sdk/client-ssm"),
+  client: SSMClient,
+  base: string,
+  decrypt: boolean,
+  values: Map<string, string>,
+  context: ProviderContext,
+): Promise<Map<string, string[]>> {
+  const deeper = new Map<string, string[]>();
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    const page = await context.retry(async (signal) => {
+      try {
+        return await client.send(
+          new sdk.GetParametersByPathCommand({
+            Path: base.length > 1 ? base.slice(0, -1) : base,
+            Recursive: true,
+            WithDecryption: decrypt,
+            MaxResults: SSM_BATCH,
+            NextToken: token,
+          }),
+          { abortSignal: signal },
+        );
+      } catch (error) {
+        throw failure(error, `listing the parameters under ${base}`, context.env, {
+          denied: `the identity needs ssm:GetParametersByPath on ${base}* (and kms:Decrypt for SecureString parameters)`,
+        });
+      }
+    });
+    for (const parameter of page.Parameters ?? []) {
+      if (parameter.Name === undefined || parameter.Value === undefined) continue;
+      values.set(parameter.Name, parameter.Value);
+      const rest = parameter.Name.startsWith(base) ? parameter.Name.slice(base.length) : parameter.Name;
+      if (!rest.includes("/")) continue;
+      const leaf = rest.slice(rest.lastIndexOf("/") + 1);
+      deeper.set(leaf, [...(deeper.get(leaf) ?? []), parameter.Name]);
+    }
+    token = page.NextToken || undefined;
+    if (++pages > 10_000) {
+      throw new ProviderError("failed", `listing ${base} did not end after ${pages} pages`);
+    }
+  } while (token);
+  return deeper;
+}
+
+/** The aws-ssm store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
+export const ssmStore: StoreEntry = {
+  type: "aws-ssm",
+  schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
+    Type.Object(
+      {
+        type: Type.Literal("aws-ssm"),
+        name: SourceName,
+        region: Type.Optional(Type.String()),
+        path: Type.String({ description: "The parameter path prefix, e.g. /app/production/." }),
+        recursive: Type.Optional(Type.Boolean()),
+        decrypt: Type.Optional(
+          Type.Boolean({ description: "Decrypt SecureString parameters (default true)." }),
+        ),
+        role: Type.Optional(Type.String()),
+        endpoint: Type.Optional(
+          Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
+        ),
+        ...StoreCommon,
+        eso: EsoBlock,
+      },
+      { additionalProperties: false },
+    ),
+  credentials: () => AWS_CREDENTIALS,
+  eso: {
+    remoteRef(name, from, store) {
+      const path = store.settings.path;
+      const prefix = path?.endsWith("/") ? path : `${path ?? ""}/`;
+      return { key: from?.key ?? `${prefix}${name}`, property: from?.property };
+    },
+    secretStore: (store, _service, notes) => awsSecretStore(store, notes),
+  },
+  provider,
+};
