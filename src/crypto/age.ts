@@ -3,7 +3,8 @@
  * such as post-quantum hybrids, through the reference library (loaded only then). Used by the workspace
  * store, the age-file provider and the fetch cache alike, so they accept the same identity files.
  */
-import { decryptAge, isArmored } from "./age-decrypt.js";
+import { isArmored } from "./age/armor.js";
+import { decryptAge } from "./age/decrypt.js";
 import type { Identities } from "./identity.js";
 
 /** Why the library could not open a file: no identity matched, the data is damaged, or the armor is bad. */
