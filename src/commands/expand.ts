@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
-import { type Location, TesseraError } from "../errors.js";
+import { errnoCode, type Location, TesseraError } from "../errors.js";
 import { writeOutputFile } from "../files.js";
 import {
   evaluate,
@@ -42,7 +42,7 @@ function readStdin(): string {
   try {
     return readFileSync(0, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EAGAIN") return "";
+    if (errnoCode(error) === "EAGAIN") return "";
     throw error;
   }
 }
@@ -70,13 +70,9 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   try {
     text = input === "-" ? readStdin() : readFileSync(resolvePath(context.cwd, input), "utf8");
   } catch (error) {
-    throw new TesseraError(
-      "E_FILE_NOT_FOUND",
-      `template ${file} cannot be read (${(error as NodeJS.ErrnoException).code})`,
-      {
-        hint: "the path is relative to the current directory",
-      },
-    );
+    throw new TesseraError("E_FILE_NOT_FOUND", `template ${file} cannot be read (${errnoCode(error)})`, {
+      hint: "the path is relative to the current directory",
+    });
   }
   const template = parseText(text, file);
   const resolved = await resolveFromFlags(options, context);

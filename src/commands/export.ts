@@ -40,13 +40,17 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   }
   checkLayerFlags(options, context.env);
   noArguments(parsed.positionals, usage);
-  const format = (options.format ?? "dotenv") as Format;
-  if (!FORMATS.includes(format)) {
+  const format = FORMATS.find((known) => known === (options.format ?? "dotenv"));
+  if (format === undefined) {
     throw new TesseraError("E_USAGE", `unknown format ${JSON.stringify(options.format)}`, {
       hint: `use one of ${FORMATS.join(", ")}`,
     });
   }
-  if (options.only !== undefined && options.only !== "secrets" && options.only !== "config") {
+  const only =
+    options.only === undefined
+      ? undefined
+      : (["secrets", "config"] as const).find((kind) => kind === options.only);
+  if (options.only !== undefined && only === undefined) {
     throw new TesseraError("E_USAGE", `--only takes secrets or config, not ${JSON.stringify(options.only)}`);
   }
   const resolved = await resolveFromFlags(options, context);
@@ -55,6 +59,6 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (resolved.restricted && resolved.spec) refuseSteering(resolved.spec, resolved.profile);
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
-  context.stdout(render(format, exportEntries(resolution, options.only as "secrets" | "config" | undefined)));
+  context.stdout(render(format, exportEntries(resolution, only)));
   return 0;
 }

@@ -13,7 +13,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Diagnostic, TesseraError } from "../errors.js";
+import { type Diagnostic, errnoCode, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import type { SourceOverride } from "../formats/yaml-values.js";
@@ -228,7 +228,7 @@ function readFileSource(
   try {
     text = readFileSync(plan.path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     if (code === "ENOENT" && !plan.mustExist) {
       return new StaticSource(plan.layer, plan.label, [], { present: false, name: plan.name });
     }
