@@ -16,8 +16,10 @@
  * it fetched encrypted on disk (./fetch-cache.ts); `--offline` uses only caches and says how old they are.
  * Failures name the source, the key and the cause, never a value or a credential.
  */
+
 import { closest, type Diagnostic, type ErrorCode, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
+import { storeEnvironment } from "../model/credentials.js";
 import { type Candidate, StaticSource, type ValueSource } from "../model/layers.js";
 import {
   type Declaration,
@@ -279,8 +281,18 @@ async function runProvider(
 ): Promise<Map<string, Fetched>> {
   const timeoutMs = store.settings.timeout ? durationMs(store.settings.timeout) : DEFAULT_TIMEOUT_MS;
   let provider: import("../providers/types.js").Provider;
+  let env: ExternalOptions["env"];
   try {
-    provider = (await import("../providers/catalog.js")).storeEntry(store.type).provider;
+    const catalog = await import("../providers/catalog.js");
+    provider = catalog.storeEntry(store.type).provider;
+    // Its own credentials, none of another store's (a `pass` tool never sees VAULT_TOKEN), and none of Tessera's keys.
+    const credentialsOf = (source: StoreSource) => {
+      const names = new Set(catalog.credentialVariables(source.type, source.settings));
+      return (name: string) => names.has(name) || catalog.isCredentialVariable(source.type, name);
+    };
+    const own = credentialsOf(store);
+    const others = options.stores.filter((other) => other !== store).map(credentialsOf);
+    env = storeEnvironment(options.env, own, (name) => others.some((isCredential) => isCredential(name)));
   } catch (error) {
     throw new TesseraError("E_SOURCE_FAILED", `${storeLabel(store)}: its provider could not be loaded`, {
       location: store.declaredAt,
@@ -290,7 +302,7 @@ async function runProvider(
   try {
     return await provider.fetch(requests, {
       source: store,
-      env: options.env,
+      env,
       dir: options.spec.dir,
       cwd: options.cwd,
       timeoutMs,

@@ -4,20 +4,13 @@
  * policy for `run`, `deploy` and the library (see ./pipeline.ts).
  */
 import type { Maskable } from "../formats/mask.js";
+import { TESSERA_CREDENTIALS } from "../model/credentials.js";
 import type { Resolution } from "../resolve/resolve.js";
 
 /** Kept from the parent environment under --pristine. */
 export const PRISTINE_KEEP = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"] as const;
 
-/**
- * Variables Tessera itself uses to reach keys and stores: never passed on to a child unless the
- * manifest declares them. (Providers add their credential names here when they are used.)
- */
-export const TESSERA_CREDENTIALS = new Set<string>([
-  "TESSERA_AGE_KEY",
-  "TESSERA_AGE_KEY_FILE",
-  "TESSERA_FINGERPRINT_KEY",
-]);
+export { TESSERA_CREDENTIALS };
 
 export interface ChildEnvironmentOptions {
   pristine?: boolean;

@@ -105,3 +105,26 @@ describe("no tool Tessera starts gets its credentials", () => {
     for (const call of git) assert.doesNotMatch(call.env, /^(VAULT_TOKEN|TESSERA_AGE_KEY)=/m);
   });
 });
+
+describe("each store's tool gets its own credentials and no other's", () => {
+  test("an exec source does not see VAULT_TOKEN (another store's) or Tessera's keys", () => {
+    const print = "process.stdout.write(JSON.stringify({SEEN: Object.keys(process.env).sort().join(',')}))";
+    const dir = project({
+      "tessera.yaml": `sources:
+  - { type: vault, name: v, address: "https://vault.example.test", path: shop }
+  - { type: exec, name: x, command: [${JSON.stringify(process.execPath)}, -e, ${JSON.stringify(print)}] }
+config:
+  SEEN: { from: { source: x } }
+`,
+    });
+    const result = tessera(["export", "--format", "json"], {
+      cwd: dir,
+      env: { VAULT_TOKEN, TESSERA_AGE_KEY: AGE_KEY, OWN_SETTING: "kept" },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const seen = (JSON.parse(result.stdout) as { SEEN: string }).SEEN.split(",");
+    assert.ok(seen.includes("PATH") && seen.includes("OWN_SETTING"), seen.join(" "));
+    for (const name of ["VAULT_TOKEN", "TESSERA_AGE_KEY"])
+      assert.ok(!seen.includes(name), `${name} reached the exec tool`);
+  });
+});
