@@ -8,6 +8,8 @@
 import { createHash, createHmac } from "node:crypto";
 import { TesseraError } from "../errors.js";
 import { emitYaml, type YamlValue } from "../formats/yaml-emit.js";
+import { effectiveDeclarations } from "../model/spec.js";
+import { parseTemplate, referencedNames } from "../model/template.js";
 import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
   type ApplyInput,
@@ -83,11 +85,13 @@ export function secret(
   service: Service,
   secrets: readonly ResolvedVariable[],
   withValues: boolean,
+  /** Secrets whose value is the manifest's own literal default: written even in the template. */
+  defaults: ReadonlySet<string> = new Set(),
 ): YamlValue {
   const stringData: Record<string, string> = {};
   const data: Record<string, string> = {};
   for (const variable of secrets) {
-    const text = withValues ? value(variable) : "";
+    const text = withValues || defaults.has(variable.name) ? value(variable) : "";
     if (foldedByKustomize(text)) data[variable.name] = Buffer.from(text, "utf8").toString("base64");
     else stringData[variable.name] = text;
   }
@@ -206,10 +210,16 @@ export function renderKubernetes(input: TargetInput, options: KubernetesOptions 
   if (config.length) doc("configmap.yaml", configMap(service, config));
   if (secrets.length) {
     // The template (committable) and the file with values (never committed) have different names.
-    doc(withValues ? "secret.values.yaml" : "secret.yaml", secret(service, secrets, withValues), withValues);
-    if (!withValues) {
+    const defaults = literalDefaults(input);
+    doc(
+      withValues ? "secret.values.yaml" : "secret.yaml",
+      secret(service, secrets, withValues, defaults),
+      withValues,
+    );
+    const toFill = secrets.filter((variable) => !defaults.has(variable.name));
+    if (!withValues && toFill.length) {
       notes.push(
-        `the Secret ${names.secret} is a template: fill ${secrets.map((variable) => variable.name).join(", ")} in CI or with an operator, or apply with values by \`tessera deploy --target kubernetes\``,
+        `the Secret ${names.secret} is a template: fill ${toFill.map((variable) => variable.name).join(", ")} in CI or with an operator, or apply with values by \`tessera deploy --target kubernetes\``,
       );
     }
   }
@@ -217,6 +227,34 @@ export function renderKubernetes(input: TargetInput, options: KubernetesOptions 
   if (missing.length) notes.push(`no value was found for ${missing.join(", ")}: their keys are empty`);
   if (options.kustomize) artifacts.push(kustomization(files, service.namespace));
   return { artifacts, notes, warnings: [] };
+}
+
+/**
+ * Secrets whose value is the manifest's own default, written as plain text (no reference to another
+ * variable): it is committed in the manifest already, so the template carries it and the pod gets it.
+ * An empty template value is left only for a value someone must fill.
+ */
+export function literalDefaults(input: TargetInput): Set<string> {
+  const out = new Set<string>();
+  if (!input.spec) return out;
+  const declarations = new Map(
+    effectiveDeclarations(input.spec, input.resolution.profile).map((declaration) => [
+      declaration.name,
+      declaration,
+    ]),
+  );
+  for (const variable of input.resolution.variables) {
+    const declaration = declarations.get(variable.name);
+    if (variable.kind !== "secret" || variable.value === undefined || variable.origin?.layer !== "manifest")
+      continue;
+    if (declaration?.value === undefined || variable.derived) continue;
+    try {
+      if (referencedNames(parseTemplate(declaration.value)).size === 0) out.add(variable.name);
+    } catch {
+      // not a template resolution accepted: leave it to be filled
+    }
+  }
+  return out;
 }
 
 /** A kustomization.yaml listing the objects' files. */

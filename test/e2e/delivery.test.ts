@@ -1,0 +1,46 @@
+/** The right values in the right deployment: artifacts that work as applied. */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import YAML from "yaml";
+import { project, tessera } from "../helpers.ts";
+
+const DOCKFILE = `version: "1.0"
+agent:
+  name: helper
+  entrypoint: app.graph:build
+  framework: langgraph
+expose:
+  port: 8080
+secrets:
+  required:
+    - name: OPENAI_API_KEY
+  optional:
+    - name: LANGFUSE_HOST
+      default: "https://cloud.langfuse.com"
+    - name: LOG_LEVEL
+      default: info
+    - name: LANGFUSE_SECRET
+      default: ""
+    - name: CALLBACK_URL
+      default: "https://example.test/\${OPENAI_API_KEY}"
+`;
+
+describe("the Secret template", () => {
+  test("defaults reach the pod; only what someone must fill is empty", () => {
+    const dir = project({ "Dockfile.yaml": DOCKFILE, ".env": "OPENAI_API_KEY=fake-openai-key-2718\n" });
+    const result = tessera(["build", "-t", "kubernetes", "-o", "k8s"], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    const secret = YAML.parse(readFileSync(join(dir, "k8s", "secret.yaml"), "utf8")) as {
+      stringData: Record<string, string>;
+    };
+    assert.equal(secret.stringData.LANGFUSE_HOST, "https://cloud.langfuse.com");
+    assert.equal(secret.stringData.LOG_LEVEL, "info");
+    assert.equal(secret.stringData.OPENAI_API_KEY, "", "a value someone must fill");
+    assert.equal(secret.stringData.CALLBACK_URL, "", "built from a secret: never written into the template");
+    assert.match(result.stderr, /fill OPENAI_API_KEY, CALLBACK_URL in CI/);
+    assert.doesNotMatch(result.stderr, /fill [^\n]*LANGFUSE_HOST/);
+    assert.ok(!readFileSync(join(dir, "k8s", "secret.yaml"), "utf8").includes("fake-openai-key"));
+  });
+});
