@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
 import { TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
+import { shellWord } from "../formats/encoders.js";
 import { gitEnvironment } from "../pipeline/child-env.js";
 import { refuseSteering } from "../pipeline/trust.js";
 import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
@@ -182,8 +183,26 @@ export async function main(argv: readonly string[], context: Context): Promise<n
           : `tessera: removed ${path}: an earlier build wrote it and this one does not\n`,
       );
     const shown = displayPath(context.cwd, out);
+    const again = selectionFlags(options, resolved.profile);
     for (const note of rendered.notes)
-      context.stderr(`tessera: to do: ${note.replaceAll("{out}", () => shown)}\n`);
+      context.stderr(
+        `tessera: to do: ${note.replaceAll("{out}", () => shown).replaceAll("{flags}", () => again)}\n`,
+      );
   }
   return 0;
+}
+
+/**
+ * The options that chose this build's values, for a to-do command that must resolve the same ones:
+ * ` --env production --manifest agent/Dockfile.yaml`, shell-quoted (empty when there are none).
+ */
+export function selectionFlags(options: LayerFlags, profile: string | undefined): string {
+  const words: string[] = [];
+  if (profile) words.push("--env", profile);
+  if (options.manifest) words.push("--manifest", options.manifest);
+  for (const file of options.values ?? []) words.push("--values", file);
+  for (const file of options["env-file"] ?? []) words.push("--env-file", file);
+  for (const name of options["secrets-from"] ?? []) words.push("--secrets-from", name);
+  if (options["allow-host-env"]) words.push("--allow-host-env");
+  return words.map((word) => ` ${shellWord(word)}`).join("");
 }

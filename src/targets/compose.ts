@@ -110,7 +110,7 @@ export function renderCompose(input: TargetInput, options: ComposeOptions = {}):
       }
       if (secrets.length)
         notes.push(
-          "start compose through `tessera run -- docker compose --file {out}/compose.yaml up -d` (or `tessera deploy --target compose`): the secrets come from that environment",
+          "start compose through `tessera run{flags} -- docker compose --file {out}/compose.yaml up -d` (or `tessera deploy --target compose{flags}`): the secrets come from that environment",
         );
     }
   } else {

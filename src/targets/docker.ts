@@ -104,7 +104,7 @@ export function renderDocker(input: TargetInput): Rendered {
     lines.push(`exec "\${DOCKER:-docker}" ${args.map(shellWord).join(" ")} "$@" ${shellWord(service.image)}`);
     if (secrets.length)
       notes.push(
-        "run the script through `tessera run -- {out}/run.sh`: the secrets come from the environment tessera gives docker",
+        "run the script through `tessera run{flags} -- {out}/run.sh`: the secrets come from the environment tessera gives docker",
       );
   }
   artifacts.unshift({ path: "run.sh", content: `${lines.join("\n")}\n`, mode: 0o755, sensitive: false });

@@ -219,7 +219,7 @@ export function renderKubernetes(input: TargetInput, options: KubernetesOptions 
     const toFill = secrets.filter((variable) => !defaults.has(variable.name));
     if (!withValues && toFill.length) {
       notes.push(
-        `the Secret ${names.secret} is a template: fill ${toFill.map((variable) => variable.name).join(", ")} in CI or with an operator, or apply with values by \`tessera deploy --target kubernetes\``,
+        `the Secret ${names.secret} is a template: fill ${toFill.map((variable) => variable.name).join(", ")} in CI or with an operator, or apply with values by \`tessera deploy --target kubernetes{flags}\``,
       );
     }
   }

@@ -28,7 +28,10 @@ export interface Artifact {
 
 export interface Rendered {
   artifacts: Artifact[];
-  /** What the user must still provide or do, in plain words. */
+  /**
+   * What the user must still provide or do, in plain words. `{out}` stands for the output directory and
+   * `{flags}` for the options that chose these values (--env, --manifest, …), so a command works as printed.
+   */
   notes: string[];
   warnings: Diagnostic[];
 }

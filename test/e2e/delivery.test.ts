@@ -44,3 +44,33 @@ describe("the Secret template", () => {
     assert.ok(!readFileSync(join(dir, "k8s", "secret.yaml"), "utf8").includes("fake-openai-key"));
   });
 });
+
+describe("to-do hints are commands that work as printed", () => {
+  test("the profile and the manifest that chose the values are in the hint", () => {
+    const dir = project({
+      "agent/tessera.yaml": 'service: { name: shop, image: "shop:1" }\nsecrets:\n  required: [DB_PASSWORD]\n',
+      "agent/.env.production": "DB_PASSWORD=fake-prod-password-1618\n",
+    });
+    const result = tessera(
+      ["build", "-t", "docker", "--env", "production", "--manifest", "agent/tessera.yaml"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /to do: run the script through `tessera run --env production --manifest agent\/tessera\.yaml -- agent\/deploy\/docker\/run\.sh`/,
+    );
+    const compose = tessera(
+      ["build", "-t", "compose", "--env", "production", "--manifest", "agent/tessera.yaml"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.match(
+      compose.stderr,
+      /`tessera deploy --target compose --env production --manifest agent\/tessera\.yaml`/,
+    );
+  });
+});
