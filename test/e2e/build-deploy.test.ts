@@ -64,7 +64,7 @@ describe("build", () => {
     assert.equal(result.stdout, "app/deploy/docker/run.sh\n");
     assert.match(
       result.stderr,
-      /tessera: to do: run the script through `tessera run -- app\/deploy\/docker\/run\.sh`/,
+      /tessera: to do: run the script through `tessera run --manifest app\/tessera\.yaml -- app\/deploy\/docker\/run\.sh`/,
     );
     assert.deepEqual(files(join(dir, "app", "deploy", "docker")), [
       ".gitignore",
