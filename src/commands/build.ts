@@ -136,12 +136,22 @@ export async function resolveForTarget(
   return resolved;
 }
 
-export function serviceFor(resolved: Resolved, options: RenderFlags): Service {
-  return serviceFrom(resolved.spec, {
-    name: options.name,
-    image: options.image,
-    namespace: options.namespace,
-  });
+export function serviceFor(
+  resolved: Resolved,
+  options: RenderFlags,
+  target: Target,
+  context: Context,
+): Service {
+  const service = serviceFrom(
+    resolved.spec,
+    { name: options.name, image: options.image, namespace: options.namespace },
+    target.names,
+  );
+  if (service.renamed && !options.quiet)
+    context.stderr(
+      `tessera: ${target.name} names must be DNS-1123 labels: the service ${JSON.stringify(service.renamed.from)} is named ${service.renamed.to} there (--name sets it)\n`,
+    );
+  return service;
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
@@ -159,7 +169,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     throw new TesseraError("E_USAGE", `--with-values does not apply to ${target.name}: ${target.noValues}`);
   const renderWith = renderOptions(options, context);
   const resolved = await resolveForTarget(target, options, context);
-  const service = serviceFor(resolved, options);
+  const service = serviceFor(resolved, options, target, context);
   const rendered = target.render(
     { resolution: resolved.resolution, spec: resolved.spec, service, withValues },
     renderWith,

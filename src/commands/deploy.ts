@@ -118,7 +118,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     {
       resolution,
       spec: resolved.spec,
-      service: serviceFor(resolved, options),
+      service: serviceFor(resolved, options, target, context),
       withValues: false,
       options: renderWith,
       dryRun: options["dry-run"] === true,

@@ -243,6 +243,7 @@ function refuseCrLf(variables: readonly ResolvedVariable[], tool: string): void 
 
 export const target: Target = {
   name: "compose",
+  names: "container",
   options: ["secretsMode"],
   fetchesStores: true,
   hostProcess: true,

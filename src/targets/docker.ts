@@ -138,6 +138,7 @@ async function applyDocker(input: ApplyInput, tools: Tools): Promise<void> {
 
 export const target: Target = {
   name: "docker",
+  names: "container",
   options: [],
   fetchesStores: true,
   hostProcess: true,

@@ -257,6 +257,7 @@ export function builtFromSecrets(resolution: Resolution, spec: Spec | undefined)
 
 export const target: Target = {
   name: "external-secrets",
+  names: "dns-1123",
   options: ["envStyle", "kustomize", "clusterStore", "refreshInterval"],
   fetchesStores: false,
   hostProcess: false,

@@ -302,6 +302,7 @@ export async function applyObjects(
 
 export const target: Target = {
   name: "kubernetes",
+  names: "dns-1123",
   options: ["envStyle", "kustomize"],
   fetchesStores: true,
   hostProcess: false,

@@ -104,6 +104,8 @@ export interface Target {
   name: string;
   /** The render flags it reads. */
   options: readonly RenderOption[];
+  /** What its consumer accepts as the service's name. */
+  names: NameRule;
   /** false: the consumer reads the external stores itself, so none is fetched here. */
   fetchesStores: boolean;
   /**
@@ -140,31 +142,81 @@ export function checkLabel(name: string, what: string, hint: string): string {
   return name;
 }
 
+/** What a target's consumer accepts as a name: a DNS-1123 label (Kubernetes) or a container name. */
+export type NameRule = "dns-1123" | "container";
+
+/** Docker's and podman's container names (and compose service names): [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** The DNS-1123 label for a name Kubernetes would refuse: gitAgent → git-agent, my_agent.v2 → my-agent-v2. */
+export function kubernetesName(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1-$2")
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-+/, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+}
+
 /**
  * The service from the manifest, with flags as the fallback: the name from tessera.yaml `service.name`,
  * a Dockfile's `agent.name` or a Ploinky agent's directory, else --name; the image from `service.image`,
  * a Ploinky `container`, Dockrion's own naming (dockrion/NAME:dev), else --image; the port likewise.
+ *
+ * Docker and compose take the name as it is (camelCase Ploinky agents included). Kubernetes needs a
+ * DNS-1123 label: a name from the manifest is turned into one (gitAgent → git-agent) and `renamed` says
+ * so; a --name the user typed must already be one.
  */
 export function serviceFrom(
   spec: Spec | undefined,
   flags: { name?: string; image?: string; namespace?: string },
-): Service {
-  const name = flags.name ?? spec?.service.name;
-  if (!name) {
+  rule: NameRule = "dns-1123",
+): Service & { renamed?: { from: string; to: string } } {
+  const given = flags.name ?? spec?.service.name;
+  if (!given) {
     throw new TesseraError("E_USAGE", "no service name", {
       hint: "pass --name NAME (a tessera.yaml can declare service: {name, image, port})",
     });
   }
-  checkLabel(name, "the service name", "pass --name NAME");
+  let name = given;
+  let renamed: { from: string; to: string } | undefined;
+  if (rule === "container") {
+    if (given.length > 253 || !CONTAINER_NAME.test(given)) {
+      throw new TesseraError(
+        "E_TARGET_INVALID",
+        `the service name ${JSON.stringify(given)} is not a container name`,
+        {
+          hint: "use letters, digits, _, . and -, starting with a letter or digit; pass --name NAME",
+        },
+      );
+    }
+  } else if (flags.name === undefined && (given.length > 63 || !LABEL.test(given))) {
+    name = kubernetesName(given);
+    if (!name) checkLabel(given, "the service name", "pass --name NAME");
+    renamed = { from: given, to: name };
+  } else {
+    checkLabel(name, "the service name", "pass --name NAME");
+  }
   const image =
-    flags.image ?? spec?.service.image ?? (spec?.kind === "dockfile" ? `dockrion/${name}:dev` : undefined);
+    flags.image ??
+    spec?.service.image ??
+    (spec?.kind === "dockfile" ? `dockrion/${given.toLowerCase()}:dev` : undefined);
   if (!image) {
     throw new TesseraError("E_USAGE", "no image", {
       hint: "pass --image IMAGE (a tessera.yaml can declare service: {image})",
     });
   }
   if (flags.namespace !== undefined) checkLabel(flags.namespace, "the namespace", "pass a valid --namespace");
-  return { name, image, port: spec?.service.port, namespace: flags.namespace };
+  return {
+    name,
+    image,
+    port: spec?.service.port,
+    namespace: flags.namespace,
+    ...(renamed ? { renamed } : {}),
+  };
 }
 
 /** Exported variables split by sensitivity; `missing` are required ones allowed to be absent. */

@@ -74,3 +74,63 @@ describe("to-do hints are commands that work as printed", () => {
     );
   });
 });
+
+describe("names: what each consumer accepts", () => {
+  const agent = (name: string) => ({
+    [`.ploinky/repos/demo/${name}/manifest.json`]: JSON.stringify({
+      container: "node:20-alpine",
+      env: ["OK_VAR"],
+    }),
+    "tessera.yaml": "secrets:\n  optional: [OK_VAR]\n",
+    ".env": "OK_VAR=fake-ok\n",
+  });
+
+  test("docker and compose take a camelCase Ploinky agent's name as it is", () => {
+    const dir = project(agent("gitAgent"));
+    const manifest = ".ploinky/repos/demo/gitAgent/manifest.json";
+    const docker = tessera(["build", "-t", "docker", "--manifest", manifest, "-o", "d"], { cwd: dir });
+    assert.equal(docker.status, 0, docker.stderr);
+    assert.match(readFileSync(join(dir, "d", "run.sh"), "utf8"), /--name gitAgent/);
+    const compose = tessera(["build", "-t", "compose", "--manifest", manifest, "-o", "c"], { cwd: dir });
+    assert.equal(compose.status, 0, compose.stderr);
+    assert.ok(YAML.parse(readFileSync(join(dir, "c", "compose.yaml"), "utf8")).services.gitAgent);
+  });
+
+  test("kubernetes derives the DNS-1123 name and says so", () => {
+    const dir = project(agent("llmAssistant"));
+    const result = tessera(
+      [
+        "build",
+        "-t",
+        "kubernetes",
+        "--manifest",
+        ".ploinky/repos/demo/llmAssistant/manifest.json",
+        "-o",
+        "k",
+      ],
+      { cwd: dir },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /the service "llmAssistant" is named llm-assistant there/);
+    const deployment = YAML.parse(readFileSync(join(dir, "k", "deployment.yaml"), "utf8"));
+    assert.equal(deployment.metadata.name, "llm-assistant");
+  });
+
+  test("a --name the user typed is not rewritten: Kubernetes refuses it", () => {
+    const dir = project(agent("demo"));
+    const result = tessera(
+      [
+        "build",
+        "-t",
+        "kubernetes",
+        "--manifest",
+        ".ploinky/repos/demo/demo/manifest.json",
+        "--name",
+        "Bad_Name",
+      ],
+      { cwd: dir },
+    );
+    assert.equal(result.status, 4, result.stderr);
+    assert.match(result.stderr, /E_TARGET_INVALID/);
+  });
+});
