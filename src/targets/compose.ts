@@ -201,15 +201,9 @@ async function applyCompose(input: ApplyInput, tools: Tools): Promise<void> {
       "install docker-compose (Debian: apt-get install docker-compose) or podman-compose",
     );
   if (tool[0] === "podman-compose") refuseCrLf(resolution.variables, "podman-compose");
-  const command = (file: string) => [
-    ...tool,
-    "--file",
-    file,
-    "--project-name",
-    service.name,
-    "up",
-    "--detach",
-  ];
+  // Compose project names are lowercase letters, digits, - and _ (service names in the file are not).
+  const project = service.name.toLowerCase().replace(/[^a-z0-9_-]/g, "-");
+  const command = (file: string) => [...tool, "--file", file, "--project-name", project, "up", "--detach"];
   if (input.dryRun) {
     tools.plan(compose.content);
     tools.plan(
