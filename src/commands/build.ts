@@ -171,7 +171,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   const resolved = await resolveForTarget(target, options, context);
   const service = serviceFor(resolved, options, target, context);
   const rendered = target.render(
-    { resolution: resolved.resolution, spec: resolved.spec, service, withValues },
+    { resolution: resolved.resolution, spec: resolved.spec, stores: resolved.stores, service, withValues },
     renderWith,
   );
 

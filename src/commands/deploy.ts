@@ -118,6 +118,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     {
       resolution,
       spec: resolved.spec,
+      stores: resolved.stores,
       service: serviceFor(resolved, options, target, context),
       withValues: false,
       options: renderWith,

@@ -174,8 +174,22 @@ function requestsFor(
   return [...out.values()];
 }
 
+/**
+ * The stores with their string fields interpolated, as a consumer that reads them itself (the External
+ * Secrets Operator) must be told: `path: billing/${TESSERA_ENV}` → `billing/production`.
+ */
+export function interpolatedStores(
+  stores: readonly StoreSource[],
+  options: Pick<ExternalOptions, "profile" | "scope">,
+): StoreSource[] {
+  const interpolate = fieldInterpolator(options);
+  return stores.map((store) => ({ ...store, settings: interpolate(store) }));
+}
+
 /** Interpolates a store's string fields (not its `eso` block) from layers 1–5 and TESSERA_ENV. */
-function fieldInterpolator(options: ExternalOptions): (store: StoreSource) => StoreSettings {
+function fieldInterpolator(
+  options: Pick<ExternalOptions, "profile" | "scope">,
+): (store: StoreSource) => StoreSettings {
   const lookup = (name: string): string | undefined => {
     if (name === "TESSERA_ENV" && options.profile !== undefined) return options.profile;
     return options.scope(name);

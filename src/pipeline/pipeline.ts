@@ -23,6 +23,7 @@ import {
   PROFILE_NAME,
   type SourceDecl,
   type Spec,
+  type StoreSource,
 } from "../model/spec.js";
 import { parseTemplate, referencedNames } from "../model/template.js";
 import type { Env } from "../paths.js";
@@ -81,6 +82,8 @@ export interface Resolved {
   restricted: boolean;
   /** Environment variables that are credentials of the manifest's external stores (not for children). */
   storeCredentials: string[];
+  /** The manifest's stores in effect; with `external: false`, their fields interpolated from layers 1–5 and TESSERA_ENV. */
+  stores: StoreSource[];
 }
 
 export interface Pipeline {
@@ -119,7 +122,16 @@ export interface Preparing {
 }
 
 export interface RenderTarget<S, O, R> extends Preparing {
-  render(input: { resolution: Resolution; spec?: Spec; service: S; withValues: boolean }, options: O): R;
+  render(
+    input: {
+      resolution: Resolution;
+      spec?: Spec;
+      stores?: readonly StoreSource[];
+      service: S;
+      withValues: boolean;
+    },
+    options: O,
+  ): R;
 }
 
 /** Open the pipeline: parse the flags' data, load the manifest, apply the trust policy. Nothing is gathered yet. */
@@ -167,7 +179,13 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       const done = await resolve();
       const resolution = target.prepare?.(done) ?? done.resolution;
       return target.render(
-        { resolution, spec: done.spec, service: input.service, withValues: input.withValues ?? false },
+        {
+          resolution,
+          spec: done.spec,
+          stores: done.stores,
+          service: input.service,
+          withValues: input.withValues ?? false,
+        },
         input.options ?? ({} as never),
       );
     },
@@ -232,6 +250,23 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
   } else {
     stack.sources.push(...storesNotRead(local.stores));
   }
+  // Not read here (the External Secrets Operator reads them): the stores as their consumer must be told,
+  // fields interpolated.
+  let stores: StoreSource[] = local.stores;
+  if (local.stores.length && spec && options.external === false) {
+    const { interpolatedStores } = await import("../layers/external.js");
+    const scope = resolveWithScope({
+      stack: { sources: [...local.sources], warnings: [] },
+      deferErrors: true,
+    }).scopeValue;
+    stores = interpolatedStores(local.stores, {
+      profile,
+      scope: (name) => {
+        const found = scope(name);
+        return found.set ? found.value : undefined;
+      },
+    });
+  }
   mark("layers");
   // Stage 3: resolve once.
   const { resolution, scopeValue } = resolveWithScope({
@@ -273,6 +308,7 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     stack,
     scopeValue,
     restricted: trust !== undefined,
+    stores,
     storeCredentials: spec ? await storeCredentials(spec, profile, resolution, options.env) : [],
   };
 }

@@ -74,7 +74,8 @@ const ESO_STORE_TYPES = CATALOG.filter((entry) => entry.eso).map((entry) => entr
 
 export function renderExternalSecrets(input: TargetInput, options: ExternalSecretsOptions = {}): Rendered {
   const { service, resolution, spec } = input;
-  const declared = spec ? effectiveSources(spec, resolution.profile).filter(isStoreSource) : [];
+  const declared =
+    input.stores ?? (spec ? effectiveSources(spec, resolution.profile).filter(isStoreSource) : []);
   const stores = declared.filter((store) => ESO_STORE_TYPES.includes(store.type));
   for (const variable of resolution.variables) {
     const named = declared.find((store) => store.name === variable.from?.source);

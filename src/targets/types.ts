@@ -5,7 +5,7 @@
  * Tools it is handed (spawning, masking and temporary files belong to the command that applies).
  */
 import { type Diagnostic, TesseraError } from "../errors.js";
-import type { Spec } from "../model/spec.js";
+import type { Spec, StoreSource } from "../model/spec.js";
 import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
 
 export interface Service {
@@ -39,6 +39,8 @@ export interface Rendered {
 export interface TargetInput {
   resolution: Resolution;
   spec?: Spec;
+  /** The external stores in effect, fields interpolated (default: the manifest's, as written). */
+  stores?: readonly StoreSource[];
   service: Service;
   /** Write values into the artifacts (0600 files) instead of templates. */
   withValues: boolean;

@@ -134,3 +134,26 @@ describe("names: what each consumer accepts", () => {
     assert.match(result.stderr, /E_TARGET_INVALID/);
   });
 });
+
+describe("external-secrets: store fields interpolated in the objects written", () => {
+  test("path: billing/${TESSERA_ENV} with --env production is billing/production", () => {
+    const dir = project({
+      "tessera.yaml": `service: { name: billing, image: "billing:1" }
+sources:
+  - { type: vault, name: v, address: "https://\${VAULT_HOST}:8200", path: "billing/\${TESSERA_ENV}", auth: { method: kubernetes, role: billing } }
+secrets:
+  required: [DB_PASSWORD]
+`,
+      ".env.production": "VAULT_HOST=vault.prod.example.test\n",
+    });
+    const result = tessera(["build", "-t", "external-secrets", "--env", "production", "-o", "eso"], {
+      cwd: dir,
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const external = readFileSync(join(dir, "eso", "externalsecret.yaml"), "utf8");
+    const store = readFileSync(join(dir, "eso", "secretstore.yaml"), "utf8");
+    assert.ok(!external.includes("${") && !store.includes("${"), `${external}\n${store}`);
+    assert.match(external, /key: billing\/production/);
+    assert.match(store, /server: https:\/\/vault\.prod\.example\.test:8200/);
+  });
+});
