@@ -13,7 +13,7 @@ import { type Context, printWarnings } from "../common.js";
 export const usage = `tessera var set NAME VALUE | NAME=VALUE… | NAME --stdin [--literal]
        tessera var get NAME | unset NAME… | declare NAME… | list [--values] [--json]
        tessera var import FILE [--format dotenv|ploinky] | export [--format dotenv|ploinky|json]
-       tessera var rekey | recipient [--lines]`;
+       tessera var rekey | recipient`;
 export const summary =
   "the encrypted workspace store (.tessera/store.age): set, get, unset, declare, list, import, export";
 
@@ -55,27 +55,21 @@ export async function loadStore(workspace: Workspace, context: Context, quiet: b
   return contents;
 }
 
-/**
- * Change the store under its lock (see updateStore). Refused with E_RECIPIENTS_CHANGED when
- * .tessera/recipients changed since the store was written, unless `rekey` (the user confirms the file).
- */
 export async function change(
   workspace: Workspace,
   context: Context,
   quiet: boolean,
   body: (values: Map<string, string>) => boolean,
-  options: { rekey?: boolean } = {},
-): Promise<import("../../workspace/write.js").UpdateResult> {
+): Promise<boolean> {
   const { updateStore } = await import("../../workspace/write.js");
   const warnings: import("../../errors.js").Diagnostic[] = [];
-  const result = await updateStore(
+  const written = await updateStore(
     workspace,
     { env: context.env, cwd: context.cwd, notice: (text) => quiet || context.stderr(text), warnings },
     (contents) => body(contents.values),
-    options,
   );
   printWarnings(warnings, context, quiet);
-  return result;
+  return written;
 }
 
 export function notInStore(name: string, workspace: Workspace, context: Context): TesseraError {
