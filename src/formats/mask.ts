@@ -3,12 +3,18 @@
  * across chunks is no problem), is correct across chunk boundaries, and holds back only the shortest
  * tail that could still become a secret (so prompts and partial lines flow through at once).
  *
- * Besides the value itself it masks the forms a value commonly takes in logs: JSON-escaped and
- * URL-encoded. Values shorter than MIN_MASK_LENGTH are not masked (masking "1" would destroy the
- * output); `run` warns about them.
+ * Besides the value itself it masks the forms a value commonly takes in logs (src/formats/mask-forms.ts):
+ * JSON-escaped and percent-encoded as the common encoders write them, base64 and base64url, and each
+ * line of a multi-line value. Values shorter than MIN_MASK_LENGTH are not masked (masking "1" would
+ * destroy the output); `run` warns about them.
+ *
+ * Nothing is computed until asked: `run` calls maskPatterns only when some output is masked, and the
+ * automaton that finds the patterns (src/formats/mask-matcher.ts) is built on the first output.
  */
+import { MIN_MASK_LENGTH, secretForms } from "./mask-forms.js";
+import { Matcher } from "./mask-matcher.js";
 
-export const MIN_MASK_LENGTH = 4;
+export { MIN_MASK_LENGTH };
 
 export interface Maskable {
   name: string;
@@ -20,29 +26,29 @@ interface Pattern {
   replacement: Buffer;
 }
 
-/** The byte patterns to mask for a set of secrets (longest first). */
+/** The byte patterns to mask for a set of secrets (longest first; a form two secrets share is the first's). */
 export function maskPatterns(secrets: readonly Maskable[]): Pattern[] {
   const seen = new Map<string, Pattern>();
   for (const { name, value } of secrets) {
     if (value.length < MIN_MASK_LENGTH) continue;
     const replacement = Buffer.from(`[masked:${name}]`);
-    const forms = [value, JSON.stringify(value).slice(1, -1), safeEncode(value)];
-    for (const form of forms) {
-      if (form && form.length >= MIN_MASK_LENGTH && !seen.has(form)) {
-        seen.set(form, { bytes: Buffer.from(form), replacement });
-      }
+    for (const form of secretForms(value)) {
+      if (!seen.has(form)) seen.set(form, { bytes: Buffer.from(form), replacement });
     }
   }
-  return [...seen.values()].sort((a, b) => b.bytes.length - a.bytes.length);
+  // Longest first, bucketed by length (no comparator calls: cheaper than sort() in a cold process).
+  const byLength: Pattern[][] = [];
+  for (const pattern of seen.values()) (byLength[pattern.bytes.length] ??= []).push(pattern);
+  const patterns: Pattern[] = [];
+  for (let length = byLength.length - 1; length >= MIN_MASK_LENGTH; length--) {
+    const bucket = byLength[length];
+    if (bucket) for (const pattern of bucket) patterns.push(pattern);
+  }
+  return patterns;
 }
 
-function safeEncode(value: string): string {
-  try {
-    return encodeURIComponent(value);
-  } catch {
-    return ""; // lone surrogates
-  }
-}
+/** One automaton per pattern list (run's stdout and stderr maskers share it). */
+const matchers = new WeakMap<readonly Pattern[], Matcher>();
 
 /**
  * A byte is masked when any occurrence of any pattern covers it; overlapping occurrences form one run,
@@ -78,12 +84,17 @@ export class Masker {
   }
 
   private process(buffer: Buffer, final: boolean): Buffer {
-    const emitEnd = final ? buffer.length : this.partialFrom(buffer);
+    if (this.patterns.length === 0) {
+      this.held = EMPTY;
+      return buffer;
+    }
+    const { occurrences, partialFrom } = this.matcher().scan(buffer);
+    const emitEnd = final ? buffer.length : partialFrom;
     if (emitEnd === 0) {
       this.held = Buffer.from(buffer); // nothing is decided yet: the state stays as it is
       return EMPTY;
     }
-    const runs = this.maskedRuns(buffer);
+    const runs = this.maskedRuns(occurrences);
     const parts: Buffer[] = [];
     let cursor = 0;
     let covered = 0;
@@ -101,48 +112,30 @@ export class Masker {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  /** Maximal runs of masked bytes [start, end, marker], sorted; `covered` bytes at the start count as masked. */
-  private maskedRuns(buffer: Buffer): [number, number, Buffer][] {
-    const found: [number, number, Buffer][] = [];
-    for (const pattern of this.patterns) {
-      let at = buffer.indexOf(pattern.bytes);
-      while (at !== -1) {
-        found.push([at, at + pattern.bytes.length, pattern.replacement]);
-        at = buffer.indexOf(pattern.bytes, at + 1);
-      }
+  private matcher(): Matcher {
+    let matcher = matchers.get(this.patterns);
+    if (!matcher) {
+      matcher = new Matcher(this.patterns.map((pattern) => pattern.bytes));
+      matchers.set(this.patterns, matcher);
     }
-    if (this.covered > 0) found.push([0, this.covered, EMPTY]);
-    if (found.length === 0) return found;
-    // By start; at equal starts the longest pattern (they are sorted longest first) names the run.
-    found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
-    const runs: [number, number, Buffer][] = [];
-    for (const occurrence of found) {
-      const last = runs[runs.length - 1];
-      if (last && occurrence[0] < last[1]) last[1] = Math.max(last[1], occurrence[1]);
-      else runs.push([...occurrence]);
-    }
-    return runs;
+    return matcher;
   }
 
-  /** The smallest index where the rest of the buffer is a proper prefix of some pattern (else the length). */
-  private partialFrom(buffer: Buffer): number {
-    let best = buffer.length;
-    for (const { bytes } of this.patterns) {
-      const first = bytes[0]!;
-      const earliest = Math.max(0, buffer.length - bytes.length + 1);
-      for (
-        let at = buffer.indexOf(first, earliest);
-        at !== -1 && at < best;
-        at = buffer.indexOf(first, at + 1)
-      ) {
-        const tail = buffer.length - at;
-        if (tail < bytes.length && buffer.compare(bytes, 0, tail, at, buffer.length) === 0) {
-          best = at;
-          break;
-        }
-      }
+  /**
+   * Maximal runs of masked bytes [start, end, marker], sorted, from occurrences (flat start, end,
+   * pattern triples sorted by start, longest first); `covered` bytes at the start count as masked.
+   */
+  private maskedRuns(occurrences: readonly number[]): [number, number, Buffer][] {
+    const runs: [number, number, Buffer][] = [];
+    if (this.covered > 0) runs.push([0, this.covered, EMPTY]);
+    for (let k = 0; k < occurrences.length; k += 3) {
+      const start = occurrences[k]!;
+      const end = occurrences[k + 1]!;
+      const last = runs[runs.length - 1];
+      if (last && start < last[1]) last[1] = Math.max(last[1], end);
+      else runs.push([start, end, this.patterns[occurrences[k + 2]!]!.replacement]);
     }
-    return best;
+    return runs;
   }
 }
 
