@@ -146,7 +146,10 @@ export function renderCompose(input: TargetInput, options: ComposeOptions = {}):
         artifacts.push({
           path: `secrets/${file}`,
           content: variable.value?.reveal() ?? "",
-          mode: 0o600,
+          // Readable inside the container whatever user its process runs as (a bind mount keeps the
+          // host's owner and mode, as Docker's own secrets are 0444); on the host the 0700 directory
+          // keeps everyone but the owner out.
+          mode: 0o444,
           sensitive: true,
         });
       }

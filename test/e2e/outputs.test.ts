@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { project, tessera } from "../helpers.ts";
@@ -108,6 +108,9 @@ describe("build writes only what it owns", () => {
     const args = ["build", "-t", "compose", "--secrets-mode", "files", "-o", "c"];
     assert.equal(tessera([...args, "--with-values"], { cwd: dir }).status, 0);
     assert.equal(readFileSync(join(dir, "c", "secrets", "db_password"), "utf8"), SECRET);
+    // Readable by the container's user whoever it is; on the host, only the owner reaches it.
+    assert.equal(statSync(join(dir, "c", "secrets", "db_password")).mode & 0o777, 0o444);
+    assert.equal(statSync(join(dir, "c", "secrets")).mode & 0o777, 0o700);
     const result = tessera(args, { cwd: dir });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(existsSync(join(dir, "c", "secrets")), false);
