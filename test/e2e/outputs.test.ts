@@ -5,10 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { project, tessera } from "../helpers.ts";
+import { haveKubectl, kustomizeBuild, requireComponent } from "../support/consumers.ts";
 
 const SECRET = "fake-db-password-7f3a";
 const MANIFEST = `service: { name: shop, image: "shop:1" }
@@ -158,4 +167,58 @@ describe("build writes only what it owns", () => {
     }
     assert.ok(staged.includes("compose.yaml") && !staged.includes("secrets.env"), staged.join(" "));
   });
+});
+
+describe("one build, one consistent set of files, whatever came before", () => {
+  /** Every file below dir, relative, without the record itself. */
+  const listing = (dir: string): string[] => {
+    const out: string[] = [];
+    const walk = (here: string, prefix: string) => {
+      for (const entry of readdirSync(here, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(join(here, entry.name), `${prefix}${entry.name}/`);
+        else out.push(`${prefix}${entry.name}`);
+      }
+    };
+    walk(dir, "");
+    return out.sort();
+  };
+
+  const cases: { target: string; variants: string[][] }[] = [
+    {
+      target: "kubernetes",
+      variants: [[], ["--with-values"], ["--kustomize"], ["--kustomize", "--with-values"]],
+    },
+    {
+      target: "compose",
+      variants: [
+        [],
+        ["--with-values"],
+        ["--secrets-mode", "files"],
+        ["--secrets-mode", "files", "--with-values"],
+      ],
+    },
+    { target: "docker", variants: [[], ["--with-values"]] },
+  ];
+  for (const { target, variants } of cases) {
+    test(
+      `${target}: every sequence of two builds leaves exactly what the second alone writes`,
+      requireComponent("kubectl", haveKubectl),
+      () => {
+        const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+        for (const [i, second] of variants.entries()) {
+          const alone = `alone-${i}`;
+          assert.equal(tessera(["build", "-t", target, ...second, "-o", alone], { cwd: dir }).status, 0);
+          for (const [j, first] of variants.entries()) {
+            const out = `seq-${i}-${j}`;
+            assert.equal(tessera(["build", "-t", target, ...first, "-o", out], { cwd: dir }).status, 0);
+            const result = tessera(["build", "-t", target, ...second, "-o", out], { cwd: dir });
+            assert.equal(result.status, 0, result.stderr);
+            const what = `${first.join(" ") || "plain"} then ${second.join(" ") || "plain"}`;
+            assert.deepEqual(listing(join(dir, out)), listing(join(dir, alone)), what);
+            if (existsSync(join(dir, out, "kustomization.yaml"))) kustomizeBuild(join(dir, out));
+          }
+        }
+      },
+    );
+  }
 });
