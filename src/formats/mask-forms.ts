@@ -64,62 +64,93 @@ const JSON_STYLES: Readonly<Record<string, JsonStyle>> = {
   dotnet: { ascii: true, del: true, hex: "\"<>&'+`" },
 };
 
+/** A percent escape of one byte, "%" and two hex digits ("2F") in the case being written. */
+type Escape = (hex: string) => string;
+
 /** RFC 3986 from encodeURIComponent's output: !'()* escaped too (only -_.~ left of the marks). */
-const rfc3986 = (component: string) =>
-  component.replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+const rfc3986 = (component: string, pct: Escape) =>
+  component
+    .replaceAll("!", pct("21"))
+    .replaceAll("'", pct("27"))
+    .replaceAll("(", pct("28"))
+    .replaceAll(")", pct("29"))
+    .replaceAll("*", pct("2A"));
 
 interface PercentEncoder {
-  /** The characters it writes unlike encodeURIComponent (absent: encodeURIComponent, every byte). */
+  /** The characters it writes unlike encodeURIComponent (absent: encodeURIComponent itself). */
   differs?: RegExp;
-  /** Letters and digits escaped too. */
-  everyByte?: boolean;
-  encode(component: string, value: string, bytes: Buffer): string;
+  /** From encodeURIComponent's output, its escapes in the case `pct` writes. */
+  encode(component: string, pct: Escape): string;
 }
 
 /**
- * The percent-encoders (each also applied with lower-case hex digits), derived from the output of
- * encodeURIComponent, which leaves ASCII letters, digits and -_.!~*'() as they are.
+ * The percent-encoders but "every byte escaped", each applied with upper- and lower-case hex digits,
+ * derived from the output of encodeURIComponent (which leaves ASCII letters, digits and -_.!~*'() as
+ * they are: a "%" in it always starts an escape, as a "%" in the value is written %25).
  */
 const PERCENT_ENCODERS: Readonly<Record<string, PercentEncoder>> = {
   encodeURIComponent: { encode: (component) => component },
-  encodeURI: { differs: /[;,/?:@&=+$#]/, encode: (_, value) => encodeURI(value) },
+  encodeURI: {
+    differs: /[;,/?:@&=+$#]/,
+    encode: (component, pct) => {
+      let uri = component;
+      for (const char of ";,/?:@&=+$#") uri = uri.replaceAll(pct(hex2(char)), char);
+      return uri;
+    },
+  },
   // urllib.parse.quote (safe="/").
-  quote: { differs: /[!'()*/]/, encode: (component) => rfc3986(component).replaceAll("%2F", "/") },
+  quote: { differs: /[!'()*/]/, encode: (c, pct) => rfc3986(c, pct).replaceAll(pct("2F"), "/") },
   // urllib.parse.quote_plus; Go's url.QueryEscape.
-  quote_plus: { differs: /[!'()* ]/, encode: (component) => rfc3986(component).replaceAll("%20", "+") },
+  quote_plus: {
+    differs: /[!'()* ]/,
+    encode: (c, pct) => rfc3986(c, pct).replaceAll(pct("20"), "+"),
+  },
   // RFC 3986 unreserved only: PHP's rawurlencode, Python's quote(safe="").
   rfc3986: { differs: /[!'()*]/, encode: rfc3986 },
   // application/x-www-form-urlencoded (WHATWG URLSearchParams, Java's URLEncoder): -_.* kept.
   form: {
     differs: /[!'()~ ]/,
-    encode: (component) =>
-      rfc3986(component).replaceAll("~", "%7E").replaceAll("%2A", "*").replaceAll("%20", "+"),
+    encode: (c, pct) =>
+      rfc3986(c, pct).replaceAll("~", pct("7E")).replaceAll(pct("2A"), "*").replaceAll(pct("20"), "+"),
   },
   // PHP's urlencode: -_. kept.
   urlencode: {
     differs: /[!'()*~ ]/,
-    encode: (component) => rfc3986(component).replaceAll("~", "%7E").replaceAll("%20", "+"),
-  },
-  // Every byte escaped, letters and digits included.
-  all: {
-    everyByte: true,
-    encode: (_, __, bytes) => bytes.toString("hex").toUpperCase().replace(/../g, "%$&"),
+    encode: (c, pct) => rfc3986(c, pct).replaceAll("~", pct("7E")).replaceAll(pct("20"), "+"),
   },
 };
+
+const hex2 = (char: string) => char.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0");
+const upperEscape: Escape = (hex) => `%${hex}`;
+const lowerEscape: Escape = (hex) => `%${hex.toLowerCase()}`;
+
+/** The percent-encoded forms of a value, upper- and lower-case hex (equal forms more than once). */
+function percentForms(value: string, bytes: Buffer): string[] {
+  // Every byte escaped (letters and digits too): the only form that differs from a value of
+  // letters, digits and -_. alone.
+  const everyByte = bytes.toString("hex").replace(/../g, "%$&");
+  const out = [everyByte.toUpperCase(), everyByte];
+  if (PERCENT_PLAIN.test(value)) return out;
+  const upper = encodeURIComponent(value.toWellFormed()); // a lone surrogate: U+FFFD, as in `bytes`
+  const lower = upper.replace(/%[0-9A-F]{2}/g, (sequence) => sequence.toLowerCase());
+  for (const { differs, encode } of Object.values(PERCENT_ENCODERS)) {
+    if (differs && !differs.test(value)) continue; // as encodeURIComponent writes it
+    out.push(encode(upper, upperEscape), encode(lower, lowerEscape));
+  }
+  return out;
+}
 
 /** Printable ASCII that no JSON style escapes. */
 const JSON_PLAIN = /^[^\x00-\x1f"\\/<>&'+`\x7f-\uffff]*$/;
 /** What only the every-byte percent-encoder escapes. */
 const PERCENT_PLAIN = /^[A-Za-z0-9_.-]*$/;
-/** A percent escape whose hex digits have a letter (so that its lower-case form differs). */
-const HEX_LETTER_ESCAPE = /%(?:[A-F][0-9A-F]|[0-9][A-F])/;
 
 /** Base64 forms: 2 alphabets × (3 inner alignments + the value on its own, padded and not). */
 const BASE64_FORMS = 2 * (3 + 2);
 
 /** How many encoder forms each secret value is masked in (before equal forms are merged). */
 export const FORMS_PER_SECRET =
-  1 + 2 * Object.keys(JSON_STYLES).length + 2 * Object.keys(PERCENT_ENCODERS).length + BASE64_FORMS;
+  1 + 2 * Object.keys(JSON_STYLES).length + 2 * (Object.keys(PERCENT_ENCODERS).length + 1) + BASE64_FORMS;
 /** How many forms each line of a multi-line value is masked in: the line and its JSON encodings. */
 export const FORMS_PER_LINE = 1 + 2 * Object.keys(JSON_STYLES).length;
 
@@ -136,18 +167,7 @@ export function secretForms(value: string): string[] {
   add(value);
   for (const form of jsonForms(value)) add(form);
   const bytes = Buffer.from(value);
-  const wellFormed = value.toWellFormed(); // a lone surrogate becomes U+FFFD, as in `bytes`
-  // A value of letters, digits and -_. only differs from itself when every byte is escaped.
-  const plain = PERCENT_PLAIN.test(value);
-  const component = plain ? value : encodeURIComponent(wellFormed);
-  for (const { differs, everyByte, encode } of Object.values(PERCENT_ENCODERS)) {
-    // Skip what would be the value itself, or encodeURIComponent's form again.
-    if (plain ? !everyByte : differs && !differs.test(value)) continue;
-    const upper = encode(component, wellFormed, bytes);
-    add(upper);
-    if (HEX_LETTER_ESCAPE.test(upper))
-      add(upper.replace(/%[0-9A-F]{2}/g, (sequence) => sequence.toLowerCase()));
-  }
+  for (const form of percentForms(value, bytes)) add(form);
   if (hasCharacters(value, MIN_BASE64_CHARACTERS)) {
     for (const form of base64Forms(bytes)) add(form, MIN_BASE64_FORM_LENGTH);
   }
