@@ -32,3 +32,47 @@ test("the README's exit-code table lists every error code under its exit status"
   for (const code of documented.keys())
     assert.ok(code in ERROR_CODES, `the README lists ${code}, which does not exist`);
 });
+
+test("--help and the README carry one precedence table: the same seven layers in the same order", async () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Precedence"), readme.indexOf("## Interpolation"));
+  const rows = [...section.matchAll(/^\| (\d) \| ([^|]+) \|/gm)].map((match) => [
+    Number(match[1]),
+    match[2]!,
+  ]);
+  assert.deepEqual(
+    rows.map(([n]) => n),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
+  let out = "";
+  const { main } = await import("../../src/cli.ts");
+  await main(["--help"], { cwd: ROOT, env: {}, stdout: (text: string) => (out += text), stderr: () => {} });
+  const lines = [...out.matchAll(/^ {2}(\d) {2}(.+)$/gm)].map(
+    (match) => [Number(match[1]), match[2]!] as const,
+  );
+  assert.deepEqual(
+    lines.map(([n]) => n),
+    [1, 2, 3, 4, 5, 6, 7],
+  );
+  const words = [
+    "--secret",
+    "environment",
+    "YAML value files",
+    "workspace store",
+    "dotenv files",
+    "external stores",
+    "manifest defaults",
+  ];
+  for (const [index, word] of words.entries()) {
+    assert.match(
+      String(rows[index]![1]),
+      new RegExp(word.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&"), "i"),
+      `README row ${index + 1}`,
+    );
+    assert.match(
+      lines[index]![1],
+      new RegExp(word.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&"), "i"),
+      `--help line ${index + 1}`,
+    );
+  }
+});
