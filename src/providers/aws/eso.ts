@@ -2,6 +2,7 @@
 
 import { TesseraError } from "../../errors.js";
 import type { StoreSource } from "../../model/spec.js";
+import type { StoreSchemaKit } from "../types.js";
 
 /** The `aws` provider block of the source's SecretStore; `notes` gets what the user must still set up. */
 export function awsSecretStore(store: StoreSource, notes: string[]): Record<string, unknown> {
@@ -25,5 +26,16 @@ export function awsSecretStore(store: StoreSource, notes: string[]): Record<stri
       role: settings.role,
       auth,
     },
+  };
+}
+
+/** The manifest fields both AWS stores take besides their own: region, a role to assume, an endpoint. */
+export function awsCommonFields({ Type }: Pick<StoreSchemaKit, "Type">) {
+  return {
+    region: Type.Optional(Type.String()),
+    role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
+    endpoint: Type.Optional(
+      Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
+    ),
   };
 }

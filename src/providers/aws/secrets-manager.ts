@@ -25,7 +25,7 @@ import {
 } from "../types.js";
 import { AWS_CREDENTIALS, type ClientConfig, clientConfig, makeClient } from "./client.js";
 import { failure, notFound } from "./errors.js";
-import { awsSecretStore } from "./eso.js";
+import { awsCommonFields, awsSecretStore } from "./eso.js";
 import { parseJson, pick } from "./values.js";
 
 const CURRENT = "AWSCURRENT";
@@ -171,16 +171,12 @@ export const secretsManagerStore: StoreEntry = {
       {
         type: Type.Literal("aws-secrets-manager"),
         name: SourceName,
-        region: Type.Optional(Type.String()),
+        ...awsCommonFields({ Type }),
         secret: Type.Optional(
           Type.String({ description: "One JSON secret holding every variable as a key." }),
         ),
         prefix: Type.Optional(Type.String({ description: "One secret per variable, named prefix + NAME." })),
         versionStage: Type.Optional(Type.String({ description: "Default AWSCURRENT." })),
-        role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
-        endpoint: Type.Optional(
-          Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
-        ),
         ...StoreCommon,
         eso: EsoBlock,
       },

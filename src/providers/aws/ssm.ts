@@ -22,7 +22,7 @@ import {
 } from "../types.js";
 import { AWS_CREDENTIALS, type ClientConfig, clientConfig, makeClient } from "./client.js";
 import { failure, notFound } from "./errors.js";
-import { awsSecretStore } from "./eso.js";
+import { awsCommonFields, awsSecretStore } from "./eso.js";
 import { pick } from "./values.js";
 
 const SSM_BATCH = 10;
@@ -180,15 +180,11 @@ export const ssmStore: StoreEntry = {
       {
         type: Type.Literal("aws-ssm"),
         name: SourceName,
-        region: Type.Optional(Type.String()),
+        ...awsCommonFields({ Type }),
         path: Type.String({ description: "The parameter path prefix, e.g. /app/production/." }),
         recursive: Type.Optional(Type.Boolean()),
         decrypt: Type.Optional(
           Type.Boolean({ description: "Decrypt SecureString parameters (default true)." }),
-        ),
-        role: Type.Optional(Type.String()),
-        endpoint: Type.Optional(
-          Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
         ),
         ...StoreCommon,
         eso: EsoBlock,
