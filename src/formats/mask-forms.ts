@@ -17,7 +17,7 @@
  *     characters or more, itself and JSON-escaped, so that a value printed line by line with a prefix
  *     is masked too.
  *
- * Only what is asked for is computed: nothing here runs at module load.
+ * Loading this module only defines the tables below; forms are computed when asked for (when `run` masks).
  */
 
 /** Values and forms shorter than this are not masked (masking "1" would destroy the output). */
@@ -64,17 +64,17 @@ const JSON_STYLES: Readonly<Record<string, JsonStyle>> = {
   dotnet: { ascii: true, del: true, hex: "\"<>&'+`" },
 };
 
-/** A percent escape of one byte, "%" and two hex digits ("2F") in the case being written. */
-type Escape = (hex: string) => string;
+/** The percent escape of an ASCII character, in the hex case being written ("/": "%2F" or "%2f"). */
+type Escape = (char: string) => string;
 
 /** RFC 3986 from encodeURIComponent's output: !'()* escaped too (only -_.~ left of the marks). */
 const rfc3986 = (component: string, pct: Escape) =>
   component
-    .replaceAll("!", pct("21"))
-    .replaceAll("'", pct("27"))
-    .replaceAll("(", pct("28"))
-    .replaceAll(")", pct("29"))
-    .replaceAll("*", pct("2A"));
+    .replaceAll("!", pct("!"))
+    .replaceAll("'", pct("'"))
+    .replaceAll("(", pct("("))
+    .replaceAll(")", pct(")"))
+    .replaceAll("*", pct("*"));
 
 interface PercentEncoder {
   /** The characters it writes unlike encodeURIComponent (absent: encodeURIComponent itself). */
@@ -94,16 +94,16 @@ const PERCENT_ENCODERS: Readonly<Record<string, PercentEncoder>> = {
     differs: /[;,/?:@&=+$#]/,
     encode: (component, pct) => {
       let uri = component;
-      for (const char of ";,/?:@&=+$#") uri = uri.replaceAll(pct(hex2(char)), char);
+      for (const char of ";,/?:@&=+$#") uri = uri.replaceAll(pct(char), char);
       return uri;
     },
   },
   // urllib.parse.quote (safe="/").
-  quote: { differs: /[!'()*/]/, encode: (c, pct) => rfc3986(c, pct).replaceAll(pct("2F"), "/") },
+  quote: { differs: /[!'()*/]/, encode: (c, pct) => rfc3986(c, pct).replaceAll(pct("/"), "/") },
   // urllib.parse.quote_plus; Go's url.QueryEscape.
   quote_plus: {
     differs: /[!'()* ]/,
-    encode: (c, pct) => rfc3986(c, pct).replaceAll(pct("20"), "+"),
+    encode: (c, pct) => rfc3986(c, pct).replaceAll(pct(" "), "+"),
   },
   // RFC 3986 unreserved only: PHP's rawurlencode, Python's quote(safe="").
   rfc3986: { differs: /[!'()*]/, encode: rfc3986 },
@@ -111,18 +111,32 @@ const PERCENT_ENCODERS: Readonly<Record<string, PercentEncoder>> = {
   form: {
     differs: /[!'()~ ]/,
     encode: (c, pct) =>
-      rfc3986(c, pct).replaceAll("~", pct("7E")).replaceAll(pct("2A"), "*").replaceAll(pct("20"), "+"),
+      rfc3986(c, pct).replaceAll("~", pct("~")).replaceAll(pct("*"), "*").replaceAll(pct(" "), "+"),
   },
   // PHP's urlencode: -_. kept.
   urlencode: {
     differs: /[!'()*~ ]/,
-    encode: (c, pct) => rfc3986(c, pct).replaceAll("~", pct("7E")).replaceAll(pct("20"), "+"),
+    encode: (c, pct) => rfc3986(c, pct).replaceAll("~", pct("~")).replaceAll(pct(" "), "+"),
   },
 };
 
-const hex2 = (char: string) => char.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0");
-const upperEscape: Escape = (hex) => `%${hex}`;
-const lowerEscape: Escape = (hex) => `%${hex.toLowerCase()}`;
+/** The characters the encoders above escape or unescape, and their escapes in each case (made once). */
+const ESCAPED = "!'()*/ ~;,?:@&=+$#";
+let escapes: [Escape, Escape] | undefined;
+
+function percentEscapes(): [Escape, Escape] {
+  if (!escapes) {
+    const upper = new Map<string, string>();
+    const lower = new Map<string, string>();
+    for (const char of ESCAPED) {
+      const hex = char.charCodeAt(0).toString(16).toUpperCase();
+      upper.set(char, `%${hex}`);
+      lower.set(char, `%${hex.toLowerCase()}`);
+    }
+    escapes = [(char) => upper.get(char)!, (char) => lower.get(char)!];
+  }
+  return escapes;
+}
 
 /** The percent-encoded forms of a value, upper- and lower-case hex (equal forms more than once). */
 function percentForms(value: string, bytes: Buffer): string[] {
@@ -133,6 +147,7 @@ function percentForms(value: string, bytes: Buffer): string[] {
   if (PERCENT_PLAIN.test(value)) return out;
   const upper = encodeURIComponent(value.toWellFormed()); // a lone surrogate: U+FFFD, as in `bytes`
   const lower = upper.replace(/%[0-9A-F]{2}/g, (sequence) => sequence.toLowerCase());
+  const [upperEscape, lowerEscape] = percentEscapes();
   for (const { differs, encode } of Object.values(PERCENT_ENCODERS)) {
     if (differs && !differs.test(value)) continue; // as encodeURIComponent writes it
     out.push(encode(upper, upperEscape), encode(lower, lowerEscape));
@@ -182,34 +197,40 @@ export function secretForms(value: string): string[] {
   return [...forms];
 }
 
-/** A value JSON-escaped by each style, with lower- and upper-case hex (equal forms once). */
+/** A value JSON-escaped by each style, with lower- and upper-case hex (equal forms more than once). */
 function jsonForms(value: string): string[] {
   if (JSON_PLAIN.test(value)) return []; // every form is the value itself
-  // JSON.stringify is the plainest style; the others are computed only where they differ from it.
+  // JSON.stringify is the plainest style. Each other style is reduced to what it does to this value's
+  // characters (Go before and after 1.22 only differ on \b and \f) and written once per reduction.
   const js = JSON.stringify(value).slice(1, -1);
   const out = js.includes("\\u") ? jsonEscape(value, {}) : [js];
+  const nonAscii = /[\x80-\uffff]/.test(value);
+  const present = {
+    del: value.includes("\x7f"),
+    slash: value.includes("/"),
+    lineTerminators: /[\u2028\u2029]/.test(value),
+    longControls: /[\b\f]/.test(value),
+  };
+  const written = new Set<string>();
   for (const style of Object.values(JSON_STYLES)) {
-    if (differsFromJs(style).test(value)) out.push(...jsonEscape(value, style));
+    let hex = "";
+    for (const char of style.hex ?? "") if (value.includes(char)) hex += char;
+    const reduced: JsonStyle = {
+      ascii: nonAscii && style.ascii,
+      del: present.del && style.del,
+      hex,
+      slash: present.slash && style.slash,
+      // Escaped as non-ASCII anyway by an ASCII-only style.
+      lineTerminators: present.lineTerminators && style.lineTerminators && !style.ascii,
+      longControls: present.longControls && style.longControls,
+    };
+    const flags = [reduced.ascii, reduced.del, reduced.slash, reduced.lineTerminators, reduced.longControls];
+    const key = flags.map((flag) => (flag ? 1 : 0)).join("") + hex;
+    if (key === "00000" || written.has(key)) continue; // as JSON.stringify, or written already
+    written.add(key);
+    out.push(...jsonEscape(value, reduced));
   }
   return out;
-}
-
-const differences = new Map<JsonStyle, RegExp>();
-
-/** The characters `style` writes unlike JSON.stringify. */
-function differsFromJs(style: JsonStyle): RegExp {
-  let differs = differences.get(style);
-  if (!differs) {
-    let chars = (style.hex ?? "").replace(/[\\\]^-]/g, "\\$&");
-    if (style.ascii) chars += "\\x80-\\uffff";
-    if (style.del) chars += "\\x7f";
-    if (style.slash) chars += "/";
-    if (style.lineTerminators) chars += "\\u2028\\u2029";
-    if (style.longControls) chars += "\\b\\f";
-    differs = chars ? new RegExp(`[${chars}]`) : /(?!)/;
-    differences.set(style, differs);
-  }
-  return differs;
 }
 
 const SHORT_ESCAPES: Readonly<Record<string, string>> = {
@@ -269,28 +290,33 @@ function jsonEscape(value: string, style: JsonStyle): [string, string] {
   return [lower + rest, upper + rest];
 }
 
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 /**
- * Base64 and base64url forms of `bytes`. Inside a larger encoded run the value starts at byte offset 0,
- * 1 or 2 of a 3-byte group; for each offset, the characters whose 6 bits all come from the value are
- * the same whatever surrounds it. Plus the value encoded on its own, with and without "=" padding.
+ * Base64 and base64url forms of `bytes` (2 or more). Inside a larger encoded run the value starts at
+ * byte offset 0, 1 or 2 of a 3-byte group; for each offset, the characters whose 6 bits all come from
+ * the value are the same whatever surrounds it: at offset 0 the start of the value's own encoding; at
+ * offset 1 the last two characters of the first group, then the encoding of the value from its third
+ * byte; at offset 2 the last character of the first group, then the encoding from its second byte.
+ * Plus the value encoded on its own, with and without "=" padding.
  */
 function base64Forms(bytes: Buffer): string[] {
-  const out: string[] = [];
-  // Two zero bytes on each side: from 2 - offset, the value is at `offset` of a 3-byte group.
-  const padded = Buffer.allocUnsafe(bytes.length + 4)
-    .fill(0, 0, 2)
-    .fill(0, bytes.length + 2);
-  bytes.copy(padded, 2);
-  for (const offset of [0, 1, 2]) {
-    const from = Math.ceil((8 * offset) / 6);
-    const to = Math.floor((8 * (offset + bytes.length)) / 6);
-    const inner = padded.toString("base64", 2 - offset).slice(from, to);
-    out.push(inner, toUrl(inner));
-  }
+  const determined = (encoded: string, length: number) => encoded.slice(0, Math.floor((8 * length) / 6));
   const whole = bytes.toString("base64");
-  const unpadded = whole.replace(/=+$/, "");
-  out.push(whole, unpadded, toUrl(whole), toUrl(unpadded));
-  return out;
+  const [b0, b1] = [bytes[0]!, bytes[1]!];
+  const inner = [
+    determined(whole, bytes.length),
+    BASE64[((b0 & 0x0f) << 2) | (b1 >> 6)]! +
+      BASE64[b1 & 0x3f] +
+      determined(bytes.toString("base64", 2), bytes.length - 2),
+    BASE64[b0 & 0x3f] + determined(bytes.toString("base64", 1), bytes.length - 1),
+  ];
+  const unpadded = whole.endsWith("==")
+    ? whole.slice(0, -2)
+    : whole.endsWith("=")
+      ? whole.slice(0, -1)
+      : whole;
+  return [...inner, whole, unpadded].flatMap((form) => [form, toUrl(form)]);
 }
 
 function toUrl(base64: string): string {
