@@ -149,7 +149,11 @@ export async function readStore(
   return parseDocument(await decrypt(data, identities, workspace, cwd), workspace, cwd);
 }
 
-/** The recipients of `.tessera/recipients`: one per line, `#` comments and blank lines skipped. */
+/**
+ * The recipients of `.tessera/recipients`: one per line, `#` comments and blank lines skipped. A comment
+ * after a key is read too (an older Tessera wrote one), though `age -R` rejects it: writes move it to a
+ * line of its own ({@link normalizeForAge}).
+ */
 export function readRecipients(workspace: Workspace, cwd: string): string[] {
   const path = join(workspace.dir, RECIPIENTS_FILE);
   let text: string;
@@ -195,4 +199,24 @@ export function readRecipients(workspace: Workspace, cwd: string): string[] {
     out.push(line);
   });
   return out;
+}
+
+/**
+ * The text with every line as `age -R` reads it: a comment after a key moved to a line of its own above
+ * it, comments and keys without surrounding blanks, blank lines empty. Keys and their order are kept.
+ */
+export function normalizeForAge(text: string): string {
+  return text
+    .split("\n")
+    .map((raw) => {
+      const cr = raw.endsWith("\r") ? "\r" : "";
+      const line = cr ? raw.slice(0, -1) : raw;
+      const trimmed = line.trim();
+      if (trimmed === "" || trimmed.startsWith("#")) return `${trimmed}${cr}`;
+      const hash = line.indexOf("#");
+      if (hash < 0) return `${trimmed}${cr}`;
+      const key = line.slice(0, hash).trim();
+      return `${line.slice(hash).trim()}${cr}\n${key}${cr}`;
+    })
+    .join("\n");
 }

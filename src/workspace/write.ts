@@ -20,7 +20,15 @@ import { ensureIdentities, type Identities, loadIdentities } from "../crypto/ide
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
 import { lockTimeout, withLock } from "./lock.js";
-import { EMPTY, noIdentity, readRecipients, readStore, type StoreContents, serialize } from "./store.js";
+import {
+  EMPTY,
+  noIdentity,
+  normalizeForAge,
+  readRecipients,
+  readStore,
+  type StoreContents,
+  serialize,
+} from "./store.js";
 import { RECIPIENTS_FILE, STORE_FILE, storeExists, type Workspace } from "./workspace.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -66,6 +74,8 @@ function failWith(error: Error): never {
  * Who the store is encrypted to: exactly the keys in `.tessera/recipients`, to which the writer's own
  * key is added (with a notice) when it is missing. The file is then the one list of who can read the
  * store: a teammate's write never shuts out someone listed, and removing a line and rekeying does.
+ * The file is written as `age -R` reads it: comments on lines of their own (an older Tessera put one after
+ * the key, which age rejects: such a file is put right by the next write).
  */
 async function recipientList(
   workspace: Workspace,
@@ -74,27 +84,38 @@ async function recipientList(
 ): Promise<string[]> {
   const listed = readRecipients(workspace, context.cwd);
   const missing = (await ownRecipients(identities)).filter((recipient) => !listed.includes(recipient));
-  if (missing.length === 0) return listed;
   const path = join(workspace.dir, RECIPIENTS_FILE);
-  let text = "";
+  let text: string | undefined;
   try {
     text = readFileSync(path, "utf8");
   } catch {
-    text = "# Who can open .tessera/store.age: one age public key per line (commit this file).\n";
+    text = undefined;
   }
-  if (text !== "" && !text.endsWith("\n")) text += "\n";
+  const normalized = text === undefined ? undefined : normalizeForAge(text);
+  if (missing.length === 0 && normalized === text) return listed;
+  let out =
+    normalized ??
+    "# Who can open .tessera/store.age: one age public key per line (commit this file).\n# Comments go on lines of their own, as `age -R .tessera/recipients` requires.\n";
+  if (out !== "" && !out.endsWith("\n")) out += "\n";
   const who = userAndHost();
-  for (const recipient of missing) text += `${recipient}${who ? `  # ${who}` : ""}\n`;
-  writeFileAtomic(path, text, 0o644);
-  context.notice(
-    `tessera: added your public key to ${displayPath(context.cwd, path)} (everyone listed there can open the store)\n`,
-  );
+  if (missing.length && who) out += `# ${who}\n`;
+  for (const recipient of missing) out += `${recipient}\n`;
+  writeFileAtomic(path, out, 0o644);
+  const shown = displayPath(context.cwd, path);
+  if (text !== undefined && normalized !== text) {
+    context.notice(
+      `tessera: put ${shown} in the form \`age -R\` reads (comments on lines of their own, no blanks around a key); the keys are unchanged\n`,
+    );
+  }
+  if (missing.length) {
+    context.notice(`tessera: added your public key to ${shown} (everyone listed there can open the store)\n`);
+  }
   return [...listed, ...missing];
 }
 
 function userAndHost(): string {
   try {
-    return `${userInfo().username}@${hostname()}`;
+    return `${userInfo().username}@${hostname()}`.replace(/[^\x21-\x7e]/g, "");
   } catch {
     return "";
   }

@@ -729,10 +729,13 @@ describe("recipients", () => {
     // The owner's key was not listed: the write adds it, so the file stays the one list of readers.
     assert.match(rekey.stderr, /added your public key to \.tessera\/recipients/);
     assert.match(rekey.stderr, /for the 2 recipients in \.tessera\/recipients/);
+    // On a line of its own, its comment above it (as `age -R` reads the file); the teammate's comment moved.
+    const written = readFileSync(join(dir, ".tessera", "recipients"), "utf8");
     assert.match(
-      readFileSync(join(dir, ".tessera", "recipients"), "utf8"),
-      new RegExp(`^${owner.recipient}  # `, "m"),
+      written,
+      new RegExp(`^# teammate\n${teammate.recipient}\n(# \\S+\n)?${owner.recipient}\n$`, "m"),
     );
+    assert.match(rekey.stderr, /put \.tessera\/recipients in the form `age -R` reads/);
     assert.deepEqual(values(dir, teammate.env), { A: "1" });
     assert.deepEqual(values(dir, owner.env), { A: "1" });
 
