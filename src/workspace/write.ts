@@ -2,34 +2,36 @@
  * Writes to the workspace store. Every write holds the lock (./lock.ts), reads the current state,
  * changes it and replaces the file atomically (temporary file, fsync, rename, fsync of the directory),
  * so concurrent writers lose nothing and a writer killed at any moment leaves the old or the new state.
- * The file is encrypted with age-encryption to the user and everyone in `.tessera/recipients`.
+ *
+ * The file is encrypted with age-encryption to the user and everyone in `.tessera/recipients`, and signed
+ * by the user's writer key (../crypto/sign.ts).
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { ensureIdentities, type Identities, loadIdentities } from "../crypto/identity.js";
+import { type WriterKey, writerKeyOf } from "../crypto/sign.js";
 import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
 import { lockTimeout, withLock } from "./lock.js";
 import {
+  type Audience,
+  type AudienceChange,
+  audienceChanges,
+  audienceOf,
   EMPTY,
   noIdentity,
   normalizeForAge,
-  readRecipients,
-  readStore,
+  type OpenedStore,
+  openStore,
+  type RecipientsFile,
+  readRecipientsFile,
+  readStoreFile,
   type StoreContents,
-  serialize,
+  serializeSigned,
+  WRITER_LINE,
 } from "./store.js";
-import { RECIPIENTS_FILE, STORE_FILE, storeExists, type Workspace } from "./workspace.js";
+import { RECIPIENTS_FILE, STORE_FILE, type Workspace } from "./workspace.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -70,54 +72,61 @@ function failWith(error: Error): never {
   throw error;
 }
 
-/**
- * Who the store is encrypted to: exactly the keys in `.tessera/recipients`, to which the writer's own
- * key is added (with a notice) when it is missing. The file is then the one list of who can read the
- * store: a teammate's write never shuts out someone listed, and removing a line and rekeying does.
- * The file is written as `age -R` reads it: comments on lines of their own (an older Tessera put one after
- * the key, which age rejects: such a file is put right by the next write).
- */
-async function recipientList(
-  workspace: Workspace,
-  identities: Identities,
-  context: UpdateContext,
-): Promise<string[]> {
-  const listed = readRecipients(workspace, context.cwd);
-  const missing = (await ownRecipients(identities)).filter((recipient) => !listed.includes(recipient));
-  const path = join(workspace.dir, RECIPIENTS_FILE);
-  let text: string | undefined;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    text = undefined;
-  }
-  const normalized = text === undefined ? undefined : normalizeForAge(text);
-  if (missing.length === 0 && normalized === text) return listed;
-  let out =
-    normalized ??
-    "# Who can open .tessera/store.age: one age public key per line (commit this file).\n# Comments go on lines of their own, as `age -R .tessera/recipients` requires.\n";
-  if (out !== "" && !out.endsWith("\n")) out += "\n";
-  const who = userAndHost();
-  if (missing.length && who) out += `# ${who}\n`;
-  for (const recipient of missing) out += `${recipient}\n`;
-  writeFileAtomic(path, out, 0o644);
-  const shown = displayPath(context.cwd, path);
-  if (text !== undefined && normalized !== text) {
-    context.notice(
-      `tessera: put ${shown} in the form \`age -R\` reads (comments on lines of their own, no blanks around a key); the keys are unchanged\n`,
-    );
-  }
-  if (missing.length) {
-    context.notice(`tessera: added your public key to ${shown} (everyone listed there can open the store)\n`);
-  }
-  return [...listed, ...missing];
-}
+const HEADER = [
+  "# Who can open .tessera/store.age: one age public key per line (`age -R` reads this file).",
+  "# Who can change it: one `# tessera-writer: ed25519:…` line per writer; Tessera refuses a store",
+  "# signed by anyone not listed. Comments go on lines of their own. Commit this file: a change to it",
+  "# is a change of who can read and write the store, and takes effect with `tessera var rekey`.",
+  "",
+].join("\n");
 
+/** A label for the user's lines: user@host, with nothing that could end a line. */
 function userAndHost(): string {
   try {
     return `${userInfo().username}@${hostname()}`.replace(/[^\x21-\x7e]/g, "");
   } catch {
     return "";
+  }
+}
+
+/** The lines that list the user in `.tessera/recipients`: a label, their age keys, their writer key. */
+export function ownLines(recipients: readonly string[], writer: string | undefined): string {
+  const label = userAndHost();
+  let text = recipients.length && label ? `# ${label}\n` : "";
+  for (const key of recipients) text += `${key}\n`;
+  if (writer) text += `${WRITER_LINE} ${writer}${label ? ` ${label}` : ""}\n`;
+  return text;
+}
+
+/**
+ * Bring `.tessera/recipients` in line with the store about to be written: the writer's own age keys and
+ * writer key added when missing (they are in the store's audience anyway: one cannot write a store one
+ * cannot read), and every line put in the form `age -R` accepts. Nothing else is added or removed.
+ */
+function updateRecipientsFile(
+  file: RecipientsFile,
+  own: readonly string[],
+  writer: WriterKey,
+  context: UpdateContext,
+): void {
+  const missing = own.filter((key) => !file.recipients.includes(key));
+  const missingWriter = !file.writers.includes(writer.id);
+  const normalized = normalizeForAge(file.text);
+  if (!missing.length && !missingWriter && normalized === file.text) return;
+  let text = file.exists ? normalized : HEADER;
+  if (text !== "" && !text.endsWith("\n")) text += "\n";
+  text += ownLines(missing, missingWriter ? writer.id : undefined);
+  writeFileAtomic(file.path, text, 0o644);
+  const shown = displayPath(context.cwd, file.path);
+  if (normalized !== file.text && file.exists) {
+    context.notice(
+      `tessera: put ${shown} in the form \`age -R\` reads (comments on lines of their own, no blanks around a key); the keys are unchanged\n`,
+    );
+  }
+  if (missing.length || missingWriter) {
+    context.notice(
+      `tessera: added your ${missing.length ? "public key" : ""}${missing.length && missingWriter ? " and " : ""}${missingWriter ? "writer key" : ""} to ${shown} (everyone listed there can open the store; the writers listed there can change it)\n`,
+    );
   }
 }
 
@@ -129,22 +138,55 @@ export interface UpdateContext {
   warnings?: Diagnostic[];
 }
 
+export interface UpdateOptions {
+  /**
+   * `tessera var rekey`: the user confirms `.tessera/recipients` as it is, so the store is re-encrypted for
+   * its readers and writers even if they changed; an unsigned (version 1) store is signed.
+   */
+  rekey?: boolean;
+}
+
+export interface UpdateResult {
+  written: boolean;
+  /** Who the store is (or stays) encrypted to and whose writes count. */
+  audience: Audience;
+  /** How that differs from the store as it was; undefined when it was not signed (version 1). */
+  changes: AudienceChange[] | undefined;
+  /** The user's writer key (`ed25519:…`), which signed the write. */
+  writer: string;
+  /** Whether the store was created by this write. */
+  created: boolean;
+}
+
 /**
  * Change the store under its lock: `change` gets the current contents (empty for a new store) and
- * returns whether to write. The file is then encrypted to the user and `.tessera/recipients`.
+ * returns whether to write. The file is then encrypted to the user and `.tessera/recipients`, and signed.
  */
 export async function updateStore(
   workspace: Workspace,
   context: UpdateContext,
   change: (contents: StoreContents) => boolean | Promise<boolean>,
-): Promise<boolean> {
+  options: UpdateOptions = {},
+): Promise<UpdateResult> {
   // Someone who cannot open an existing store gets that error, and no identity made for nothing.
-  const identities = storeExists(workspace)
+  const exists = statSync(workspace.file, { throwIfNoEntry: false })?.isFile() ?? false;
+  const identities = exists
     ? (loadIdentities(context.env, context.warnings) ?? failWith(noIdentity(workspace, context.cwd)))
     : ensureIdentities(context.env, context.notice, context.warnings);
-  const created = !statSync(workspace.dir, { throwIfNoEntry: false });
+  const writer =
+    writerKeyOf(identities.lines) ??
+    failWith(
+      new TesseraError(
+        "E_KEY_INVALID",
+        `the age identity in ${identities.from} has no AGE-SECRET-KEY- line to sign writes with`,
+        {
+          hint: "a plugin identity (AGE-PLUGIN-…) can open the store but not write it: use an age key for writes",
+        },
+      ),
+    );
+  const made = !statSync(workspace.dir, { throwIfNoEntry: false });
   mkdirSync(workspace.dir, { recursive: true, mode: 0o700 });
-  if (created) {
+  if (made) {
     // The lock and temporary files never belong in git; the store itself may (it is encrypted).
     writeFileAtomic(join(workspace.dir, ".gitignore"), "*.lock\n*.lock.break\n*.tmp\n", 0o644);
     context.notice(
@@ -159,15 +201,36 @@ export async function updateStore(
     },
     async () => {
       removeLeftovers(workspace);
-      const contents = storeExists(workspace)
-        ? await readStore(workspace, context.env, context.cwd, context.warnings)
-        : EMPTY();
-      if (!(await change(contents))) return false;
-      const recipients = await recipientList(workspace, identities, context);
-      const armored = await encrypt(serialize(contents), recipients, workspace, context.cwd);
+      const data = readStoreFile(workspace, context.cwd);
+      let opened: OpenedStore | undefined;
+      if (data) {
+        opened = await openStore(workspace, context.cwd, data, identities, {
+          allowUnsigned: options.rekey,
+        });
+      }
+      const file = opened?.file ?? readRecipientsFile(workspace, context.cwd);
+      const own = await ownRecipients(identities);
+      const audience = audienceOf({
+        recipients: [...file.recipients, ...own],
+        writers: [...file.writers, writer.id],
+      });
+      // A new store starts as the user's alone: anyone else the file lists is a change to confirm.
+      const before = opened ? opened.signed?.audience : audienceOf({ recipients: own, writers: [writer.id] });
+      const changes = before && audienceChanges(before, audience);
+      const result: UpdateResult = { written: false, audience, changes, writer: writer.id, created: !data };
+      const contents = opened?.contents ?? EMPTY();
+      if (!(await change(contents))) return result;
+      updateRecipientsFile(file, own, writer, context);
+      const armored = await encrypt(
+        serializeSigned(contents, audience, writer),
+        audience.recipients,
+        workspace,
+        context.cwd,
+      );
       writeFileAtomic(workspace.file, armored, 0o600);
       syncDirectory(workspace.dir);
-      return true;
+      result.written = true;
+      return result;
     },
   );
 }

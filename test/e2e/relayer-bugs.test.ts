@@ -13,7 +13,9 @@ import {
   generateX25519Identity,
   identityToRecipient,
 } from "age-encryption";
+import { writerKeyOf } from "../../src/crypto/sign.ts";
 import { serveFromMap, serveSecretText } from "../../src/providers/values.ts";
+import { serializeSigned } from "../../src/workspace/store.ts";
 import { cleanEnv, project, tessera } from "../helpers.ts";
 
 describe("one age entry point: an identity file with X25519, post-quantum and plugin lines", () => {
@@ -31,11 +33,18 @@ describe("one age entry point: an identity file with X25519, post-quantum and pl
       encrypter.addRecipient(await identityToRecipient(hybrid));
       return armor.encode(await encrypter.encrypt(text));
     };
-    // The store holds A, encrypted to the hybrid recipient only; the age-file source holds B.
+    // The store holds A, encrypted to the hybrid recipient only and signed by the identity's writer key
+    // (derived from its first secret key line), which .tessera/recipients lists; the age-file source holds B.
+    const writer = writerKeyOf([x25519, hybrid, plugin])!;
+    const audience = { recipients: [await identityToRecipient(hybrid)], writers: [writer.id] };
     mkdirSync(join(dir, ".tessera"));
     writeFileSync(
+      join(dir, ".tessera", "recipients"),
+      `${audience.recipients[0]}\n# tessera-writer: ${writer.id}\n`,
+    );
+    writeFileSync(
       join(dir, ".tessera", "store.age"),
-      await toHybrid(JSON.stringify({ tessera: "workspace-store", version: 1, values: { A: "fake-a" } })),
+      await toHybrid(serializeSigned({ values: new Map([["A", "fake-a"]]) }, audience, writer)),
     );
     writeFileSync(join(dir, "values.age"), await toHybrid("B=fake-b\n"));
     const env = cleanEnv({ TESSERA_AGE_KEY_FILE: keyFile });

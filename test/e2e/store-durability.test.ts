@@ -21,6 +21,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { armor } from "age-encryption";
+import { writerKeyOf } from "../../src/crypto/sign.ts";
 import { isTesseraError } from "../../src/errors.ts";
 import { withLock } from "../../src/workspace/lock.ts";
 import { CLI, cleanEnv, project, type Result, ROOT, startTessera, tessera } from "../helpers.ts";
@@ -657,16 +658,23 @@ describe("age interoperability", requireComponent("age", haveAge), () => {
   const storedValues = () =>
     Object.fromEntries(Object.entries(TRICKY).map(([name, { stored }]) => [name, stored]));
 
-  test("`age -d -i age.key` opens the store: the JSON document with the exact values", () => {
+  test("`age -d -i age.key` opens the store: the signed JSON document with the exact values", () => {
     const id = identity();
     const dir = trickyStore(id);
     assert.match(readFileSync(join(dir, STORE), "utf8"), /^-----BEGIN AGE ENCRYPTED FILE-----\n/);
     const result = spawnSync("age", ["-d", "-i", id.keyFile, join(dir, STORE)], { encoding: "utf8" });
     assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), {
+    const writer = writerKeyOf([id.secret])!.id;
+    const doc = JSON.parse(result.stdout);
+    assert.match(doc.signature, /^[A-Za-z0-9_-]{86}$/);
+    assert.deepEqual(doc, {
       tessera: "workspace-store",
-      version: 1,
+      version: 2,
       values: storedValues(),
+      recipients: [id.recipient],
+      writers: [writer],
+      writer,
+      signature: doc.signature,
     });
     for (const [name, { stored }] of Object.entries(TRICKY)) {
       const get = tessera(["var", "get", name], { cwd: dir, env: id.env });
@@ -715,52 +723,51 @@ describe("age interoperability", requireComponent("age", haveAge), () => {
 });
 
 describe("recipients", () => {
-  test("a teammate in .tessera/recipients can read after a write or `var rekey`; removed, is locked out", () => {
+  test("a teammate added to .tessera/recipients can read after `var rekey`; removed and rekeyed, is locked out", () => {
     const owner = identity();
     const teammate = identity();
     const dir = storeOf(owner);
+    const path = join(dir, ".tessera", "recipients");
     fails(tessera(["var", "get", "A"], { cwd: dir, env: teammate.env }), "E_STORE_LOCKED", 4, "before");
 
-    writeFileSync(join(dir, ".tessera", "recipients"), `# the team\n\n${teammate.recipient}  # teammate\n`);
+    // The teammate's key as an older Tessera wrote lines: a comment after it (which `age -R` rejects).
+    const ownerLines = readFileSync(path, "utf8");
+    writeFileSync(path, `${ownerLines}\n${teammate.recipient}  # teammate\n`);
     // Listing a recipient changes nothing until the store is written again.
     fails(tessera(["var", "get", "A"], { cwd: dir, env: teammate.env }), "E_STORE_LOCKED", 4, "listed only");
     const rekey = tessera(["var", "rekey"], { cwd: dir, env: owner.env });
     ok(rekey, "var rekey");
-    // The owner's key was not listed: the write adds it, so the file stays the one list of readers.
-    assert.match(rekey.stderr, /added your public key to \.tessera\/recipients/);
     assert.match(rekey.stderr, /for the 2 recipients in \.tessera\/recipients/);
-    // On a line of its own, its comment above it (as `age -R` reads the file); the teammate's comment moved.
-    const written = readFileSync(join(dir, ".tessera", "recipients"), "utf8");
-    assert.match(
-      written,
-      new RegExp(`^# teammate\n${teammate.recipient}\n(# \\S+\n)?${owner.recipient}\n$`, "m"),
-    );
-    assert.match(rekey.stderr, /put \.tessera\/recipients in the form `age -R` reads/);
+    assert.match(rekey.stderr, new RegExp(`reader added: ${teammate.recipient}`));
+    // The comment moved to a line of its own.
+    assert.equal(readFileSync(path, "utf8"), `${ownerLines}\n# teammate\n${teammate.recipient}\n`);
     assert.deepEqual(values(dir, teammate.env), { A: "1" });
     assert.deepEqual(values(dir, owner.env), { A: "1" });
 
-    // A teammate's write keeps everyone listed, the owner included.
+    // A reader writes once listed as a writer too (their rekey adds their writer line), keeping everyone.
+    ok(
+      tessera(["var", "rekey", "-q"], { cwd: dir, env: teammate.env }),
+      "the teammate lists their writer key",
+    );
     ok(tessera(["var", "set", "T", "t", "-q"], { cwd: dir, env: teammate.env }), "teammate writes");
     assert.deepEqual(values(dir, owner.env), { A: "1", T: "t" });
     ok(tessera(["var", "unset", "T", "-q"], { cwd: dir, env: owner.env }), "owner unsets");
-
-    // Any later write keeps the teammate in.
     ok(tessera(["var", "set", "B", "2", "-q"], { cwd: dir, env: owner.env }), "owner writes");
     assert.deepEqual(values(dir, teammate.env), { A: "1", B: "2" });
-    assert.deepEqual(values(dir, owner.env), { A: "1", B: "2" });
 
-    // A write alone (no rekey) after a recipient is added also lets them in.
-    const third = identity();
-    writeFileSync(join(dir, ".tessera", "recipients"), `${teammate.recipient}\n${third.recipient}\n`);
-    ok(tessera(["var", "set", "C", "3", "-q"], { cwd: dir, env: owner.env }), "owner writes");
-    assert.deepEqual(values(dir, third.env), { A: "1", B: "2", C: "3" });
-    assert.deepEqual(values(dir, teammate.env), { A: "1", B: "2", C: "3" });
-
-    writeFileSync(join(dir, ".tessera", "recipients"), `${third.recipient}\n`);
+    // Removed (both lines) and rekeyed: locked out of later versions.
+    writeFileSync(
+      path,
+      readFileSync(path, "utf8")
+        .split("\n")
+        .filter(
+          (line) => !line.includes(teammate.recipient) && !line.includes(writerKeyOf([teammate.secret])!.id),
+        )
+        .join("\n"),
+    );
     ok(tessera(["var", "rekey", "-q"], { cwd: dir, env: owner.env }), "var rekey without the teammate");
     fails(tessera(["var", "get", "A"], { cwd: dir, env: teammate.env }), "E_STORE_LOCKED", 4, "removed");
-    assert.deepEqual(values(dir, third.env), { A: "1", B: "2", C: "3" });
-    assert.deepEqual(values(dir, owner.env), { A: "1", B: "2", C: "3" });
+    assert.deepEqual(values(dir, owner.env), { A: "1", B: "2" });
   });
 
   test("a bad line in .tessera/recipients: E_STORE_INVALID naming the file and line, store unchanged", () => {

@@ -13,7 +13,7 @@ import { type Context, printWarnings } from "../common.js";
 export const usage = `tessera var set NAME VALUE | NAME=VALUE… | NAME --stdin [--literal]
        tessera var get NAME | unset NAME… | declare NAME… | list [--values] [--json]
        tessera var import FILE [--format dotenv|ploinky] | export [--format dotenv|ploinky|json]
-       tessera var rekey | recipient`;
+       tessera var rekey | recipient [--lines]`;
 export const summary =
   "the encrypted workspace store (.tessera/store.age): set, get, unset, declare, list, import, export";
 
@@ -55,21 +55,24 @@ export async function loadStore(workspace: Workspace, context: Context, quiet: b
   return contents;
 }
 
+/** Change the store under its lock (see updateStore); `rekey` also signs a store written before signing. */
 export async function change(
   workspace: Workspace,
   context: Context,
   quiet: boolean,
   body: (values: Map<string, string>) => boolean,
-): Promise<boolean> {
+  options: { rekey?: boolean } = {},
+): Promise<import("../../workspace/write.js").UpdateResult> {
   const { updateStore } = await import("../../workspace/write.js");
   const warnings: import("../../errors.js").Diagnostic[] = [];
-  const written = await updateStore(
+  const result = await updateStore(
     workspace,
     { env: context.env, cwd: context.cwd, notice: (text) => quiet || context.stderr(text), warnings },
     (contents) => body(contents.values),
+    options,
   );
   printWarnings(warnings, context, quiet);
-  return written;
+  return result;
 }
 
 export function notInStore(name: string, workspace: Workspace, context: Context): TesseraError {

@@ -4,7 +4,7 @@
  *   var set NAME VALUE | NAME=VALUE… | NAME --stdin [--literal]
  *   var get NAME · var unset NAME… · var declare NAME… · var list [--values] [--json]
  *   var import FILE [--format dotenv|ploinky] · var export [--format dotenv|ploinky|json]
- *   var rekey · var recipient
+ *   var rekey · var recipient [--lines]
  *   (Ploinky's short form: `tessera var NAME VALUE` and `tessera var NAME=VALUE` set.)
  *
  * Values are templates, as in .env files: `$OTHER` is an alias, `$$` a literal `$` (`--literal` stores

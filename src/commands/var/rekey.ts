@@ -1,7 +1,10 @@
-/** tessera var rekey: re-encrypt the store for you and everyone in .tessera/recipients. */
-import { TesseraError } from "../../errors.js";
+/**
+ * tessera var rekey: re-encrypt the store for you and everyone in .tessera/recipients, and sign it; print
+ * the readers and writers that changed. It also signs a store written before stores were signed, and
+ * creates an empty store when there is none.
+ */
 import { displayPath } from "../../files.js";
-import { findWorkspace, storeExists } from "../../workspace/workspace.js";
+import { findWorkspace } from "../../workspace/workspace.js";
 import { helpText, parseArgs } from "../args.js";
 import { type Context, noArguments } from "../common.js";
 import { change, QUIET } from "./common.js";
@@ -12,7 +15,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(
       helpText(
         "tessera var rekey",
-        "re-encrypt the store for you and everyone in .tessera/recipients",
+        "re-encrypt and sign the store for you and the readers and writers in .tessera/recipients",
         QUIET,
       ),
     );
@@ -20,18 +23,23 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   }
   noArguments(parsed.positionals, "tessera var rekey");
   const workspace = findWorkspace(context.cwd, context.env.HOME);
-  if (!storeExists(workspace)) {
-    throw new TesseraError("E_VAR_NOT_SET", "there is no workspace store to re-encrypt", {
-      hint: "`tessera var set NAME VALUE` creates it",
-    });
-  }
-  const { readRecipients } = await import("../../workspace/store.js");
-  await change(workspace, context, parsed.flags.quiet === true, () => true);
-  if (!parsed.flags.quiet) {
-    const count = readRecipients(workspace, context.cwd).length;
+  const quiet = parsed.flags.quiet === true;
+  const result = await change(workspace, context, quiet, () => true, { rekey: true });
+  if (!quiet) {
+    const count = result.audience.recipients.length;
+    const writers = result.audience.writers.length;
+    const file = displayPath(context.cwd, workspace.file);
+    const what = result.created
+      ? `created ${file} (empty)`
+      : result.changes === undefined
+        ? `signed ${file} (it was not signed) and re-encrypted it`
+        : `re-encrypted ${file}`;
     context.stderr(
-      `tessera: re-encrypted ${displayPath(context.cwd, workspace.file)} for the ${count} recipient${count === 1 ? "" : "s"} in .tessera/recipients\n`,
+      `tessera: ${what} for the ${count} recipient${count === 1 ? "" : "s"} in .tessera/recipients (${writers} writer${writers === 1 ? "" : "s"}), signed with your writer key ${result.writer}\n`,
     );
+    for (const { role, change: how, key } of result.changes ?? []) {
+      context.stderr(`  ${role} ${how}: ${key}\n`);
+    }
   }
   return 0;
 }
