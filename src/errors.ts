@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   E_STORE_INVALID: EXIT.invalid,
   E_STORE_LOCKED: EXIT.invalid,
   E_STORE_UNTRUSTED: EXIT.invalid,
+  E_RECIPIENTS_CHANGED: EXIT.invalid,
   E_KEY_INVALID: EXIT.invalid,
   E_HOST_VARIABLE: EXIT.invalid,
   E_MANIFEST_UNTRUSTED: EXIT.invalid,

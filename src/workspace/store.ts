@@ -287,7 +287,17 @@ export async function readStore(
   if (!data) return EMPTY();
   const identities = loadIdentities(env, warnings);
   if (!identities) throw noIdentity(workspace, cwd);
-  return (await openStore(workspace, cwd, data, identities)).contents;
+  const opened = await openStore(workspace, cwd, data, identities);
+  // A pulled change of who can read or write, not yet confirmed by a rekey: say so (writes are refused).
+  const changes = audienceChanges(opened.signed!.audience, audienceOf(opened.file));
+  if (changes.length) {
+    warnings?.push({
+      code: "W_RECIPIENTS_PENDING",
+      message: `${displayPath(cwd, opened.file.path)} differs from the readers and writers the store was written for: ${describeChanges(changes).join("; ")}`,
+      hint: "check the change (`git log -p -- .tessera/recipients`), then run `tessera var rekey` to re-encrypt the store for the file as it is; until then writes are refused",
+    });
+  }
+  return opened.contents;
 }
 
 /** The store file's bytes, or undefined when there is none. */
@@ -426,4 +436,11 @@ export function audienceChanges(before: Audience, after: Audience): AudienceChan
   compare("reader", before.recipients, after.recipients);
   compare("writer", before.writers, after.writers);
   return out;
+}
+
+/** "reader added: age1…" for each change; `mine` marks the user's own keys. */
+export function describeChanges(changes: readonly AudienceChange[], mine: readonly string[] = []): string[] {
+  return changes.map(
+    ({ role, change, key }) => `${role} ${change}: ${key}${mine.includes(key) ? " (yours)" : ""}`,
+  );
 }

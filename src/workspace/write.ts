@@ -4,7 +4,9 @@
  * so concurrent writers lose nothing and a writer killed at any moment leaves the old or the new state.
  *
  * The file is encrypted with age-encryption to the user and everyone in `.tessera/recipients`, and signed
- * by the user's writer key (../crypto/sign.ts).
+ * by the user's writer key (../crypto/sign.ts). A pulled `.tessera/recipients` is data: a write whose
+ * readers or writers differ from those the store was last written for is refused (E_RECIPIENTS_CHANGED,
+ * naming the keys added and removed) until `tessera var rekey` confirms the file as it is.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
@@ -19,6 +21,7 @@ import {
   type AudienceChange,
   audienceChanges,
   audienceOf,
+  describeChanges,
   EMPTY,
   noIdentity,
   normalizeForAge,
@@ -158,6 +161,28 @@ export interface UpdateResult {
   created: boolean;
 }
 
+function recipientsChanged(
+  changes: AudienceChange[],
+  mine: readonly string[],
+  file: RecipientsFile,
+  created: boolean,
+  context: UpdateContext,
+): TesseraError {
+  const shown = displayPath(context.cwd, file.path);
+  return new TesseraError(
+    "E_RECIPIENTS_CHANGED",
+    created
+      ? `${shown} lists keys besides yours: the new store would be readable or writable by them`
+      : `${shown} differs from the readers and writers the store was written for: this write would change who can read or write it`,
+    {
+      details: describeChanges(changes, mine),
+      hint: created
+        ? "check whose keys they are; `tessera var rekey` creates the store for the file as it is"
+        : "check the change (`git log -p -- .tessera/recipients`); `tessera var rekey` re-encrypts the store for the file as it is",
+    },
+  );
+}
+
 /**
  * Change the store under its lock: `change` gets the current contents (empty for a new store) and
  * returns whether to write. The file is then encrypted to the user and `.tessera/recipients`, and signed.
@@ -220,6 +245,9 @@ export async function updateStore(
       const result: UpdateResult = { written: false, audience, changes, writer: writer.id, created: !data };
       const contents = opened?.contents ?? EMPTY();
       if (!(await change(contents))) return result;
+      if (!options.rekey && changes?.length) {
+        throw recipientsChanged(changes, [...own, writer.id], file, !data, context);
+      }
       updateRecipientsFile(file, own, writer, context);
       const armored = await encrypt(
         serializeSigned(contents, audience, writer),

@@ -723,7 +723,7 @@ describe("age interoperability", requireComponent("age", haveAge), () => {
 });
 
 describe("recipients", () => {
-  test("a teammate added to .tessera/recipients can read after `var rekey`; removed and rekeyed, is locked out", () => {
+  test("a teammate added to .tessera/recipients can read after `var rekey` (not before); removed and rekeyed, is locked out", () => {
     const owner = identity();
     const teammate = identity();
     const dir = storeOf(owner);
@@ -733,8 +733,14 @@ describe("recipients", () => {
     // The teammate's key as an older Tessera wrote lines: a comment after it (which `age -R` rejects).
     const ownerLines = readFileSync(path, "utf8");
     writeFileSync(path, `${ownerLines}\n${teammate.recipient}  # teammate\n`);
-    // Listing a recipient changes nothing until the store is written again.
+    // Listing a recipient changes nothing until a rekey, and no other write makes that change.
     fails(tessera(["var", "get", "A"], { cwd: dir, env: teammate.env }), "E_STORE_LOCKED", 4, "listed only");
+    fails(
+      tessera(["var", "set", "B", "2"], { cwd: dir, env: owner.env }),
+      "E_RECIPIENTS_CHANGED",
+      4,
+      "var set",
+    );
     const rekey = tessera(["var", "rekey"], { cwd: dir, env: owner.env });
     ok(rekey, "var rekey");
     assert.match(rekey.stderr, /for the 2 recipients in \.tessera\/recipients/);
@@ -744,7 +750,13 @@ describe("recipients", () => {
     assert.deepEqual(values(dir, teammate.env), { A: "1" });
     assert.deepEqual(values(dir, owner.env), { A: "1" });
 
-    // A reader writes once listed as a writer too (their rekey adds their writer line), keeping everyone.
+    // A reader writes once listed as a writer too (their own rekey adds their writer line), keeping everyone.
+    fails(
+      tessera(["var", "set", "T", "t"], { cwd: dir, env: teammate.env }),
+      "E_RECIPIENTS_CHANGED",
+      4,
+      "not a writer",
+    );
     ok(
       tessera(["var", "rekey", "-q"], { cwd: dir, env: teammate.env }),
       "the teammate lists their writer key",

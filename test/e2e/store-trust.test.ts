@@ -4,6 +4,9 @@
  *   signed by a key nobody listed, is refused (E_STORE_UNTRUSTED, exit 4) by every reader, `run` included;
  *   so is a store a reader changed after it was signed;
  * - a store written before stores were signed is refused until `tessera var rekey` signs it;
+ * - a reader or writer added to (or removed from) `.tessera/recipients` by a pulled commit changes nothing
+ *   until `tessera var rekey`: writes are refused (E_RECIPIENTS_CHANGED, exit 4, naming the keys), reads
+ *   warn (W_RECIPIENTS_PENDING);
  * - the recipients file Tessera writes has its comments on lines of their own (what `age -R` accepts; the
  *   age CLI itself is run in test/interop/store-recipients.test.ts).
  * No message ever shows a value. Forged files are made with age-encryption, as the age CLI would make them.
@@ -235,6 +238,158 @@ describe("a store written before stores were signed", () => {
     assert.deepEqual(lines.slice(0, 3), ["# Who can open .tessera/store.age", "# root@vm", owner.recipient]);
     assert.ok(lines[3]!.startsWith(`# tessera-writer: ${owner.writer}`), lines[3]);
     assert.deepEqual(lines.slice(4), [""]);
+  });
+});
+
+describe("a pulled change of .tessera/recipients takes effect only with `tessera var rekey`", () => {
+  test("an appended key: writes refused (E_RECIPIENTS_CHANGED) naming it, reads warn, rekey confirms", async () => {
+    const owner = identity();
+    const stranger = identity();
+    const dir = workspaceOf(owner);
+    const store = () => readFileSync(join(dir, STORE), "utf8");
+    const before = store();
+    // The pulled commit: one line, with a label of its choosing.
+    writeFileSync(
+      join(dir, RECIPIENTS),
+      `${readFileSync(join(dir, RECIPIENTS), "utf8")}# ops-backup-key (trust me)\n${stranger.recipient}\n`,
+    );
+    for (const args of [
+      ["var", "set", "NEW", "fake-new-value-4b2a"],
+      ["var", "unset", "TOKEN"],
+      ["var", "declare", "OTHER"],
+      ["var", "import", "-"],
+    ]) {
+      const result = tessera(args, { cwd: dir, env: owner.env, input: "IMPORTED=fake-imported-value\n" });
+      refused(result, "E_RECIPIENTS_CHANGED", args.join(" "), [
+        "fake-new-value-4b2a",
+        "fake-token-8d1f0c",
+        "fake-imported-value",
+      ]);
+      assert.match(result.stderr, new RegExp(`\n  reader added: ${stranger.recipient}\n`));
+      assert.match(result.stderr, /hint: .*`tessera var rekey`/);
+      assert.ok(!result.stderr.includes("trust me"), "a label from the file is shown");
+      assert.equal(store(), before, `${args.join(" ")} wrote the store`);
+    }
+    const doc = await decryptWith(owner.secret, store());
+    assert.deepEqual(doc.recipients, [owner.recipient]);
+    await assert.rejects(decryptWith(stranger.secret, store()), "the stranger can read the store");
+
+    // Reads go on (the store is still the one the owner signed), with a warning.
+    const read = ok(tessera(PRINT, { cwd: dir, env: owner.env }), "run");
+    assert.equal(read.stdout, "https://api.example.com/v2");
+    assert.match(
+      read.stderr,
+      new RegExp(`warning\\[W_RECIPIENTS_PENDING\\]: .*reader added: ${stranger.recipient}`),
+    );
+
+    const rekey = ok(tessera(["var", "rekey"], { cwd: dir, env: owner.env }), "rekey");
+    assert.match(rekey.stderr, /for the 2 recipients in \.tessera\/recipients/);
+    assert.match(rekey.stderr, new RegExp(`\n  reader added: ${stranger.recipient}\n`));
+    assert.equal(
+      ok(tessera(["var", "get", "TOKEN"], { cwd: dir, env: stranger.env }), "get").stdout,
+      "fake-token-8d1f0c\n",
+    );
+    assert.equal(ok(tessera(PRINT, { cwd: dir, env: owner.env }), "run").stderr, "");
+    ok(tessera(["var", "set", "NEW", "1", "-q"], { cwd: dir, env: owner.env }), "a write after the rekey");
+  });
+
+  test("a removed key and an added writer are listed too; the file is unchanged by a refused write", () => {
+    const owner = identity();
+    const teammate = identity();
+    const newcomer = identity();
+    const dir = workspaceOf(owner);
+    const path = join(dir, RECIPIENTS);
+    writeFileSync(path, `${readFileSync(path, "utf8")}${teammate.recipient}\n`);
+    ok(tessera(["var", "rekey", "-q"], { cwd: dir, env: owner.env }), "rekey");
+    const text = readFileSync(path, "utf8")
+      .replace(`${teammate.recipient}\n`, "")
+      .concat(`# tessera-writer: ${newcomer.writer}\n`);
+    writeFileSync(path, text);
+    const result = tessera(["var", "set", "A", "1"], { cwd: dir, env: owner.env });
+    refused(result, "E_RECIPIENTS_CHANGED", "var set");
+    assert.match(
+      result.stderr,
+      new RegExp(`\n  reader removed: ${teammate.recipient}\n  writer added: ${newcomer.writer}\n`),
+    );
+    assert.equal(readFileSync(path, "utf8"), text);
+    ok(tessera(["var", "rekey", "-q"], { cwd: dir, env: owner.env }), "rekey");
+    refused(
+      tessera(["var", "get", "A"], { cwd: dir, env: teammate.env }),
+      "E_STORE_LOCKED",
+      "the removed reader",
+    );
+  });
+
+  test("a first write into a workspace whose recipients file lists others: refused until rekey creates the store", () => {
+    const owner = identity();
+    const other = identity();
+    const dir = project({ ".tessera/recipients": `${other.recipient}\n# tessera-writer: ${other.writer}\n` });
+    const result = tessera(["var", "set", "A", "fake-a-value"], { cwd: dir, env: owner.env });
+    refused(result, "E_RECIPIENTS_CHANGED", "first var set", ["fake-a-value"]);
+    assert.match(result.stderr, /lists keys besides yours/);
+    assert.match(
+      result.stderr,
+      new RegExp(`reader added: ${other.recipient}\n  writer added: ${other.writer}`),
+    );
+    const rekey = ok(tessera(["var", "rekey"], { cwd: dir, env: owner.env }), "rekey");
+    assert.match(rekey.stderr, /created \.tessera\/store\.age \(empty\) for the 2 recipients/);
+    ok(tessera(["var", "set", "A", "fake-a-value", "-q"], { cwd: dir, env: owner.env }), "var set");
+    assert.equal(
+      ok(tessera(["var", "get", "A"], { cwd: dir, env: other.env }), "get").stdout,
+      "fake-a-value\n",
+    );
+  });
+
+  test("a reader who is not a writer: their first write is refused (writer added, yours) until they rekey", () => {
+    const owner = identity();
+    const reader = identity();
+    const dir = workspaceOf(owner);
+    const path = join(dir, RECIPIENTS);
+    writeFileSync(path, `${readFileSync(path, "utf8")}${reader.recipient}\n`);
+    ok(tessera(["var", "rekey", "-q"], { cwd: dir, env: owner.env }), "owner rekeys");
+    const result = tessera(["var", "set", "B", "2"], { cwd: dir, env: reader.env });
+    refused(result, "E_RECIPIENTS_CHANGED", "reader writes");
+    assert.match(result.stderr, new RegExp(`writer added: ${reader.writer} \\(yours\\)`));
+    const rekey = ok(tessera(["var", "rekey"], { cwd: dir, env: reader.env }), "reader rekeys");
+    assert.match(rekey.stderr, /added your writer key to \.tessera\/recipients/);
+    assert.ok(readFileSync(path, "utf8").includes(`\n# tessera-writer: ${reader.writer}`));
+    ok(tessera(["var", "set", "B", "2", "-q"], { cwd: dir, env: reader.env }), "reader writes");
+    assert.equal(ok(tessera(["var", "get", "B"], { cwd: dir, env: owner.env }), "owner reads").stdout, "2\n");
+  });
+
+  test("removing the writer who signed last: rekey while still listed, then remove and rekey", () => {
+    const owner = identity();
+    const leaver = identity();
+    const dir = workspaceOf(owner);
+    const path = join(dir, RECIPIENTS);
+    writeFileSync(
+      path,
+      `${readFileSync(path, "utf8")}${ok(tessera(["var", "recipient", "--lines"], { cwd: dir, env: leaver.env }), "--lines").stdout}`,
+    );
+    ok(tessera(["var", "rekey", "-q"], { cwd: dir, env: owner.env }), "owner adds the leaver");
+    ok(tessera(["var", "set", "L", "1", "-q"], { cwd: dir, env: leaver.env }), "the leaver writes");
+    const full = readFileSync(path, "utf8");
+    const without = full
+      .split("\n")
+      .filter((line) => !line.includes(leaver.recipient) && !line.includes(leaver.writer))
+      .join("\n");
+    writeFileSync(path, without);
+    const refusedRekey = tessera(["var", "rekey"], { cwd: dir, env: owner.env });
+    refused(refusedRekey, "E_STORE_UNTRUSTED", "rekey of a store signed by a removed writer");
+    assert.match(
+      refusedRekey.stderr,
+      /put the line back, run `tessera var rekey`, then remove it and rekey again/,
+    );
+    writeFileSync(path, full);
+    ok(tessera(["var", "rekey", "-q"], { cwd: dir, env: owner.env }), "rekey while listed");
+    writeFileSync(path, without);
+    ok(tessera(["var", "rekey", "-q"], { cwd: dir, env: owner.env }), "rekey without the leaver");
+    refused(
+      tessera(["var", "get", "L"], { cwd: dir, env: leaver.env }),
+      "E_STORE_LOCKED",
+      "the leaver reads",
+    );
+    assert.equal(ok(tessera(["var", "get", "L"], { cwd: dir, env: owner.env }), "owner reads").stdout, "1\n");
   });
 });
 

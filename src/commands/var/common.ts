@@ -55,7 +55,10 @@ export async function loadStore(workspace: Workspace, context: Context, quiet: b
   return contents;
 }
 
-/** Change the store under its lock (see updateStore); `rekey` also signs a store written before signing. */
+/**
+ * Change the store under its lock (see updateStore). Refused with E_RECIPIENTS_CHANGED when
+ * .tessera/recipients changed since the store was written, unless `rekey` (the user confirms the file).
+ */
 export async function change(
   workspace: Workspace,
   context: Context,

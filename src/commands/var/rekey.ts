@@ -1,7 +1,8 @@
 /**
- * tessera var rekey: re-encrypt the store for you and everyone in .tessera/recipients, and sign it; print
- * the readers and writers that changed. It also signs a store written before stores were signed, and
- * creates an empty store when there is none.
+ * tessera var rekey: re-encrypt the store for you and everyone in .tessera/recipients, and sign it. This is
+ * how a change of .tessera/recipients (a reader or writer added or removed) takes effect: other writes
+ * refuse it (E_RECIPIENTS_CHANGED). It also signs a store written before stores were signed, and creates
+ * an empty store when there is none (for a recipients file that lists others).
  */
 import { displayPath } from "../../files.js";
 import { findWorkspace } from "../../workspace/workspace.js";
@@ -15,7 +16,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stdout(
       helpText(
         "tessera var rekey",
-        "re-encrypt and sign the store for you and the readers and writers in .tessera/recipients",
+        "re-encrypt and sign the store for you and the readers and writers in .tessera/recipients (confirms a change of that file)",
         QUIET,
       ),
     );
