@@ -218,6 +218,8 @@ export async function updateStore(
       `tessera: created the workspace store directory ${displayPath(context.cwd, workspace.dir)}\n`,
     );
   }
+  // Load the encrypter before taking the lock, so that other writers do not wait for a module to load.
+  await import("../crypto/age-lib.js");
   return withLock(
     join(workspace.dir, `${STORE_FILE}.lock`),
     {
