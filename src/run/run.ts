@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { TesseraError } from "../errors.js";
-import { type Maskable, Masker, maskPatterns } from "../formats/mask.js";
+import { type Maskable, Masker, MIN_MASK_LENGTH, maskPatterns } from "../formats/mask.js";
 import { mark, report } from "../timing.js";
 import { type Pump, pump } from "./relay.js";
 
@@ -81,9 +81,12 @@ export async function runChild(options: RunChildOptions): Promise<number> {
   checkEnvironmentSizes(options.env);
   const wantOut = options.mask !== "never" && (await shouldMask(1, options.mask));
   const wantErr = options.mask !== "never" && (await shouldMask(2, options.mask));
-  const patterns = wantOut || wantErr ? maskPatterns(options.secrets) : [];
-  const maskOut = wantOut && patterns.length > 0;
-  const maskErr = wantErr && patterns.length > 0;
+  // Whether anything is long enough to mask is cheap to know; the patterns (every encoded form of every
+  // secret) are built after the child has started, so it does not wait for them. Its output arrives on a
+  // later turn of the event loop, when the maskers are in place.
+  const maskable = options.secrets.some((secret) => secret.value.length >= MIN_MASK_LENGTH);
+  const maskOut = wantOut && maskable;
+  const maskErr = wantErr && maskable;
   return new Promise((resolvePromise, reject) => {
     running++;
     // Handlers first: a signal that arrived before them would end Tessera and orphan the child.
@@ -114,6 +117,7 @@ export async function runChild(options: RunChildOptions): Promise<number> {
       stdio: ["inherit", maskOut ? "pipe" : "inherit", maskErr ? "pipe" : "inherit"],
     });
 
+    const patterns = maskOut || maskErr ? maskPatterns(options.secrets) : [];
     const pumps: Pump[] = [];
     const brokenPipe = () => child?.kill("SIGPIPE");
     if (maskOut && child.stdout)
