@@ -1,6 +1,7 @@
 /**
  * A small JSON scanner: it reads a text into a tree of values with their ranges ([start, end) offsets
- * into the text), accepts exactly what JSON.parse accepts, and names the first syntax problem and its
+ * into the text), accepts exactly what JSON.parse accepts (up to MAX_JSON_DEPTH levels of nesting:
+ * deeper is a problem of its own, not a stack overflow), and names the first syntax problem and its
  * offset. Node's JSON.parse messages carry no position (and quote the text), so a failed parse is
  * located with findJsonSyntaxError; the expose editor (json-edit.ts) edits a manifest by these ranges.
  */
@@ -59,11 +60,15 @@ export interface Member {
   value: JsonNode;
 }
 
+/** Arrays and objects nest at most this deep (the scanner recurses; no real manifest comes close). */
+export const MAX_JSON_DEPTH = 1000;
+
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const HEX4 = /[0-9a-fA-F]{4}/y;
 
 class Scanner {
   private i: number;
+  private depth = 0;
   constructor(
     private readonly text: string,
     start: number,
@@ -97,8 +102,14 @@ class Scanner {
   private value(): JsonNode {
     this.space();
     const c = this.text[this.i];
-    if (c === "{") return this.object();
-    if (c === "[") return this.array();
+    if (c === "{" || c === "[") {
+      if (this.depth >= MAX_JSON_DEPTH)
+        this.error(`arrays and objects nested more than ${MAX_JSON_DEPTH} levels deep`);
+      this.depth++;
+      const node = c === "{" ? this.object() : this.array();
+      this.depth--;
+      return node;
+    }
     if (c === '"') return this.string();
     if (c === "t") return this.literal("true");
     if (c === "f") return this.literal("false");
@@ -197,4 +208,35 @@ class Scanner {
       this.error(`unexpected ${this.describe()}: expected ',' or ']'`);
     }
   }
+}
+
+/**
+ * The span of the node at `path` in a scanned tree: an object's member by key (the last of duplicate
+ * keys, the one JSON.parse keeps), an array's item by index; the member's key with `key`. Where the
+ * path leaves the tree, the closest ancestor that exists.
+ */
+export function spanAt(text: string, root: JsonNode, path: readonly (string | number)[], key = false): Span {
+  let node: JsonNode = root;
+  for (let i = 0; i < path.length; i++) {
+    const segment = String(path[i]);
+    if (node.kind === "object") {
+      let found: Member | undefined;
+      for (const member of node.members) if (keyText(text, member.key) === segment) found = member;
+      if (!found) return node;
+      if (key && i === path.length - 1) return found.key;
+      node = found.value;
+    } else if (node.kind === "array" && /^[0-9]+$/.test(segment)) {
+      const item = node.items[Number(segment)];
+      if (!item) return node;
+      node = item;
+    } else {
+      return node;
+    }
+  }
+  return node;
+}
+
+function keyText(text: string, span: Span): string {
+  const key: unknown = JSON.parse(text.slice(span.start, span.end));
+  return typeof key === "string" ? key : "";
 }

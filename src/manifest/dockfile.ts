@@ -20,7 +20,7 @@ import { Problems } from "./tessera.js";
 
 export function parseDockfile(text: string, file: string, dir: string): Spec {
   const yaml = parseYaml(text, file, "E_MANIFEST_SYNTAX");
-  const data: unknown = yaml.doc.toJS() ?? {};
+  const data: unknown = yaml.data() ?? {};
   if (!isRecord(data)) {
     throw new TesseraError("E_MANIFEST_INVALID", "a Dockfile must be a mapping (version:, agent:, ...)", {
       location: yaml.locate([]),

@@ -8,8 +8,7 @@
  */
 import { basename } from "node:path";
 import { type Location, TesseraError } from "../errors.js";
-import { findJsonSyntaxError } from "../formats/json-syntax.js";
-import { parseYaml, type YamlFile } from "../formats/yaml-doc.js";
+import { findJsonSyntaxError, type JsonNode, scanJson, spanAt } from "../formats/json-syntax.js";
 import { isRecord } from "../model/guards.js";
 import { type Declaration, ENV_NAME, type ProfileSpec, type Spec } from "../model/spec.js";
 import { parseTemplate, referencedNames } from "../model/template.js";
@@ -31,11 +30,7 @@ export function parsePloinkyManifest(text: string, file: string, dir: string): S
   } catch (error) {
     throw jsonSyntaxError(text, file, error);
   }
-  let located: YamlFile | undefined;
-  const locate = (path: Path, key = false): Location => {
-    located ??= parseYaml(text, file, "E_MANIFEST_SYNTAX");
-    return located.locate(path, key);
-  };
+  const locate = jsonLocator(text, file);
   if (!isRecord(data)) {
     throw new TesseraError("E_MANIFEST_INVALID", "a Ploinky manifest.json must be a JSON object", {
       location: { file, line: 1, column: 1 },
@@ -277,6 +272,37 @@ class EnvReader {
     }
     return [...seen.values()];
   }
+}
+
+/**
+ * Where a path of the manifest is, by our JSON scanner (the text is valid JSON by now): line and
+ * column are 1-based, columns count UTF-16 code units. The tree is scanned once, when first asked.
+ */
+function jsonLocator(text: string, file: string): (path: Path, key?: boolean) => Location {
+  let root: JsonNode | null | undefined;
+  let lineStarts: number[] | undefined;
+  return (path, key = false) => {
+    if (root === undefined) {
+      try {
+        root = scanJson(text);
+      } catch {
+        root = null; // JSON.parse read it, so only nesting beyond the scanner's limit gets here
+      }
+    }
+    const offset = root === null ? 0 : spanAt(text, root, path, key).start;
+    if (!lineStarts) {
+      lineStarts = [0];
+      for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lineStarts.push(i + 1);
+    }
+    let low = 0;
+    let high = lineStarts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (lineStarts[middle]! <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return { file, line: low + 1, column: offset - lineStarts[low]! + 1 };
+  };
 }
 
 /** A JSON syntax error with file:line:column (found by our own scanner: Node's message has no position). */

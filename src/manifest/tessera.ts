@@ -89,7 +89,7 @@ export function scalarText(yaml: YamlFile, path: Path): string | undefined {
 
 export function parseTesseraManifest(text: string, file: string, dir: string): Spec {
   const yaml = parseYaml(text, file, "E_MANIFEST_SYNTAX");
-  const data: unknown = yaml.doc.toJS() ?? {};
+  const data: unknown = yaml.data() ?? {};
   if (!isRecord(data)) {
     throw new TesseraError(
       "E_MANIFEST_INVALID",

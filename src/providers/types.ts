@@ -113,11 +113,7 @@ export function durationMs(text: string): number {
  */
 export function field(json: unknown, property: string): string | undefined {
   const text = (value: unknown) =>
-    value === undefined || value === null
-      ? undefined
-      : typeof value === "string"
-        ? value
-        : JSON.stringify(value);
+    value === undefined || value === null ? undefined : typeof value === "string" ? value : jsonText(value);
   if (json === null || typeof json !== "object") return undefined;
   if (isRecord(json) && Object.hasOwn(json, property)) return text(json[property]);
   if (!property.includes(".")) return undefined;
@@ -128,6 +124,30 @@ export function field(json: unknown, property: string): string | undefined {
     else return undefined;
   }
   return text(here);
+}
+
+/** A store's structured value nests at most this deep to be served as JSON text. */
+export const MAX_VALUE_DEPTH = 1000;
+
+/**
+ * A structured value (parsed JSON) as its JSON text. A value nested deeper than MAX_VALUE_DEPTH is an
+ * "invalid" answer, not a stack overflow: JSON.parse reads any depth, JSON.stringify does not.
+ */
+export function jsonText(value: unknown): string {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [item, depth] = top;
+    if (item === null || typeof item !== "object") continue;
+    if (depth > MAX_VALUE_DEPTH) {
+      throw new ProviderError(
+        "invalid",
+        `the store answered a value nested more than ${MAX_VALUE_DEPTH} levels deep`,
+        { hint: "no variable's value nests that deep: check what the store holds at this path" },
+      );
+    }
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return JSON.stringify(value);
 }
 
 /** JSON text as a program or file gives it: a leading byte-order mark is not part of the JSON. */
