@@ -11,9 +11,12 @@
  * Deliberate differences from compose-go: a bare key is never looked up (the process environment is
  * its own, higher layer), a bare word on the last line is a bare key (compose-go stores it under the
  * empty key), an unterminated quote is reported at the line where it opened, octal escapes above
- * \0177 are kept as written, and no error message ever quotes a value.
+ * \0177 are kept as written, and no error message ever quotes a value: a key is named only when it is a
+ * valid variable name (anything else on a line may be part of a pasted secret), a bad character only
+ * by its column.
  */
-import { TesseraError } from "../errors.js";
+import { type Diagnostic, type Location, TesseraError } from "../errors.js";
+import { ENV_NAME } from "../model/spec.js";
 import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
 
 export type Quote = "none" | "single" | "double";
@@ -104,13 +107,20 @@ export function parseDotenv(input: string, file: string): DotenvFile {
         break;
       }
       if (!isInlineSpace(k) && !KEY_CHAR.test(k)) {
-        const shown = k === '"' || k === "'" ? `a quote (${k})` : JSON.stringify(k);
-        fail(
-          `unexpected character ${shown} in a variable name`,
-          statementLine,
-          k === "#"
-            ? "comments start a line, or follow a value after a space"
-            : "names use letters, digits and _ (Compose also allows . - [ ])",
+        // The character itself is not shown: the "name" may be a secret pasted on a line of its own.
+        const column = i - text.lastIndexOf("\n", i - 1);
+        throw new TesseraError(
+          "E_DOTENV_SYNTAX",
+          `a variable name cannot contain the character at column ${column}`,
+          {
+            location: { file, line: statementLine, column },
+            hint:
+              k === "#"
+                ? "comments start a line, or follow a value after a space"
+                : k === '"' || k === "'"
+                  ? "a quoted value follows NAME= (or NAME:)"
+                  : "names use letters, digits and _ (Compose also allows . - [ ]); a line that is not NAME=value does not belong in a .env file",
+          },
         );
       }
       i++;
@@ -156,7 +166,7 @@ export function parseDotenv(input: string, file: string): DotenvFile {
       }
       if (!closed) {
         fail(
-          `unterminated ${quote === '"' ? "double" : "single"}-quoted value for ${key}`,
+          `unterminated ${quote === '"' ? "double" : "single"}-quoted value for ${shownKey(key)}`,
           openLine,
           `close the value with ${quote}, or escape a ${quote} inside it as \\${quote}`,
         );
@@ -185,12 +195,37 @@ export function parseDotenv(input: string, file: string): DotenvFile {
   return { entries, bare };
 }
 
+/**
+ * A key as a message may name it: a valid variable name is a variable's name; anything else is text
+ * of the file (a line of a pasted secret, say), never shown.
+ */
+export function shownKey(key: string): string {
+  return ENV_NAME.test(key) ? key : "the variable on this line";
+}
+
+/**
+ * The warning for an entry whose name is not a valid environment variable name. The name is not shown:
+ * it is text of a value file, and may be part of a value (`API_KEY=SEKRET…` as a YAML key, a secret
+ * pasted on a line of its own); the file and line say where it is.
+ */
+export function invalidNameWarning(key: string, location: Location, outcome = "ignored"): Diagnostic {
+  return {
+    code: "W_NAME_INVALID",
+    message:
+      key === ""
+        ? `an entry has an empty name; it is ${outcome}`
+        : `the name on this line is not a valid environment variable name; the entry is ${outcome}`,
+    location,
+    hint: "use letters, digits and _ only, not starting with a digit",
+  };
+}
+
 function template(text: string, file: string, line: number, key: string): Template {
   try {
     return parseTemplate(text);
   } catch (error) {
     if (!(error instanceof TemplateSyntaxError)) throw error;
-    throw new TesseraError("E_TEMPLATE_SYNTAX", `the value of ${key}: ${error.message}`, {
+    throw new TesseraError("E_TEMPLATE_SYNTAX", `the value of ${shownKey(key)}: ${error.message}`, {
       location: { file, line },
       hint: "a literal $ is written $$ (or put the value in single quotes, which are never interpolated)",
     });

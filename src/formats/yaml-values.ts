@@ -10,6 +10,7 @@ import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import { isRecord } from "../model/guards.js";
 import { ENV_NAME } from "../model/spec.js";
 import { parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
+import { invalidNameWarning } from "./dotenv.js";
 import { parseYaml, valueNode } from "./yaml-doc.js";
 
 export interface ValueEntry {
@@ -60,7 +61,7 @@ export function parseYamlValues(text: string, file: string): ValueFile {
       });
     }
     sourcesNode.items.forEach((item, index) => {
-      const fields: unknown = isNode(item) ? item.toJS(yaml.doc) : undefined;
+      const fields: unknown = isNode(item) ? yaml.data(item) : undefined;
       if (!isRecord(fields)) {
         throw new TesseraError("E_VALUES_INVALID", "a sources: entry is a mapping of a store's fields", {
           location: yaml.locate(["sources", index]),
@@ -83,7 +84,7 @@ export function parseYamlValues(text: string, file: string): ValueFile {
       if (!["secrets", "config", "environment"].includes(key)) {
         warnings.push({
           code: "W_VALUES_IGNORED",
-          message: `${key} is ignored: with a secrets: mapping, only secrets: and config: are read`,
+          message: `${ENV_NAME.test(key) ? key : "the key on this line"} is ignored: with a secrets: mapping, only secrets: and config: are read`,
           location: yaml.locate([key], true),
         });
       }
@@ -102,12 +103,7 @@ export function parseYamlValues(text: string, file: string): ValueFile {
       if (map === root && skip.has(key)) continue;
       const keyAt = yaml.at(pair.key.range?.[0] ?? 0);
       if (!ENV_NAME.test(key)) {
-        warnings.push({
-          code: "W_NAME_INVALID",
-          message: `"${key}" is not a valid environment variable name; it is ignored`,
-          location: keyAt,
-          hint: "use letters, digits and _ only, not starting with a digit",
-        });
+        warnings.push(invalidNameWarning(key, keyAt));
         continue;
       }
       // An alias (`B: *a`) stands for the node it names.

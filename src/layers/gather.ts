@@ -15,7 +15,7 @@ import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Diagnostic, errnoCode, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import { parseDotenv } from "../formats/dotenv.js";
+import { invalidNameWarning, parseDotenv } from "../formats/dotenv.js";
 import type { SourceOverride } from "../formats/yaml-values.js";
 import {
   type Candidate,
@@ -273,14 +273,6 @@ function readFileSource(
 
 function isEnvName(key: string, file: string, line: number, warnings: Diagnostic[]): boolean {
   if (ENV_NAME.test(key)) return true;
-  warnings.push({
-    code: "W_NAME_INVALID",
-    message:
-      key === ""
-        ? "an entry has an empty name; it is ignored"
-        : `"${key}" is not a valid environment variable name; it is ignored`,
-    location: { file, line },
-    hint: "use letters, digits and _ only, not starting with a digit",
-  });
+  warnings.push(invalidNameWarning(key, { file, line }));
   return false;
 }

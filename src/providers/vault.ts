@@ -15,7 +15,8 @@
  *   (namespace:, default VAULT_NAMESPACE). `caCert` (default VAULT_CACERT) is a PEM of CAs to trust.
  * - 404 is "missing"; 403 "denied" ("auth" when Vault says the token is invalid); a failed login "auth";
  *   connection, DNS and TLS failures "unreachable"; 429, 5xx and 412 are retried; a sealed Vault is
- *   "unreachable". Messages name paths and HTTP statuses, never a token or a value.
+ *   "unreachable". Messages name paths and HTTP statuses, never a token or a value; of an error body,
+ *   only a well-known Vault error, in fixed words ("permission denied"), never the body's text.
  */
 
 import { readFileSync } from "node:fs";
@@ -39,8 +40,6 @@ interface Connection {
   base: URL;
   namespace?: string;
   ca?: string;
-  /** Secrets that must never appear in a message (the token, a secret id). */
-  secrets: string[];
 }
 
 interface Answer {
@@ -119,33 +118,61 @@ function networkError(error: NodeJS.ErrnoException, connection: Connection): Pro
   });
 }
 
-/** Vault's `errors` list, without anything that could be a credential, shortened. */
-function vaultErrors(answer: Answer, connection: Connection): string {
-  let text = "";
+/**
+ * What Vault said, in fixed words: the first of Vault's well-known errors that its `errors` list holds.
+ * The body itself is never shown: Vault (or a proxy in front of it) may echo a request's data, a
+ * path's contents or a credential in it. Undefined when it says nothing we know.
+ */
+const VAULT_ERRORS: readonly (readonly [RegExp, string])[] = [
+  [/\bVault is sealed\b/i, "Vault is sealed"],
+  [/\binvalid token\b|\bbad token\b|\btoken\b.*\bexpired\b/i, "invalid token"],
+  [/\bmissing client token\b/i, "missing client token"],
+  [/\binvalid role or secret ID\b|\binvalid secret id\b|\binvalid role ID\b/i, "invalid role or secret ID"],
+  [/\bmissing role_id\b/i, "missing role_id"],
+  [/\binvalid role name\b/i, "invalid role name"],
+  [/\bservice account name not authorized\b/i, "service account name not authorized"],
+  [/\bpermission denied\b/i, "permission denied"],
+  [/\bno handler for route\b/i, "no handler for route"],
+  [/\bunsupported path\b/i, "unsupported path"],
+  [/\brate limit quota exceeded\b/i, "rate limit quota exceeded"],
+  [/\b(?:local node not active|standby)\b/i, "no active Vault node"],
+  [/\binternal error\b/i, "internal error"],
+];
+
+/** Fixed words for an HTTP status, when Vault's errors say nothing we know. */
+const STATUS_TEXT: Record<number, string> = {
+  400: "bad request",
+  401: "unauthorized",
+  403: "permission denied",
+  404: "not found",
+  405: "method not allowed",
+  412: "precondition failed",
+  429: "too many requests",
+  500: "internal error",
+  502: "bad gateway",
+  503: "service unavailable",
+  504: "gateway timeout",
+};
+
+function vaultReason(answer: Answer): string | undefined {
+  let errors: unknown;
   try {
-    const errors = propertyOf(JSON.parse(answer.body), "errors");
-    if (Array.isArray(errors)) {
-      text = errors
-        .filter((item): item is string => typeof item === "string")
-        .join("; ")
-        .replace(/\s+/g, " ")
-        .replace(/\d+ errors? occurred: \* /, "")
-        .replace(/ \* /g, "; ")
-        .trim();
-    }
+    errors = propertyOf(JSON.parse(answer.body), "errors");
   } catch {
-    // not JSON: say nothing of it
+    return undefined; // not JSON (a proxy's page): say nothing of it
   }
-  for (const secret of connection.secrets) if (secret) text = text.split(secret).join("…");
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  if (!Array.isArray(errors)) return undefined;
+  const said = errors.filter((item): item is string => typeof item === "string");
+  for (const [pattern, words] of VAULT_ERRORS) if (said.some((text) => pattern.test(text))) return words;
+  return undefined;
 }
 
-/** The failure an HTTP status stands for (not 200, not a 404 read). */
-function statusError(answer: Answer, connection: Connection, what: string, login: boolean): ProviderError {
-  const said = vaultErrors(answer, connection);
-  const because = `${said ? `: ${said}` : ""} (HTTP ${answer.status})`;
+/** The failure an HTTP status stands for (not 200, not a 404 read): the status and fixed words only. */
+function statusError(answer: Answer, what: string, login: boolean): ProviderError {
+  const reason = vaultReason(answer);
   const { status } = answer;
-  if (status === 503 && /sealed/i.test(said)) {
+  const because = `: ${reason ?? STATUS_TEXT[status] ?? "unexpected answer"} (HTTP ${status})`;
+  if (status === 503 && reason === "Vault is sealed") {
     return new ProviderError("unreachable", `${what}: the Vault is sealed`, {
       hint: "the Vault is sealed: it must be unsealed before it serves anything",
       transient: false,
@@ -159,14 +186,13 @@ function statusError(answer: Answer, connection: Connection, what: string, login
       hint: "check the role and the credential given to it",
     });
   }
-  if (status === 401 || (status === 403 && /invalid token|token.*expired|bad token/i.test(said))) {
-    return new ProviderError("auth", `${what}: the token is not valid${because}`, {
+  if (status === 401 || (status === 403 && reason === "invalid token")) {
+    return new ProviderError("auth", `${what}: the token is not valid (HTTP ${status})`, {
       hint: "log in again (vault login), or set the token's variable",
     });
   }
   if (status === 403) {
-    const more = said.replace(/^permission denied;? ?/i, "");
-    return new ProviderError("denied", `${what}: permission denied${more ? `: ${more}` : ""} (HTTP 403)`, {
+    return new ProviderError("denied", `${what}: permission denied (HTTP 403)`, {
       hint: "the token's policies do not allow reading this path",
     });
   }
@@ -228,7 +254,7 @@ function connect(context: ProviderContext): Connection {
       });
     }
   }
-  return { base, namespace: namespace || undefined, ca, secrets: [] };
+  return { base, namespace: namespace || undefined, ca };
 }
 
 function trimSlashes(text: string): string {
@@ -273,7 +299,6 @@ async function login(connection: Connection, context: ProviderContext): Promise<
         hint: `set ${variable} to the role's secret id`,
       });
     }
-    connection.secrets.push(secretId);
     mount = auth?.path ?? "approle";
     body = { role_id: auth?.roleId ?? "", secret_id: secretId };
   } else {
@@ -291,7 +316,6 @@ async function login(connection: Connection, context: ProviderContext): Promise<
         { hint: "outside a pod, set jwtPath: to a service account token, or use another auth method" },
       );
     }
-    connection.secrets.push(jwt);
     mount = auth?.mountPath ?? "kubernetes";
     body = { role: auth?.role ?? "", jwt };
   }
@@ -305,13 +329,12 @@ async function login(connection: Connection, context: ProviderContext): Promise<
         hint: `is the auth method enabled at ${trimSlashes(mount)}?`,
       });
     }
-    throw statusError(reply, connection, what, true);
+    throw statusError(reply, what, true);
   });
   const token = propertyOf(parseJson(answer, what).auth, "client_token");
   if (typeof token !== "string" || token === "") {
     throw new ProviderError("auth", `${what}: the answer holds no client token`);
   }
-  connection.secrets.push(token);
   return token;
 }
 
@@ -329,8 +352,7 @@ async function readSecret(
   return context.retry(async (signal) => {
     const answer = await exchange(connection, "GET", apiPath, token, undefined, signal);
     if (answer.status === 404) {
-      const said = vaultErrors(answer, connection);
-      if (/no handler for route/i.test(said)) {
+      if (vaultReason(answer) === "no handler for route") {
         throw new ProviderError(
           "invalid",
           `${where}: no secrets engine is mounted at ${trimSlashes(mount)} (HTTP 404)`,
@@ -347,7 +369,7 @@ async function readSecret(
       return undefined;
     }
     if (answer.status === 204) return undefined;
-    if (answer.status !== 200) throw statusError(answer, connection, where, false);
+    if (answer.status !== 200) throw statusError(answer, where, false);
     const json = parseJson(answer, where);
     const fields = v2 ? propertyOf(json.data, "data") : json.data;
     if (fields === null || fields === undefined) return undefined;
@@ -386,7 +408,6 @@ export const provider: Provider = {
     if (paths.size === 0) return out;
 
     const token = await login(connection, context);
-    connection.secrets.push(token);
     const list = [...paths];
     const secrets = new Map<string, Record<string, unknown> | undefined>();
     const read = await context.pool(list, (item) => readSecret(connection, token, mount, item, v2, context));

@@ -182,8 +182,24 @@ export class Evaluator {
       origin.layer === "manifest"
         ? `the ${origin.where.replace(/^.*\((.*)\)$/, "$1")} of ${frame.name}`
         : `the value of ${frame.name}`;
+    // A name read inside a value from a value file is text of that file: a password that starts with
+    // `$` reads as a reference to the rest of it. It is named only when it is a declared or a defined
+    // name (nobody's password), else by its position in the value.
+    const fromValueFile = origin.layer === "values" || origin.layer === "dotenv";
+    const known = this.declared(reference.name) !== undefined || this.candidates(reference.name).length > 0;
+    const position = ` (character ${reference.offset + 1} of the value)`;
     if (error.kind === "required") {
       const message = shownMessage(reference, origin.layer === "manifest" ? "manifest" : "value");
+      if (fromValueFile && !known) {
+        return new TesseraError(
+          "E_REF_REQUIRED",
+          `${where} requires a variable that is not set${position}${message}`,
+          {
+            location,
+            hint: "set that variable, or write a literal $ as $$ (single quotes in .env files are never interpolated)",
+          },
+        );
+      }
       return new TesseraError("E_REF_REQUIRED", `${reference.name} is required by ${where}${message}`, {
         location,
         hint: `set ${reference.name}`,
@@ -201,14 +217,16 @@ export class Evaluator {
         },
       );
     }
-    // A name read inside a value that is not declared could be part of a secret (`pa$word`): not shown,
-    // unless the whole value is that one reference (an alias, `$OTHER`), which is no secret.
-    const hidden = origin.layer !== "manifest" && !declared && !isAlias(frame.candidate.template);
-    const character = hidden ? ` (character ${reference.offset + 1} of the value)` : "";
+    // Elsewhere (the workspace store, a flag) a name that is not declared is still not shown when it is
+    // read inside a value, which could be part of a secret (`pa$word`), unless the whole value is that
+    // one reference (an alias, `$OTHER`, as `tessera var set` writes one).
+    const hidden = fromValueFile
+      ? !known
+      : origin.layer !== "manifest" && !declared && !isAlias(frame.candidate.template);
     return new TesseraError(
       "E_REF_UNSET",
       hidden
-        ? `${where} refers to a variable that is not set${character}`
+        ? `${where} refers to a variable that is not set${position}`
         : `${where} refers to ${reference.name}, which is not set${via}`,
       {
         location,

@@ -683,7 +683,7 @@ describe("stdout stays machine-readable when there are warnings", () => {
     assert.match(exportJson.stderr, /warning\[W_SECRET_UNDECLARED\]/);
     assert.match(
       exportJson.stderr,
-      /warning\[W_NAME_INVALID\]: \.env:3: "1BAD" is not a valid environment variable name/,
+      /warning\[W_NAME_INVALID\]: \.env:3: the name on this line is not a valid environment variable name/,
     );
 
     const explainJson = tessera(["explain", "--json", ...noisy], { cwd });

@@ -59,7 +59,14 @@ type Scenario = (value: string) => {
   files: Record<string, string>;
   argv: string[];
   env?: Record<string, string>;
+  /** What must not be shown, when it is not the value itself (derived from it). */
+  shown?: string;
 };
+
+/** A password of letters and digits only, derived from a generated value. */
+function alphanumeric(value: string): string {
+  return `Pw${[...value].map((c) => c.codePointAt(0)!.toString(36)).join("")}`;
+}
 
 const MANIFEST =
   "secrets:\n  required:\n    - name: API_TOKEN\n      description: the token\n    - name: OTHER\n";
@@ -132,6 +139,26 @@ const SCENARIOS: Record<string, Scenario> = {
     files: { "tessera.yaml": MANIFEST },
     argv: ["run", "--secret", value.replace(/=/g, ""), "--", "true"],
   }),
+  "a password that starts with $ in .env reads as a reference: its position is named, not its text": (
+    value,
+  ) => ({
+    files: { "tessera.yaml": MANIFEST, ".env": `OTHER=o\nAPI_TOKEN=$${alphanumeric(value)}\n` },
+    argv: ["check", "--json"],
+    shown: alphanumeric(value),
+  }),
+  "a password that starts with $ in env.yaml, run": (value) => ({
+    files: { "tessera.yaml": MANIFEST, "env.yaml": `OTHER: o\nAPI_TOKEN: "\${${alphanumeric(value)}}"\n` },
+    argv: ["run", "--", "true"],
+    shown: alphanumeric(value),
+  }),
+  "the secret as a key of env.yaml (an invalid name)": (value) => ({
+    files: { "tessera.yaml": MANIFEST, "env.yaml": `OTHER: o\n${yamlQuote(`API_TOKEN=${value}`)}: x\n` },
+    argv: ["check", "--json"],
+  }),
+  "the secret pasted on a line of its own in .env": (value) => ({
+    files: { "tessera.yaml": MANIFEST, ".env": `OTHER=o\n${value.replace(/[\r\n]/g, "")}\n` },
+    argv: ["check"],
+  }),
   "an unset reference inside the secret's own value": (value) => ({
     files: {
       "tessera.yaml": MANIFEST,
@@ -146,10 +173,10 @@ describe("no output ever contains a secret value", () => {
     test(name, async () => {
       await fc.assert(
         fc.asyncProperty(secret, async (value) => {
-          const { files, argv, env } = scenario(value);
+          const { files, argv, env, shown = value } = scenario(value);
           const dir = project(files);
           const { output } = await inProcess(argv, dir, env);
-          assert.ok(!output.includes(value), `the secret appeared in the output:\n${output}`);
+          assert.ok(!output.includes(shown), `the secret appeared in the output:\n${output}`);
         }),
         { numRuns: 40 },
       );
@@ -160,11 +187,11 @@ describe("no output ever contains a secret value", () => {
     const samples = fc.sample(secret, { numRuns: 6, seed: 42 });
     for (const value of samples) {
       for (const [name, scenario] of Object.entries(SCENARIOS)) {
-        const { files, argv, env } = scenario(value);
+        const { files, argv, env, shown = value } = scenario(value);
         const dir = project(files);
         const result = tessera(argv, { cwd: dir, env });
         assert.ok(
-          !`${result.stdout}${result.stderr}`.includes(value),
+          !`${result.stdout}${result.stderr}`.includes(shown),
           `${name}: the secret appeared in the output`,
         );
       }
