@@ -1,6 +1,6 @@
 /** tessera export [--format dotenv|json|yaml|shell] [--only secrets|config]: the explicit way to print values. */
 import { TesseraError } from "../errors.js";
-import { type Entry, FORMATS, type Format, render } from "../formats/encoders.js";
+import { type Entry, FORMATS, render } from "../formats/encoders.js";
 import { refuseSteering } from "../pipeline/trust.js";
 import type { Resolution } from "../resolve/resolve.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";

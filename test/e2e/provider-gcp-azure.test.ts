@@ -660,7 +660,10 @@ config:
     const bad = await tesseraAsync(["check"], { cwd: badName, env: env() });
     assert.equal(bad.status, 4, bad.stderr);
     // The catalog's key rule refuses it at the manifest line, before any request (check and build agree).
-    assert.match(bad.stderr, /E_MANIFEST_INVALID.*tessera\.yaml:\d+:\d+: from: key "has\.dots" is not a Key Vault secret name/);
+    assert.match(
+      bad.stderr,
+      /E_MANIFEST_INVALID.*tessera\.yaml:\d+:\d+: from: key "has\.dots" is not a Key Vault secret name/,
+    );
 
     const plain = project({
       "tessera.yaml": `${source(azure)}secrets:\n  required:\n    - name: X\n      from: { source: akv, key: plain-text, property: x }\n`,
