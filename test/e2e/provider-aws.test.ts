@@ -434,7 +434,7 @@ sources:
     assert.deepEqual(exportJson(dir), { TRICKY, TRICKY_SM: TRICKY, LONG, DERIVED: `[${TRICKY}]` });
     const script =
       "const e=process.env;process.stdout.write(JSON.stringify([e.TRICKY,e.TRICKY_SM,e.LONG,e.DERIVED].map(v=>Buffer.from(v).toString('base64'))))";
-    const run = aws(["run", "--", process.execPath, "-e", script], dir);
+    const run = aws(["run", "--no-mask", "--", process.execPath, "-e", script], dir);
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(
       JSON.parse(run.stdout),
@@ -625,7 +625,7 @@ sources:
   });
 
   test("the AWS credentials reach no `tessera run` child unless declared", () => {
-    // base64, so that tessera's masking of secret values in the child's output does not hide them
+    // base64 and --no-mask, so that tessera's masking of secret values (base64 forms included) does not hide them
     const script =
       "const e=process.env;process.stdout.write(JSON.stringify([e.AWS_ACCESS_KEY_ID,e.AWS_SECRET_ACCESS_KEY,e.AWS_SESSION_TOKEN,e.LOG_LEVEL].map(v=>v===undefined?null:Buffer.from(v).toString('base64'))))";
     const decode = (stdout: string) =>
@@ -638,7 +638,7 @@ secrets: [LOG_LEVEL]
 sources:
   - { type: aws-ssm, name: ssm, path: /app/prod, endpoint: ENDPOINT, region: us-east-1 }
 `);
-    const run = aws(["run", "--", process.execPath, "-e", script], plain, env);
+    const run = aws(["run", "--no-mask", "--", process.execPath, "-e", script], plain, env);
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(decode(run.stdout), [null, null, null, "debug"]);
 
@@ -648,7 +648,7 @@ secrets: [LOG_LEVEL, AWS_SECRET_ACCESS_KEY]
 sources:
   - { type: aws-ssm, name: ssm, path: /app/prod, endpoint: ENDPOINT, region: us-east-1 }
 `);
-    const passed = aws(["run", "--", process.execPath, "-e", script], declared, env);
+    const passed = aws(["run", "--no-mask", "--", process.execPath, "-e", script], declared, env);
     assert.equal(passed.status, 0, passed.stderr);
     assert.deepEqual(decode(passed.stdout), [
       MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
