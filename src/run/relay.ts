@@ -18,7 +18,13 @@ export interface Pump {
  * the child gets SIGPIPE, exactly as it would have without Tessera in between (its pipe to us is a
  * socket, which would otherwise report "connection reset").
  */
-export function pump(from: Readable, to: Writable, masker: Masker, onClosed: () => void): Pump {
+export function pump(from: Readable, to: Writable, makeMasker: () => Masker, onClosed: () => void): Pump {
+  // Made on the first chunk: a child that prints nothing costs no pattern at all.
+  let made: Masker | undefined;
+  const masker = () => {
+    made ??= makeMasker();
+    return made;
+  };
   let finish!: () => void;
   const done = new Promise<void>((resolveDone) => {
     finish = resolveDone;
@@ -44,7 +50,7 @@ export function pump(from: Readable, to: Writable, masker: Masker, onClosed: () 
     if (ended) return;
     ended = true;
     if (!closed) {
-      const rest = masker.end();
+      const rest = made ? made.end() : Buffer.alloc(0);
       if (rest.length > 0) to.write(rest);
     }
     to.off("error", onError);
@@ -52,7 +58,7 @@ export function pump(from: Readable, to: Writable, masker: Masker, onClosed: () 
   };
   from.on("data", (chunk: Buffer) => {
     if (closed) return;
-    const out = masker.push(chunk);
+    const out = masker().push(chunk);
     if (out.length > 0 && !to.write(out)) {
       from.pause();
       to.once("drain", () => from.resume());
@@ -92,10 +98,12 @@ export function runMasked(
       env: step.env,
       stdio: [step.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
-    const patterns = maskPatterns(secrets);
-    const pumps = [child.stdout!, child.stderr!].map((from) =>
-      pump(from, to, new Masker(patterns), () => {}),
-    );
+    let patterns: ReturnType<typeof maskPatterns> | undefined;
+    const makeMasker = () => {
+      patterns ??= maskPatterns(secrets);
+      return new Masker(patterns);
+    };
+    const pumps = [child.stdout!, child.stderr!].map((from) => pump(from, to, makeMasker, () => {}));
     if (step.input !== undefined && child.stdin) {
       // A tool that exits before reading everything (a bad flag, no cluster) closes the pipe: its exit
       // status tells what happened, not our EPIPE.

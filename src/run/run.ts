@@ -117,13 +117,18 @@ export async function runChild(options: RunChildOptions): Promise<number> {
       stdio: ["inherit", maskOut ? "pipe" : "inherit", maskErr ? "pipe" : "inherit"],
     });
 
-    const patterns = maskOut || maskErr ? maskPatterns(options.secrets) : [];
+    // The patterns are made when the child first prints (never, for a child that prints nothing).
+    let patterns: ReturnType<typeof maskPatterns> | undefined;
+    const makeMasker = () => {
+      patterns ??= maskPatterns(options.secrets);
+      return new Masker(patterns);
+    };
     const pumps: Pump[] = [];
     const brokenPipe = () => child?.kill("SIGPIPE");
     if (maskOut && child.stdout)
-      pumps.push(pump(child.stdout, options.output.stdout, new Masker(patterns), brokenPipe));
+      pumps.push(pump(child.stdout, options.output.stdout, makeMasker, brokenPipe));
     if (maskErr && child.stderr)
-      pumps.push(pump(child.stderr, options.output.stderr, new Masker(patterns), brokenPipe));
+      pumps.push(pump(child.stderr, options.output.stderr, makeMasker, brokenPipe));
 
     child.once("error", (error: NodeJS.ErrnoException) => {
       if (!settle()) return;
