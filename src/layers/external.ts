@@ -84,7 +84,7 @@ export async function externalSources(options: ExternalOptions): Promise<ValueSo
   const declarations = effectiveDeclarations(spec, options.profile);
   const satisfied = (name: string) => options.higher.some((source) => source.lookup(name).length > 0);
   const found = new Set<string>();
-  const interpolate = fieldInterpolator(options);
+  const interpolate = fieldInterpolator({ ...options, manifestFile: spec.file });
   const out: ValueSource[] = [];
   for (const store of stores) {
     const label = storeLabel(store);
@@ -180,7 +180,7 @@ function requestsFor(
  */
 export function interpolatedStores(
   stores: readonly StoreSource[],
-  options: Pick<ExternalOptions, "profile" | "scope">,
+  options: Pick<ExternalOptions, "profile" | "scope"> & { manifestFile?: string },
 ): StoreSource[] {
   const interpolate = fieldInterpolator(options);
   return stores.map((store) => ({ ...store, settings: interpolate(store) }));
@@ -188,7 +188,7 @@ export function interpolatedStores(
 
 /** Interpolates a store's string fields (not its `eso` block) from layers 1–5 and TESSERA_ENV. */
 function fieldInterpolator(
-  options: Pick<ExternalOptions, "profile" | "scope">,
+  options: Pick<ExternalOptions, "profile" | "scope"> & { manifestFile?: string },
 ): (store: StoreSource) => StoreSettings {
   const lookup = (name: string): string | undefined => {
     if (name === "TESSERA_ENV" && options.profile !== undefined) return options.profile;
@@ -203,9 +203,12 @@ function fieldInterpolator(
         if (error instanceof TemplateSyntaxError || error instanceof TemplateReferenceError) {
           throw new TesseraError(
             error instanceof TemplateSyntaxError ? "E_TEMPLATE_SYNTAX" : "E_REF_UNSET",
-            error instanceof TemplateReferenceError
-              ? `${path} of ${storeLabel(store)} refers to ${error.reference.name}, which is not set`
-              : `${path} of ${storeLabel(store)}: ${error.message}`,
+            // A field from a value file's `sources:` is value-file text: named only by its place.
+            store.declaredAt.file !== options.manifestFile
+              ? `${path} of ${storeLabel(store)} ${error instanceof TemplateReferenceError ? "refers to a variable that is not set" : "is not a valid template"}`
+              : error instanceof TemplateReferenceError
+                ? `${path} of ${storeLabel(store)} refers to ${error.reference.name}, which is not set`
+                : `${path} of ${storeLabel(store)}: ${error.message}`,
             {
               location: store.declaredAt,
               hint: "a source's fields are interpolated from the environment, value files, the workspace store and .env files (TESSERA_ENV is the profile); a literal $ is written $$",

@@ -261,6 +261,7 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     }).scopeValue;
     stores = interpolatedStores(local.stores, {
       profile,
+      manifestFile: spec.file,
       scope: (name) => {
         const found = scope(name);
         return found.set ? found.value : undefined;

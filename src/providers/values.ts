@@ -4,7 +4,7 @@
 import { isTesseraError } from "../errors.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import type { Template } from "../model/template.js";
-import { type Fetched, field, type LookupRequest, ProviderError, parseJsonText } from "./types.js";
+import { type Fetched, field, jsonText, type LookupRequest, ProviderError, parseJsonText } from "./types.js";
 
 /** A template's text with references kept as written (and `$$` as `$`): the value as data. */
 function literalText(template: Template): string {
@@ -57,7 +57,7 @@ export function serveFromMap(
     value = field(json, request.property);
   }
   if (value === undefined || value === null) return { status: "missing", where };
-  return { status: "found", value: typeof value === "string" ? value : JSON.stringify(value), where };
+  return { status: "found", value: typeof value === "string" ? value : jsonText(value), where };
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import type { Diagnostic } from "../errors.js";
 import { TesseraError } from "../errors.js";
-import { parseDotenv } from "../formats/dotenv.js";
+import { invalidNameWarning, parseDotenv } from "../formats/dotenv.js";
 import { dotenvQuote } from "../formats/encoders.js";
 import { ENV_NAME } from "../model/spec.js";
 import { isAlias, isLiteral, parseTemplate, type Template, templateText } from "../model/template.js";
@@ -50,15 +50,7 @@ export function parsePloinkySecrets(text: string, file: string): Imported {
     const name = line.slice(0, eq).trim();
     const value = line.slice(eq + 1);
     if (!ENV_NAME.test(name)) {
-      warnings.push({
-        code: "W_NAME_INVALID",
-        message:
-          name === ""
-            ? "an entry has an empty name; it is skipped"
-            : `"${name}" is not a valid variable name; it is skipped`,
-        location: at,
-        hint: "use letters, digits and _ only, not starting with a digit",
-      });
+      warnings.push(invalidNameWarning(name, at, "skipped"));
       return;
     }
     if (ALIAS.test(value)) {
@@ -83,11 +75,7 @@ export function parseDotenvForImport(text: string, file: string): Imported {
   const warnings: Diagnostic[] = [];
   for (const entry of parsed.entries) {
     if (!ENV_NAME.test(entry.key)) {
-      warnings.push({
-        code: "W_NAME_INVALID",
-        message: `"${entry.key}" is not a valid variable name; it is skipped`,
-        location: { file, line: entry.line },
-      });
+      warnings.push(invalidNameWarning(entry.key, { file, line: entry.line }, "skipped"));
       continue;
     }
     values.set(entry.key, templateText(entry.value));
@@ -95,7 +83,8 @@ export function parseDotenvForImport(text: string, file: string): Imported {
   for (const bare of parsed.bare) {
     warnings.push({
       code: "W_LINE_SKIPPED",
-      message: `${bare.key} has no value in this file; it is skipped`,
+      // A bare word may be a value pasted on a line of its own: named by its line only.
+      message: "this line has a word and no value; it is skipped",
       location: { file, line: bare.line },
     });
   }
