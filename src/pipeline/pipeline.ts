@@ -220,18 +220,20 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     envFiles: options.envFiles,
   });
   const stack: LayerStack = { sources: [...local.sources], warnings: local.warnings };
-  // Stage 2: layer 6, asked with the scope of layers 1–5 (its module is loaded only when there are stores).
+  // The scope of layers 1–5, as a lookup (computed once, on the first name asked): the stores' fields
+  // are interpolated in it, whether the stores are read here or by their consumer.
+  let scope: ScopedResolution["scopeValue"] | undefined;
+  const lookup = (name: string): string | undefined => {
+    scope ??= resolveWithScope({
+      stack: { sources: [...local.sources], warnings: [] },
+      deferErrors: true,
+    }).scopeValue;
+    const found = scope(name);
+    return found.set ? found.value : undefined;
+  };
+  // Stage 2: layer 6, asked with that scope (its module is loaded only when there are stores).
   if (local.stores.length && options.external !== false && spec) {
     const { externalSources } = await import("../layers/external.js");
-    let scope: ScopedResolution["scopeValue"] | undefined;
-    const lookup = (name: string): string | undefined => {
-      scope ??= resolveWithScope({
-        stack: { sources: [...local.sources], warnings: [] },
-        deferErrors: true,
-      }).scopeValue;
-      const found = scope(name);
-      return found.set ? found.value : undefined;
-    };
     stack.sources.push(
       ...(await externalSources({
         spec,
@@ -255,18 +257,7 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
   let stores: StoreSource[] = local.stores;
   if (local.stores.length && spec && options.external === false) {
     const { interpolatedStores } = await import("../layers/external.js");
-    const scope = resolveWithScope({
-      stack: { sources: [...local.sources], warnings: [] },
-      deferErrors: true,
-    }).scopeValue;
-    stores = interpolatedStores(local.stores, {
-      profile,
-      manifestFile: spec.file,
-      scope: (name) => {
-        const found = scope(name);
-        return found.set ? found.value : undefined;
-      },
-    });
+    stores = interpolatedStores(local.stores, { profile, manifestFile: spec.file, scope: lookup });
   }
   mark("layers");
   // Stage 3: resolve once.

@@ -77,6 +77,18 @@ export function pump(from: Readable, to: Writable, makeMasker: () => Masker, onC
 
 const quieted = new WeakSet<Writable>();
 
+/**
+ * Maskers for these secrets, sharing one set of patterns made when the first one is asked for (the
+ * first time a child prints): a child that prints nothing costs no pattern at all.
+ */
+export function maskerFor(secrets: readonly Maskable[]): () => Masker {
+  let patterns: ReturnType<typeof maskPatterns> | undefined;
+  return () => {
+    patterns ??= maskPatterns(secrets);
+    return new Masker(patterns);
+  };
+}
+
 export interface MaskedStep {
   argv: readonly string[];
   env: Record<string, string>;
@@ -98,11 +110,7 @@ export function runMasked(
       env: step.env,
       stdio: [step.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
-    let patterns: ReturnType<typeof maskPatterns> | undefined;
-    const makeMasker = () => {
-      patterns ??= maskPatterns(secrets);
-      return new Masker(patterns);
-    };
+    const makeMasker = maskerFor(secrets);
     const pumps = [child.stdout!, child.stderr!].map((from) => pump(from, to, makeMasker, () => {}));
     if (step.input !== undefined && child.stdin) {
       // A tool that exits before reading everything (a bad flag, no cluster) closes the pipe: its exit

@@ -6,9 +6,9 @@ import { spawn } from "node:child_process";
 import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { TesseraError } from "../errors.js";
-import { type Maskable, Masker, MIN_MASK_LENGTH, maskPatterns } from "../formats/mask.js";
+import { type Maskable, MIN_MASK_LENGTH } from "../formats/mask.js";
 import { mark, report } from "../timing.js";
-import { type Pump, pump } from "./relay.js";
+import { maskerFor, type Pump, pump } from "./relay.js";
 
 export type MaskMode = "auto" | "always" | "never";
 
@@ -118,11 +118,7 @@ export async function runChild(options: RunChildOptions): Promise<number> {
     });
 
     // The patterns are made when the child first prints (never, for a child that prints nothing).
-    let patterns: ReturnType<typeof maskPatterns> | undefined;
-    const makeMasker = () => {
-      patterns ??= maskPatterns(options.secrets);
-      return new Masker(patterns);
-    };
+    const makeMasker = maskerFor(options.secrets);
     const pumps: Pump[] = [];
     const brokenPipe = () => child?.kill("SIGPIPE");
     if (maskOut && child.stdout)

@@ -288,7 +288,10 @@ describe("list, import, export", () => {
     );
     const result = run(["var", "import", "in.env"]);
     ok(result);
-    assert.match(result.stderr, /in\.env:5: the name on this line is not a valid environment variable name; the entry is skipped/);
+    assert.match(
+      result.stderr,
+      /in\.env:5: the name on this line is not a valid environment variable name; the entry is skipped/,
+    );
     assert.doesNotMatch(result.stderr, /bad-name/, "the line's text is not quoted");
     assert.match(result.stderr, /imported 4 variables from in\.env \(dotenv\)/);
     assert.deepEqual(JSON.parse(run(["var", "export", "--format", "json"]).stdout), {
