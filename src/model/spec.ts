@@ -24,15 +24,26 @@ export interface Declaration {
   description?: string;
   /** The manifest's value or default: a template (interpolated), never a secret from a file. */
   value?: string;
-  /** "default" for a declared default, "value" for a config value or a Ploinky expose. */
-  valueKind?: "default" | "value";
+  /**
+   * "default" for a declared default, "value" for a config value or a Ploinky expose; "fixed" for a value
+   * the manifest's own tool passes last (a Ploinky profile's object-form scalar): it outranks every layer.
+   */
+  valueKind?: "default" | "value" | "fixed";
+  /**
+   * Ploinky `generatedSecret` ("agent") / `sharedGeneratedSecret` ("workspace"): a random value is made once,
+   * kept in the workspace store and never printed.
+   */
+  generated?: "agent" | "workspace";
+  /** The name is a pattern (`LLM_MODEL_*`): every matching name the layers define is passed on. */
+  wildcard?: boolean;
   from?: FromRef;
   declaredAt: Location;
   /** Where the value/default text starts, for errors inside it. */
   valueAt?: Location;
 }
 
-export type FileSourceType = "dotenv" | "yaml";
+/** `files`: a directory of one-file secrets (/run/secrets, a Kubernetes secret volume): file name = variable. */
+export type FileSourceType = "dotenv" | "yaml" | "files";
 export type StoreType =
   | "vault"
   | "aws-secrets-manager"
@@ -121,7 +132,7 @@ export interface StoreSource {
 export type SourceDecl = FileSource | StoreSource;
 
 export function isStoreSource(source: SourceDecl): source is StoreSource {
-  return source.type !== "dotenv" && source.type !== "yaml";
+  return source.type !== "dotenv" && source.type !== "yaml" && source.type !== "files";
 }
 
 /** A profile's change to a declaration: only the fields it states. */
@@ -156,6 +167,17 @@ export interface Spec {
   implicitReferences: ImplicitReference[];
   /** Facts about the service that targets use (name, image, port), where the manifest has them. */
   service: { name?: string; image?: string; port?: number };
+  /**
+   * Service facts the manifest writes with `${…}` (Dockrion `agent.name: ${AGENT_NAME}`, `expose.port:
+   * ${PORT:-8080}`, a Ploinky `container` with `${VAR}`): the raw text, expanded from the resolution by the
+   * targets. When a field is here, the same field of `service` is unset.
+   */
+  serviceTemplates?: { name?: string; image?: string; port?: string };
+  /** Profile names the manifest lists as known (`profiles:` entries without a section of their own). */
+  profileNames?: string[];
+  /** An empty value (`emptyIsUnset`), or one of whitespace only (`blankIsUnset`, Ploinky), counts as unset. */
+  emptyIsUnset?: boolean;
+  blankIsUnset?: boolean;
 }
 
 /** Declarations and sources in effect for a profile (base + profile overrides). */
