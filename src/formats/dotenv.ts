@@ -6,14 +6,19 @@
  * - 'single': literal (only \' is special), may span lines, never interpolated
  * - "double": escapes \a \b \f \n \r \t \v \\ \$ and octal \0NNN decoded, then interpolated; may span lines
  * - after a closing quote, parsing continues on the same line (`A="x" B=y` sets two keys)
- * - `KEY=` is empty; a bare `KEY` has no value in this file; the last duplicate wins
+ * - `KEY=` is empty; a bare `KEY` (a line holding only a name) takes KEY from the environment, which
+ *   the reader supplies (`withEnvironment`); the last duplicate wins
+ * - keys may hold `. - [ ]` as in Compose (`VAR.WITH.DOTS`); which names a reader keeps is its own rule
+ *   (model/names.ts)
  *
- * Deliberate differences from compose-go: a bare key is never looked up (the process environment is
- * its own, higher layer), a bare word on the last line is a bare key (compose-go stores it under the
- * empty key), an unterminated quote is reported at the line where it opened, octal escapes above
- * \0177 are kept as written, and no error message ever quotes a value: a key is named only when it is a
- * valid variable name (anything else on a line may be part of a pasted secret), a bad character only
- * by its column.
+ * Each entry says where it is (`span`, `endLine`), so that other readers of the same file can be
+ * compared line by line (dotenv-dialect.ts).
+ *
+ * Deliberate differences from compose-go: a bare word on the last line is a bare key (compose-go stores
+ * it under the empty key), an unterminated quote is reported at the line where it opened, octal escapes
+ * above \0177 are kept as written, and no error message ever quotes a value: a key is named only when
+ * it is a valid variable name (anything else on a line may be part of a pasted secret), a bad character
+ * only by its column.
  */
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import { ENV_NAME } from "../model/spec.js";
@@ -21,18 +26,44 @@ import { literal, parseTemplate, type Template, TemplateSyntaxError } from "../m
 
 export type Quote = "none" | "single" | "double";
 
+/**
+ * Where a statement is in the text given to the parser (a byte-order mark included): UTF-16 offsets,
+ * `start` at its first character (`export ` included), `valueStart` at the value's first character (an
+ * opening quote included; `end` for a bare key), `end` just after a closing quote, or for an unquoted
+ * value or a bare key at the end of its line (a comment included).
+ */
+export interface Span {
+  start: number;
+  valueStart: number;
+  end: number;
+}
+
 export interface DotenvEntry {
   key: string;
   line: number;
   /** The value as a template (a literal one for single quotes). */
   value: Template;
   quote: Quote;
+  /** The last line of the statement (a quoted value may span lines). */
+  endLine: number;
+  span: Span;
+  /** Set on entries `withEnvironment` made from a bare key: the value is the environment's. */
+  fromEnvironment?: true;
+}
+
+/** A line holding only `KEY`: Compose takes KEY from the environment. */
+export interface DotenvBare {
+  key: string;
+  line: number;
+  fromEnvironment: true;
+  span: Span;
 }
 
 export interface DotenvFile {
+  /** `KEY=value` statements, in file order. */
   entries: DotenvEntry[];
-  /** Keys listed without a value (`KEY` alone on a line). */
-  bare: { key: string; line: number }[];
+  /** Keys listed without a value (`KEY` alone on a line), in file order: taken from the environment. */
+  bare: DotenvBare[];
 }
 
 /** Go's `isSpace` in the parser: TAB, VT, FF, CR, SPACE, U+0085, U+00A0 (no LF). */
@@ -67,9 +98,10 @@ function trimRightUnicode(text: string): string {
 }
 
 export function parseDotenv(input: string, file: string): DotenvFile {
-  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  const bom = input.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const text = bom ? input.slice(1) : input;
   const entries: DotenvEntry[] = [];
-  const bare: DotenvFile["bare"] = [];
+  const bare: DotenvBare[] = [];
   let i = 0;
   let line = 1;
   const fail = (message: string, atLine: number, hint?: string): never => {
@@ -89,6 +121,12 @@ export function parseDotenv(input: string, file: string): DotenvFile {
       continue;
     }
     const statementLine = line;
+    const statementStart = i;
+    const span = (valueStart: number, end: number): Span => ({
+      start: statementStart + bom,
+      valueStart: valueStart + bom,
+      end: end + bom,
+    });
     // `export` followed by inline space is dropped, once.
     if (text.startsWith("export", i) && i + 6 < text.length && isInlineSpace(text[i + 6]!)) {
       i += 6;
@@ -128,12 +166,13 @@ export function parseDotenv(input: string, file: string): DotenvFile {
     const key = trimRightUnicode(text.slice(keyStart, i));
     if (key.includes(" ")) fail("a variable name cannot contain a space", statementLine, "write KEY=value");
     if (separator === undefined || separator === "\n") {
-      // A bare key: no value in this file.
-      bare.push({ key, line: statementLine });
+      // A bare key: its value is the environment's.
+      bare.push({ key, line: statementLine, fromEnvironment: true, span: span(i, i) });
       continue;
     }
     i++; // past the separator
     while (i < text.length && isInlineSpace(text[i]!)) i++;
+    const valueStart = i;
     const quote = text[i];
     if (quote === "'" || quote === '"') {
       const openLine = line;
@@ -171,14 +210,15 @@ export function parseDotenv(input: string, file: string): DotenvFile {
           `close the value with ${quote}, or escape a ${quote} inside it as \\${quote}`,
         );
       }
+      const at = { line: statementLine, endLine: line, span: span(valueStart, i) };
       if (quote === "'") {
-        entries.push({ key, line: statementLine, value: literal(chars), quote: "single" });
+        entries.push({ key, value: literal(chars), quote: "single", ...at });
       } else {
         entries.push({
           key,
-          line: statementLine,
           value: template(decodeEscapes(chars), file, statementLine, key),
           quote: "double",
+          ...at,
         });
       }
       continue;
@@ -189,10 +229,46 @@ export function parseDotenv(input: string, file: string): DotenvFile {
     const comment = raw.indexOf(" #");
     if (comment !== -1) raw = raw.slice(0, comment);
     raw = trimRightUnicode(raw);
-    entries.push({ key, line: statementLine, value: template(raw, file, statementLine, key), quote: "none" });
+    entries.push({
+      key,
+      line: statementLine,
+      value: template(raw, file, statementLine, key),
+      quote: "none",
+      endLine: statementLine,
+      span: span(valueStart, end),
+    });
     i = end;
   }
   return { entries, bare };
+}
+
+/**
+ * The file's statements in file order, each bare key answered by `lookup` (Compose: a line holding only
+ * NAME takes NAME from the environment): an entry with the environment's value, never interpolated, and
+ * `fromEnvironment` set. A bare key `lookup` does not answer adds nothing, so an earlier `NAME=value`
+ * stays. `lookup` is asked about every bare key, whatever its name (a pasted secret on a line of its
+ * own too): it must only look up, never report.
+ */
+export function withEnvironment(
+  file: DotenvFile,
+  lookup: (name: string) => string | undefined,
+): DotenvEntry[] {
+  if (file.bare.length === 0) return file.entries;
+  const found: DotenvEntry[] = [];
+  for (const bare of file.bare) {
+    const value = lookup(bare.key);
+    if (value === undefined) continue;
+    found.push({
+      key: bare.key,
+      line: bare.line,
+      value: literal(value),
+      quote: "none",
+      endLine: bare.line,
+      span: bare.span,
+      fromEnvironment: true,
+    });
+  }
+  return [...file.entries, ...found].sort((a, b) => a.span.start - b.span.start);
 }
 
 /**
