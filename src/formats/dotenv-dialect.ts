@@ -207,7 +207,8 @@ export function dialectDiagnostics(
   for (const [key, entry] of literal) {
     if (!spanned(entry.line)) continue;
     inside.add(key);
-    warn(entry.line, `${tool} reads ${key === shownKey(key) ? key : "a variable"} from this line`, [
+    // Never named: for Tessera (and Compose) this line is text of a value.
+    warn(entry.line, `${tool} reads this line as a variable of its own`, [
       {
         text: "the line is inside a quoted value that spans lines, which it reads line by line",
         hint: "keep a value of several lines out of this file (tessera var set stores it in the workspace store)",
@@ -271,6 +272,11 @@ function explain(
     reasons.push({
       text: "it does not understand `export `, and reads the word as part of the name",
       hint: "drop `export ` from the line",
+    });
+  if (dialect === "ploinky" && /^export[\t\v\f\r\u0085\u00a0]/.test(statement))
+    reasons.push({
+      text: "it drops `export` only when one space follows it, and reads the word as part of the name here",
+      hint: "write `export NAME=value` with a single space, or drop `export `",
     });
   if (before.trim())
     reasons.push({

@@ -4,8 +4,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { isTesseraError } from "../../src/errors.ts";
-import { parseDotenv } from "../../src/formats/dotenv.ts";
+import { parseDotenv, withEnvironment } from "../../src/formats/dotenv.ts";
+import { type DotenvDialect, dialectDiagnostics, readLiteral } from "../../src/formats/dotenv-dialect.ts";
 import { EnvironmentSource, StaticSource } from "../../src/model/layers.ts";
+import { isEnvName } from "../../src/model/names.ts";
 import {
   parseTemplate,
   render,
@@ -24,12 +26,17 @@ function table<T>(name: string): (T & Expectation & { id: string; note?: string;
   return JSON.parse(readFileSync(join(ROOT, "test", "conformance", name), "utf8")).cases;
 }
 
-/** One .env file, resolved as Tessera resolves it: the file as a dotenv layer under the process environment. */
+/**
+ * One .env file, resolved as Tessera resolves it: the file as a dotenv layer under the process environment,
+ * its bare keys answered by that environment, its names kept by the environment/Compose rule.
+ */
 function resolveDotenv(input: string, lookup: Record<string, string>): Expectation {
   try {
     const file = parseDotenv(input, "t.env");
-    const candidates = file.entries
-      .filter((entry) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(entry.key))
+    const candidates = withEnvironment(file, (name) =>
+      Object.hasOwn(lookup, name) ? lookup[name] : undefined,
+    )
+      .filter((entry) => isEnvName(entry.key))
       .map((entry) => ({
         name: entry.key,
         template: entry.value,
@@ -85,6 +92,43 @@ describe("dotenv conformance (Compose dialect)", () => {
         row.error ? { error: row.error } : { expected: row.expected },
         row.note || row.deviation,
       );
+    });
+  }
+});
+
+describe("dotenv conformance: Dockrion's and Ploinky's literal readers, and W_DIALECT", () => {
+  const cases = table<{
+    input: string;
+    literal: Record<DotenvDialect, Record<string, string>>;
+    dialect?: Record<DotenvDialect, number[]>;
+  }>("dotenv.json");
+  test("every case records both readers", () => {
+    for (const row of cases)
+      assert.ok(row.literal?.dockrion && row.literal.ploinky, `${row.id} has no literal results`);
+  });
+  for (const row of cases) {
+    test(`${row.id} ${JSON.stringify(row.input).slice(0, 60)}`, () => {
+      for (const dialect of ["dockrion", "ploinky"] as const) {
+        const read: Record<string, string> = {};
+        for (const entry of readLiteral(row.input, dialect)) read[entry.key] = entry.value;
+        assert.deepEqual(read, row.literal[dialect], `${dialect} reads it otherwise`);
+        let parsed: ReturnType<typeof parseDotenv> | undefined;
+        try {
+          parsed = parseDotenv(row.input, "t.env");
+        } catch (error) {
+          if (!isTesseraError(error)) throw error;
+        }
+        if (!parsed) {
+          assert.equal(row.dialect, undefined, "a file the Compose dialect refuses has no dialect warnings");
+          continue;
+        }
+        const lines = dialectDiagnostics(row.input, "t.env", dialect, parsed).map((warning) => {
+          assert.equal(warning.code, "W_DIALECT");
+          assert.equal(warning.location?.file, "t.env");
+          return warning.location?.line;
+        });
+        assert.deepEqual(lines, row.dialect?.[dialect], `W_DIALECT lines for ${dialect}`);
+      }
     });
   }
 });
