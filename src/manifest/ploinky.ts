@@ -1,29 +1,150 @@
 /**
- * Ploinky manifest.json → Spec: `env` in its three forms, `expose`, and `profiles.<p>.env`.
- * The name inside the process (`name`) and the name it is looked up under (`varName`) stay distinct.
+ * Ploinky manifest.json → Spec, read as current Ploinky (cli/services/secretVars.js, profileService.js,
+ * runtimeResourcePlanner.js) reads it:
  *
- * Ploinky has no notion of sensitivity, so every env variable is treated as a secret (masked, sent to a
- * Kubernetes Secret) unless the entry says `"secret": false` — a Tessera extension Ploinky ignores.
- * An expose entry with a literal value is config; one that refers to a variable is a secret.
+ * - `env` in its three forms; the name inside the process (`name`) and the name it is looked up under
+ *   (`varName`) stay distinct. Entries are de-duplicated by inside name, the first one winning; an entry
+ *   without a name is skipped (with a warning naming its place).
+ * - Wildcard names (`LLM_MODEL_*`) are declared with `wildcard: true`; ../resolve/wildcards.ts turns
+ *   them into the matching names the layers define.
+ * - `generatedSecret` / `sharedGeneratedSecret`: the value is made once and kept in the workspace store
+ *   under a key of its own (`GENERATED__…`, see ../workspace/generated.ts); the declaration's fixed
+ *   value reads that key, so the operator's value is ignored unless `explicitOverride` says otherwise.
+ * - `runtime: false`: resolved (a `${VAR}` of `container` may read it) but never passed to the agent,
+ *   nor is an `expose` of the same name.
+ * - `expose`: passed after `env`, so it wins over an `env` entry of the same name (a fixed value).
+ * - `runtime.resources.env`: passed after both, templates (`{{var:N}}`, `{{secret:N}}`,
+ *   `{{generatedSecret:N}}`, `{{STORAGE_CONTAINER_PATH}}`, …) turned into Tessera templates.
+ * - `profiles.<p>.env` merged with `profiles.default.env` as profileService.mergeEnv does; `profiles.<p>.secrets`
+ *   are required secrets.
+ * - Sensitivity: Ploinky's own rule by name (`isSensitiveEnvVariableName`), widened by Tessera's (so
+ *   nothing that looks like a credential becomes config); `profiles.*.secrets` and generated secrets are
+ *   secrets; `"secret": true|false` in an entry (a Tessera extension Ploinky ignores) says it outright.
+ * - Required non-sensitive entries without a default make Ploinky refuse the profile
+ *   (PLOINKY_PROFILE_CONFIG_INCOMPLETE): recorded per profile for ploinkyProfileCheck().
  */
-import { basename } from "node:path";
-import { type Location, TesseraError } from "../errors.js";
+import { basename, dirname, sep } from "node:path";
+import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import { findJsonSyntaxError, type JsonNode, scanJson, spanAt } from "../formats/json-syntax.js";
 import { isRecord } from "../model/guards.js";
-import { type Declaration, ENV_NAME, type ProfileSpec, type Spec } from "../model/spec.js";
+import { looksSecret } from "../model/sensitivity.js";
+import { type Declaration, ENV_NAME, type ProfileSpec, type Sensitivity, type Spec } from "../model/spec.js";
 import { parseTemplate, referencedNames } from "../model/template.js";
 import { Problems } from "./tessera.js";
 
 type Path = (string | number)[];
 
-const ALIAS = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/;
+/** What the Ploinky reader adds to a Spec (proposed for src/model/spec.ts; kept here meanwhile). */
+export interface PloinkyExtras {
+  /** The agent as Ploinky names it: its directory, and the repository directory holding it. */
+  agent: string;
+  repo: string;
+  /**
+   * Per profile ("" when none is selected, or one without a section of its own), the required
+   * non-sensitive env entries without a default: Ploinky refuses to start the agent.
+   */
+  incomplete: Record<string, IncompleteProfile>;
+  /** Values to make once and keep in the workspace store (generated secrets, `{{secret:NAME}}`). */
+  generate: GenerateRequest[];
+}
+
+export interface IncompleteProfile {
+  /** `NAME` or `NAME (source: VARNAME)`, as Ploinky's message names them. */
+  entries: string[];
+  location: Location;
+}
+
+export interface GenerateRequest {
+  /** The workspace-store key the value is kept under (a declaration's template reads it). */
+  key: string;
+  /**
+   * agent: `generatedSecret` / `{{generatedSecret:NAME}}` (one per agent); workspace: `sharedGeneratedSecret`
+   * (one per workspace and source name); persistent: `{{secret:NAME}}` (kept under NAME itself, as Ploinky
+   * keeps it in .secrets, unless the environment already has NAME).
+   */
+  scope: "agent" | "workspace" | "persistent";
+  /** The name Ploinky derives the value for (inside name, or the source name for shared ones). */
+  name: string;
+}
+
+/** A Spec as this reader returns it: the fields proposed for src/model/spec.ts are optional here. */
+export type PloinkySpec = Spec & { warnings?: Diagnostic[]; ploinky?: PloinkyExtras };
+
+/** Ploinky's `isSensitiveEnvVariableName` (secretVars.js): what it treats as secret-owned, by name. */
+export function ploinkySensitiveName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return (
+    /(^|_)(SECRET|TOKEN|PASSWORD|PASS|CREDENTIAL|CREDENTIALS)($|_)/.test(upper) ||
+    ["API_KEY", "APIKEY", "PRIVATE_KEY", "MASTER_KEY", "ENCRYPTION_KEY", "JWT_SECRET"].some((word) =>
+      upper.includes(word),
+    )
+  );
+}
+
+/** Ploinky's `isApiKeyVariable`: names a bare `*` wildcard never matches. */
+export function ploinkyApiKeyName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return upper.includes("API_KEY") || upper.includes("APIKEY");
+}
+
+/** The sensitivity of a Ploinky variable that does not say: Ploinky's rule, widened by Tessera's. */
+export function ploinkySensitivity(...names: string[]): Sensitivity {
+  return names.some((name) => ploinkySensitiveName(name) || looksSecret(name)) ? "secret" : "config";
+}
+
+/** The workspace-store key of a generated value (a variable name, so `var list` shows it). */
+export function generatedKey(scope: "agent" | "workspace", name: string, repo = "", agent = ""): string {
+  const part = (text: string) => text.replace(/[^A-Za-z0-9_]/g, "_");
+  return scope === "workspace"
+    ? `GENERATED__${part(name)}`
+    : `GENERATED__${part(repo)}__${part(agent)}__${part(name)}`;
+}
+
+/**
+ * PLOINKY_PROFILE_CONFIG_INCOMPLETE, as Ploinky reports it: undefined when the profile is complete (or
+ * the Spec is not a Ploinky manifest). Hook for the pipeline, before layers are gathered.
+ */
+export function ploinkyProfileCheck(spec: Spec, profile: string | undefined): TesseraError | undefined {
+  const extras = (spec as PloinkySpec).ploinky;
+  if (spec.kind !== "ploinky" || !extras) return undefined;
+  const key = profile !== undefined && Object.hasOwn(extras.incomplete, profile) ? profile : "";
+  const found = Object.hasOwn(extras.incomplete, key) ? extras.incomplete[key] : undefined;
+  if (!found) return undefined;
+  return new TesseraError(
+    "E_MANIFEST_INVALID",
+    `PLOINKY_PROFILE_CONFIG_INCOMPLETE: required non-sensitive env entries for ${extras.agent} profile '${profile ?? "default"}' must define profile defaults: ${found.entries.join(", ")} (Ploinky refuses to start the agent)`,
+    {
+      location: found.location,
+      hint: "give each a default (or value) in the profile's env; Ploinky lets only secrets go without one, and decides that by name (…SECRET…, …TOKEN…, …PASSWORD…, …PASS…, …CREDENTIAL…, …API_KEY…, …PRIVATE_KEY…, …MASTER_KEY…, …ENCRYPTION_KEY…) or a generated secret",
+    },
+  );
+}
 
 /** A literal text as a template: every `$` written `$$`. */
 function literalTemplate(text: string): string {
   return text.replaceAll("$", () => "$$");
 }
 
-export function parsePloinkyManifest(text: string, file: string, dir: string): Spec {
+/** Ploinky's toBool: true, 1 and "true"/"1"/"yes" are true; a blank string is the default. */
+function toBool(value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") return value !== 0;
+  if (typeof value === "string") return ["true", "1", "yes"].includes(value.trim().toLowerCase());
+  return false;
+}
+
+const LEGACY_DERIVED_KEYS = [
+  "derive",
+  "deriveName",
+  "deriveRepoName",
+  "deriveRepo",
+  "deriveAgentName",
+  "deriveAgent",
+  "deriveBytes",
+  "deriveFormat",
+];
+
+export function parsePloinkyManifest(text: string, file: string, dir: string): PloinkySpec {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -38,30 +159,71 @@ export function parsePloinkyManifest(text: string, file: string, dir: string): S
   }
   const manifest = data;
   const problems = new Problems();
-  const reader = new EnvReader(problems, locate);
+  const warnings: Diagnostic[] = [];
+  const agent = basename(dir);
+  const repo = basename(dirname(dir));
+  const reader = new EnvReader(problems, warnings, locate, { agent, repo, root: workspaceRoot(dir) });
 
   const profiles = isRecord(manifest.profiles) ? manifest.profiles : {};
-  const defaultProfile = isRecord(profiles.default) ? profiles.default : undefined;
-  const baseEnvPath: Path = defaultProfile?.env ? ["profiles", "default", "env"] : ["env"];
-  const baseEnv = defaultProfile?.env || manifest.env;
+  const defaultProfile = Object.hasOwn(profiles, "default") ? profiles.default : undefined;
+  if (Object.keys(profiles).length > 0 && !isRecord(defaultProfile)) {
+    warnings.push({
+      code: "W_PLOINKY_NO_DEFAULT_PROFILE",
+      message: "the manifest has profiles but no `default` one: Ploinky refuses to start such an agent",
+      location: locate(["profiles"], true),
+      hint: 'add "default": {} to profiles',
+    });
+  }
+  const defaultEnv = isRecord(defaultProfile)
+    ? reader.list(defaultProfile.env, ["profiles", "default", "env"])
+    : undefined;
+  const manifestEnv = reader.list(manifest.env, ["env"]);
+  const secretNames = new Set<string>();
+  for (const body of Object.values(profiles)) {
+    if (isRecord(body) && Array.isArray(body.secrets))
+      for (const name of body.secrets) if (typeof name === "string") secretNames.add(name);
+  }
+  reader.secretNames = secretNames;
+
+  // The env Ploinky uses: `profileConfig?.env || manifest?.env`.
+  const base = reader.read(truthy(defaultProfile, "env") ? defaultEnv : manifestEnv);
   const exposed = reader.expose(manifest.expose, ["expose"]);
-  const variables = reader.checkUnique([...reader.env(baseEnv, baseEnvPath), ...exposed]);
+  const resources = reader.resources(manifest.runtime);
+  const baseSecrets = isRecord(defaultProfile) ? profileSecrets(defaultProfile, "default") : [];
+  const variables = reader.combine(base, exposed, resources, baseSecrets);
+  const incomplete: Record<string, IncompleteProfile> = {};
+  const baseIncomplete = reader.incomplete(base);
+  if (baseIncomplete) incomplete[""] = baseIncomplete;
 
   const profileSpecs: Record<string, ProfileSpec> = {};
+  const profileNames: string[] = [];
   for (const [name, body] of Object.entries(profiles)) {
-    if (name === "default" || !isRecord(body)) continue;
-    const env = body.env;
-    if (!env) continue;
+    if (name === "default" || !isRecord(body)) {
+      if (isRecord(body)) profileNames.push(name);
+      continue;
+    }
+    const active = body.env !== undefined ? reader.list(body.env, ["profiles", name, "env"]) : undefined;
+    const ownSecrets = profileSecrets(body, name);
+    if (body.env === undefined && ownSecrets.length === 0) {
+      profileNames.push(name); // the same env as without a profile: no section of its own
+      continue;
+    }
+    // profileService.mergeProfiles: an active profile's env is merged with the default profile's.
+    let env = isRecord(defaultProfile) ? (truthy(defaultProfile, "env") ? defaultEnv : undefined) : undefined;
+    if (body.env !== undefined) env = isRecord(defaultProfile) ? mergeEnv(defaultEnv, active) : active;
+    const merged = env ?? manifestEnv;
+    const read = reader.read(merged);
     profileSpecs[name] = {
       replacesVariables: true,
-      variables: reader.checkUnique([...reader.env(env, ["profiles", name, "env"]), ...exposed]),
+      variables: reader.combine(read, exposed, resources, [...baseSecrets, ...ownSecrets], false),
       sources: [],
     };
+    const missing = reader.incomplete(read);
+    if (missing) incomplete[name] = missing;
   }
   problems.throwIfAny();
 
-  const image = typeof manifest.container === "string" ? manifest.container : manifest.image;
-  return {
+  const spec: PloinkySpec = {
     kind: "ploinky",
     file,
     dir,
@@ -69,34 +231,209 @@ export function parsePloinkyManifest(text: string, file: string, dir: string): S
     sources: [],
     profiles: profileSpecs,
     implicitReferences: [],
-    service: { name: basename(dir), image: typeof image === "string" ? image : undefined },
+    service: { name: agent },
+    blankIsUnset: true,
+    ploinky: { agent, repo, incomplete, generate: reader.requests() },
   };
+  if (profileNames.length) spec.profileNames = profileNames;
+  // Ploinky: `container || image || 'node:18-alpine'`; `${VAR}` in it is resolved from the same lookup.
+  const image = String(manifest.container || manifest.image || "node:18-alpine");
+  if (image.includes("${")) spec.serviceTemplates = { image: reader.imageTemplate(image, base) };
+  else spec.service.image = image;
+  if (warnings.length) spec.warnings = uniqueWarnings(warnings);
+  return spec;
 }
 
-/** Ploinky's toBool: true, 1 and "yes"/"true"/"1" are true. */
-function toBool(value: unknown): boolean {
-  if (typeof value === "boolean") return value;
-  if (typeof value === "number") return value !== 0;
-  if (typeof value === "string") return ["true", "1", "yes"].includes(value.trim().toLowerCase());
-  return false;
+/** Profiles read the default profile's entries again: each finding once. */
+function uniqueWarnings(warnings: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return warnings.filter((warning) => {
+    const key = `${warning.code}\0${warning.location?.line}:${warning.location?.column}\0${warning.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function truthy(record: unknown, key: string): boolean {
+  return isRecord(record) && Boolean(record[key]);
+}
+
+/** `profiles.<p>.secrets`: names Ploinky requires (from the environment, .secrets or .env) and passes on. */
+function profileSecrets(profile: Record<string, unknown>, name: string): { name: string; path: Path }[] {
+  const list = profile.secrets;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((entry, index) =>
+    typeof entry === "string" ? [{ name: entry, path: ["profiles", name, "secrets", index] }] : [],
+  );
+}
+
+/** The Ploinky workspace a directory belongs to: above `.ploinky/` when the agent is installed under it. */
+function workspaceRoot(dir: string): string {
+  const marker = `${sep}.ploinky${sep}`;
+  const at = `${dir}${sep}`.lastIndexOf(marker);
+  return at > 0 ? dir.slice(0, at) : at === 0 ? sep : dir;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// env lists and Ploinky's merge of the default profile's env with the active one's
+
+interface Item {
+  value: unknown;
+  path: Path;
+  /** The key, in the object form. */
+  key?: string;
+}
+
+interface EnvList {
+  form: "array" | "object";
+  items: Item[];
+}
+
+/** profileService.mergeEnv on located items. */
+function mergeEnv(defaults: EnvList | undefined, active: EnvList | undefined): EnvList {
+  const defaultIsArray = defaults?.form === "array";
+  const activeIsArray = active?.form === "array";
+  if (!defaultIsArray && !activeIsArray) {
+    // Both objects: a shallow merge, the active profile's value in the default's place.
+    const byKey = new Map<string, Item>();
+    for (const item of [...(defaults?.items ?? []), ...(active?.items ?? [])]) byKey.set(item.key!, item);
+    return { form: "object", items: [...byKey.values()] };
+  }
+  const left = toArray(defaults);
+  const right = toArray(active);
+  const seen = new Set<string>();
+  const items: Item[] = [];
+  for (const item of right) {
+    const name = varNameOf(item.value);
+    if (!name) continue;
+    seen.add(name);
+    items.push(item);
+  }
+  for (const item of left) {
+    const name = varNameOf(item.value);
+    if (name && !seen.has(name)) items.push(item);
+  }
+  return { form: "array", items };
+}
+
+/** mergeEnv's getVarName: the text before `=` (untrimmed), or an object's `name`. */
+function varNameOf(entry: unknown): string {
+  if (typeof entry === "string") {
+    const eq = entry.indexOf("=");
+    return eq >= 0 ? entry.slice(0, eq) : entry;
+  }
+  if (isRecord(entry) && entry.name) return String(entry.name);
+  return "";
+}
+
+/** mergeEnv's toArray: object entries as array entries (`KEY=value` strings, or `{name: KEY, …}`). */
+function toArray(list: EnvList | undefined): Item[] {
+  if (!list) return [];
+  if (list.form === "array") return list.items;
+  return list.items.map((item) => {
+    const value = item.value;
+    if (isRecord(value)) {
+      const { name: sourceName, varName, ...rest } = value;
+      const converted: Record<string, unknown> = { name: item.key, ...rest };
+      if (varName !== undefined) converted.varName = varName;
+      else if (sourceName !== undefined) converted.varName = sourceName;
+      return { value: converted, path: item.path };
+    }
+    const text = value === "" || value === undefined ? item.key! : `${item.key}=${String(value)}`;
+    return { value: text, path: item.path };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The reader
+
+/** One env entry as Ploinky's getManifestEnvSpecs reads it. */
+interface Entry {
+  name: string;
+  wildcard: boolean;
+  lookup: string;
+  required: boolean;
+  /** The default as text (Ploinky never resolves `$` in it). */
+  value?: string;
+  generated?: "agent" | "workspace";
+  /** explicitOverride / explicitOverrideRequires: a value from the layers beats the generated one. */
+  override: boolean;
+  runtime: boolean;
+  /** The Tessera extension `secret: true|false`. */
+  secret?: boolean;
+  path: Path;
+}
+
+/** An env list read: the entries that count (first wins), in order. */
+interface ReadEnv {
+  entries: Entry[];
+}
+
+interface Exposed {
+  name: string;
+  template: string;
+  /** The entry is an alias of this variable (`ref`, `$NAME`, `${NAME}`). */
+  aliasOf?: string;
+  secret?: boolean;
+  path: Path;
+}
+
+interface Resource {
+  name: string;
+  template: string;
+  secret: boolean;
+  path: Path;
 }
 
 class EnvReader {
+  /** Names the manifest's profiles list under `secrets`. */
+  secretNames: ReadonlySet<string> = new Set();
+  private readonly generateRequests = new Map<string, GenerateRequest>();
+
   constructor(
     private readonly problems: Problems,
+    private readonly warnings: Diagnostic[],
     private readonly locate: (path: Path, key?: boolean) => Location,
+    private readonly agent: { agent: string; repo: string; root: string },
   ) {}
 
-  private name(value: unknown, path: Path, what: string): string | undefined {
-    const name = typeof value === "string" ? value.trim() : "";
-    if (name.includes("*")) {
-      this.problems.add(
-        this.locate(path),
-        `${what} ${JSON.stringify(name)} is a wildcard; Tessera passes on only variables named one by one`,
-        "list each variable the agent needs (wildcards would hand it every matching variable of the workspace)",
-      );
-      return undefined;
+  requests(): GenerateRequest[] {
+    return [...this.generateRequests.values()];
+  }
+
+  /** An env value as a located list; falsy is no env (Ploinky's `||` falls back past it). */
+  list(env: unknown, path: Path): EnvList | undefined {
+    if (Array.isArray(env))
+      return { form: "array", items: env.map((value, index) => ({ value, path: [...path, index] })) };
+    if (isRecord(env)) {
+      return {
+        form: "object",
+        items: Object.entries(env).map(([key, value]) => ({ key, value, path: [...path, key] })),
+      };
     }
+    if (env) this.problems.add(this.locate(path), "env must be a list or an object");
+    return undefined;
+  }
+
+  private skipped(path: Path, what: string): void {
+    this.warnings.push({
+      code: "W_ENTRY_SKIPPED",
+      message: `${what}; Ploinky skips it, and so does Tessera`,
+      location: this.locate(path),
+      hint: 'give the entry a name: "NAME", "NAME=default" or {"name": "NAME", …}',
+    });
+  }
+
+  /** A name: a variable name, or (where allowed) a wildcard pattern. */
+  private name(
+    value: unknown,
+    path: Path,
+    what: string,
+    wildcard = false,
+  ): { name: string; wildcard: boolean } | undefined {
+    const name = typeof value === "string" ? value.trim() : String(value);
+    if (wildcard && name.includes("*") && /^[A-Za-z0-9_*]+$/.test(name)) return { name, wildcard: true };
     if (!ENV_NAME.test(name)) {
       this.problems.add(
         this.locate(path),
@@ -105,7 +442,7 @@ class EnvReader {
       );
       return undefined;
     }
-    return name;
+    return { name, wildcard: false };
   }
 
   private scalar(value: unknown, path: Path): string | undefined {
@@ -120,157 +457,553 @@ class EnvReader {
     return undefined;
   }
 
-  env(env: unknown, path: Path): Declaration[] {
-    const out: Declaration[] = [];
-    if (Array.isArray(env)) {
-      env.forEach((entry, index) => {
-        const at = [...path, index];
-        if (entry === null || entry === undefined) return;
-        if (isRecord(entry)) {
-          const name = this.name(entry.name, [...at, "name"], "env name");
-          if (!name) return;
-          const lookup =
-            entry.varName === undefined ? name : this.name(entry.varName, [...at, "varName"], "varName");
-          if (!lookup) return;
-          // Ploinky's array form reads `value`, then (in later versions) `default`.
-          const field = entry.value !== undefined && entry.value !== null ? "value" : "default";
-          const value = this.scalar(entry[field], [...at, field]);
-          out.push(this.declaration(name, lookup, toBool(entry.required), value, entry.secret, at));
-          return;
-        }
-        if (typeof entry !== "string") {
-          this.problems.add(
-            this.locate(at),
-            'an env entry is "NAME", "NAME=default" or {name, varName, required, value}',
-          );
-          return;
-        }
-        const text = entry.trim();
-        const eq = text.indexOf("=");
-        const name = this.name(eq >= 0 ? text.slice(0, eq) : text, at, "env name");
-        if (!name) return;
-        out.push(
-          this.declaration(name, name, false, eq >= 0 ? text.slice(eq + 1) : undefined, undefined, at),
-        );
-      });
-    } else if (isRecord(env)) {
-      for (const [key, spec] of Object.entries(env)) {
-        const at = [...path, key];
-        const name = this.name(key, at, "env name");
-        if (!name) continue;
-        if (isRecord(spec)) {
-          const source = spec.varName ?? spec.name;
-          const lookup =
-            source === undefined
-              ? name
-              : this.name(source, [...at, spec.varName ? "varName" : "name"], "varName");
-          if (!lookup) continue;
-          const field = "default" in spec ? "default" : "value";
-          const value = this.scalar(spec[field], [...at, field]);
-          out.push(this.declaration(name, lookup, toBool(spec.required), value, spec.secret, at));
-        } else {
-          out.push(this.declaration(name, name, false, this.scalar(spec, at), undefined, at));
-        }
-      }
-    } else if (env !== undefined && env !== null && env !== false) {
-      this.problems.add(this.locate(path), "env must be a list or an object");
+  /** The checks Ploinky makes of an object entry with a name (it refuses the manifest otherwise). */
+  private checkObject(spec: Record<string, unknown>, name: string, path: Path): boolean {
+    const legacy = LEGACY_DERIVED_KEYS.filter((key) => Object.hasOwn(spec, key) && spec[key] !== undefined);
+    let ok = true;
+    if (legacy.length) {
+      this.problems.add(
+        this.locate([...path, legacy[0]!], true),
+        `env ${name} uses removed legacy derivation keys (${legacy.join(", ")}): Ploinky refuses it (PLOINKY_LEGACY_DERIVED_MASTER_ENV)`,
+        "use generatedSecret: true for an agent's own secret, or sharedGeneratedSecret: true for a shared one",
+      );
+      ok = false;
     }
-    return out;
+    if (Object.hasOwn(spec, "generatedSecretScope") && spec.generatedSecretScope !== undefined) {
+      this.problems.add(
+        this.locate([...path, "generatedSecretScope"], true),
+        `env ${name} uses the removed generatedSecretScope: Ploinky refuses it (PLOINKY_REMOVED_GENERATED_SECRET_SCOPE)`,
+        "use sharedGeneratedSecret: true for a shared generated secret",
+      );
+      ok = false;
+    }
+    if (spec.runtime !== undefined && typeof spec.runtime !== "boolean") {
+      this.problems.add(this.locate([...path, "runtime"]), `env ${name}: field 'runtime' must be a boolean`);
+      ok = false;
+    }
+    return ok;
   }
 
-  private declaration(
-    name: string,
-    lookup: string,
-    required: boolean,
-    value: string | undefined,
-    secret: unknown,
-    at: Path,
-  ): Declaration {
-    const declaration: Declaration = {
-      name,
-      lookup,
-      kind: secret === false ? "config" : "secret",
-      required,
-      declaredAt: this.locate(at),
+  private generated(spec: Record<string, unknown>): Pick<Entry, "generated" | "override"> {
+    const generated = toBool(spec.sharedGeneratedSecret)
+      ? ("workspace" as const)
+      : toBool(spec.generatedSecret)
+        ? ("agent" as const)
+        : undefined;
+    const requires = spec.explicitOverrideRequires;
+    const override =
+      toBool(spec.explicitOverride) ||
+      (Array.isArray(requires) ? requires.some((entry) => String(entry ?? "").trim()) : Boolean(requires));
+    return generated ? { generated, override } : { override: false };
+  }
+
+  /** The entries of an env list that count, in order: Ploinky's getManifestEnvSpecs. */
+  read(list: EnvList | undefined): ReadEnv {
+    const entries: Entry[] = [];
+    if (!list) return { entries };
+    for (const item of list.items) {
+      const entry = list.form === "array" ? this.arrayEntry(item) : this.objectEntry(item);
+      if (entry) entries.push(entry);
+    }
+    // First wins (by inside name); a later entry that says something else is named.
+    const seen = new Map<string, Entry>();
+    const out: Entry[] = [];
+    for (const entry of entries) {
+      const first = seen.get(entry.name);
+      if (!first) {
+        seen.set(entry.name, entry);
+        out.push(entry);
+        continue;
+      }
+      if (!sameEntry(first, entry)) {
+        const at = this.locate(first.path);
+        this.warnings.push({
+          code: "W_DECLARED_TWICE",
+          message: `${entry.name} is declared again in env (first at ${at.file}:${at.line}:${at.column}) and differently: Ploinky uses the first entry, and so does Tessera`,
+          location: this.locate(entry.path),
+          hint: "keep one entry",
+        });
+      }
+    }
+    return { entries: out };
+  }
+
+  private arrayEntry({ value, path }: Item): Entry | undefined {
+    if (value === null || value === undefined) return undefined;
+    if (isRecord(value)) {
+      const raw = typeof value.name === "string" ? value.name.trim() : "";
+      if (!raw) {
+        this.skipped(path, "an env entry without a name");
+        return undefined;
+      }
+      const named = this.name(value.name, [...path, "name"], "env name", true);
+      if (!named) return undefined;
+      if (!this.checkObject(value, named.name, path)) return undefined;
+      const varName = typeof value.varName === "string" && value.varName.trim() ? value.varName : undefined;
+      const lookup =
+        varName === undefined ? named.name : this.name(varName, [...path, "varName"], "varName")?.name;
+      if (!lookup) return undefined;
+      // Array form: `value`, else `default`.
+      const field = value.value !== undefined ? "value" : "default";
+      return {
+        name: named.name,
+        wildcard: named.wildcard,
+        lookup: named.wildcard ? named.name : lookup,
+        required: toBool(value.required),
+        value: this.scalar(value[field], [...path, field]),
+        ...this.generated(value),
+        runtime: value.runtime !== false,
+        secret: typeof value.secret === "boolean" ? value.secret : undefined,
+        path,
+      };
+    }
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      this.problems.add(
+        this.locate(path),
+        'an env entry is "NAME", "NAME=default" or {name, varName, required, value}',
+      );
+      return undefined;
+    }
+    const text = String(value).trim();
+    if (!text) {
+      this.skipped(path, "an empty env entry");
+      return undefined;
+    }
+    const eq = text.indexOf("=");
+    const rawName = eq >= 0 ? text.slice(0, eq).trim() : text;
+    if (!rawName) {
+      this.skipped(path, "an env entry without a name");
+      return undefined;
+    }
+    const named = this.name(rawName, path, "env name", true);
+    if (!named) return undefined;
+    return {
+      name: named.name,
+      wildcard: named.wildcard,
+      lookup: named.name,
+      required: false,
+      value: eq >= 0 ? text.slice(eq + 1) : undefined,
+      override: false,
+      runtime: true,
+      path,
     };
-    if (value !== undefined) {
+  }
+
+  private objectEntry({ key, value, path }: Item): Entry | undefined {
+    if (!key!.trim()) {
+      this.skipped(path, "an env entry with an empty name");
+      return undefined;
+    }
+    const named = this.name(key, path, "env name", true);
+    if (!named) return undefined;
+    if (!isRecord(value)) {
+      // A scalar is the default (not a source name, since Ploinky 2025-10).
+      return {
+        name: named.name,
+        wildcard: named.wildcard,
+        lookup: named.name,
+        required: false,
+        value: this.scalar(value, path),
+        override: false,
+        runtime: true,
+        path,
+      };
+    }
+    if (!this.checkObject(value, named.name, path)) return undefined;
+    const source =
+      typeof value.varName === "string" && value.varName.trim()
+        ? { text: value.varName, field: "varName" }
+        : typeof value.name === "string" && value.name.trim()
+          ? { text: value.name, field: "name" }
+          : undefined;
+    const lookup = source ? this.name(source.text, [...path, source.field], "varName")?.name : named.name;
+    if (!lookup) return undefined;
+    const field = Object.hasOwn(value, "default") ? "default" : "value";
+    return {
+      name: named.name,
+      wildcard: named.wildcard,
+      lookup: named.wildcard ? named.name : lookup,
+      required: Object.hasOwn(value, "required") ? toBool(value.required) : false,
+      value: this.scalar(value[field], [...path, field]),
+      ...this.generated(value),
+      runtime: value.runtime !== false,
+      secret: typeof value.secret === "boolean" ? value.secret : undefined,
+      path,
+    };
+  }
+
+  private kind(explicit: boolean | undefined, ...names: string[]): Sensitivity {
+    if (explicit !== undefined) return explicit ? "secret" : "config";
+    if (names.some((name) => this.secretNames.has(name))) return "secret";
+    return ploinkySensitivity(...names);
+  }
+
+  private declaration(entry: Entry): Declaration {
+    const declaredAt = this.locate(entry.path);
+    if (entry.wildcard) {
+      // Ploinky ignores varName, required, defaults and generation for a pattern: each match is optional.
+      return {
+        name: entry.name,
+        lookup: entry.name,
+        kind: entry.secret === true ? "secret" : "config",
+        required: false,
+        wildcard: true,
+        declaredAt,
+      };
+    }
+    const declaration: Declaration = {
+      name: entry.name,
+      lookup: entry.lookup,
+      kind: entry.generated ? "secret" : this.kind(entry.secret, entry.name, entry.lookup),
+      required: entry.required,
+      declaredAt,
+    };
+    if (entry.generated) {
+      const name = entry.generated === "workspace" ? entry.lookup : entry.name;
+      const key = generatedKey(entry.generated, name, this.agent.repo, this.agent.agent);
+      this.generateRequests.set(key, { key, scope: entry.generated, name });
+      declaration.generated = entry.generated;
+      declaration.value = `\${${key}}`;
+      // Ploinky ignores the operator's value unless explicitOverride says otherwise.
+      declaration.valueKind = entry.override ? "default" : "fixed";
+      declaration.valueAt = declaredAt;
+      declaration.description =
+        entry.generated === "workspace"
+          ? `shared generated secret: made once per workspace, kept in the workspace store as ${key}`
+          : `generated secret of this agent: made once, kept in the workspace store as ${key}`;
+    } else if (entry.value !== undefined) {
       // Ploinky passes defaults through literally (a default of "$B" is the text $B).
-      declaration.value = literalTemplate(value);
+      declaration.value = literalTemplate(entry.value);
       declaration.valueKind = "default";
-      declaration.valueAt = declaration.declaredAt;
+      declaration.valueAt = declaredAt;
     }
     return declaration;
   }
 
-  expose(expose: unknown, path: Path): Declaration[] {
-    const out: Declaration[] = [];
-    const add = (nameValue: unknown, template: string, at: Path, isRef: boolean) => {
-      const name = this.name(nameValue, at, "expose name");
-      if (!name) return;
-      let refers = isRef;
-      try {
-        refers ||= referencedNames(parseTemplate(template)).size > 0;
-      } catch {
-        refers = true; // reported when resolved, with its location
-      }
-      out.push({
-        name,
-        lookup: name,
-        kind: refers ? "secret" : "config",
-        required: false,
-        declaredAt: this.locate(at),
-        value: template,
-        valueKind: "value",
-        valueAt: this.locate(at),
-      });
+  /** PLOINKY_PROFILE_CONFIG_INCOMPLETE: required, not generated, no default, not sensitive by name. */
+  incomplete(read: ReadEnv): IncompleteProfile | undefined {
+    const missing = read.entries.filter(
+      (entry) =>
+        entry.required &&
+        !entry.wildcard &&
+        !entry.generated &&
+        (entry.value === undefined || entry.value.trim() === "") &&
+        !ploinkySensitiveName(entry.name) &&
+        !ploinkySensitiveName(entry.lookup),
+    );
+    if (!missing.length) return undefined;
+    return {
+      entries: missing.map((entry) =>
+        entry.lookup !== entry.name ? `${entry.name} (source: ${entry.lookup})` : entry.name,
+      ),
+      location: this.locate(missing[0]!.path),
+    };
+  }
+
+  expose(expose: unknown, path: Path): Exposed[] {
+    const out: Exposed[] = [];
+    const add = (nameValue: unknown, at: Path, template: string, aliasOf?: string, secret?: boolean) => {
+      const named = this.name(nameValue, at, "expose name");
+      if (named) out.push({ name: named.name, template, aliasOf, secret, path: at });
     };
     if (Array.isArray(expose)) {
       expose.forEach((entry, index) => {
         const at = [...path, index];
-        if (!isRecord(entry)) {
-          this.problems.add(this.locate(at), "an expose entry is {name, value} or {name, ref}");
+        if (!isRecord(entry) || !entry.name) {
+          this.skipped(at, "an expose entry without a name");
           return;
         }
-        if ("value" in entry) {
+        const secret = typeof entry.secret === "boolean" ? entry.secret : undefined;
+        if (Object.hasOwn(entry, "value")) {
           // An array entry's value is literal in Ploinky ("$X" is not resolved); a ref is the alias.
           const value = this.scalar(entry.value, [...at, "value"]);
-          add(entry.name, literalTemplate(value ?? ""), at, false);
-        } else if (typeof entry.ref === "string") {
-          const ref = this.name(entry.ref.replace(/^\$/, ""), [...at, "ref"], "ref");
-          if (ref) add(entry.name, `\${${ref}}`, at, true);
+          add(entry.name, at, literalTemplate(value ?? ""), undefined, secret);
+        } else if (entry.ref) {
+          const ref = this.name(String(entry.ref).replace(/^\$/, ""), [...at, "ref"], "ref");
+          if (ref) add(entry.name, at, `\${${ref.name}}`, ref.name, secret);
         } else {
-          this.problems.add(this.locate(at), "an expose entry needs a value or a ref");
+          this.skipped(at, "an expose entry with neither a value nor a ref");
         }
       });
     } else if (isRecord(expose)) {
       for (const [key, value] of Object.entries(expose)) {
+        if (value === undefined) continue;
         // Object form: exactly "$NAME" (or "${NAME}") is an alias; anything else is literal, as in Ploinky.
         const scalar = this.scalar(value, [...path, key]) ?? "";
-        const alias = ALIAS.exec(scalar);
-        add(key, alias ? scalar : literalTemplate(scalar), [...path, key], !!alias);
+        const alias = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(scalar);
+        add(
+          key,
+          [...path, key],
+          alias ? scalar : literalTemplate(scalar),
+          alias ? (alias[1] ?? alias[2]) : undefined,
+        );
       }
     } else if (expose !== undefined && expose !== null) {
       this.problems.add(this.locate(path), "expose must be a list or an object");
     }
+    // Ploinky passes every expose entry in order, so of two with one name the last wins.
+    const last = new Map<string, Exposed>();
+    for (const entry of out) {
+      const earlier = last.get(entry.name);
+      if (earlier && earlier.template !== entry.template) {
+        const at = this.locate(earlier.path);
+        this.warnings.push({
+          code: "W_DECLARED_TWICE",
+          message: `${entry.name} is exposed twice (first at ${at.file}:${at.line}:${at.column}) with different values: Ploinky passes the last one, and so does Tessera`,
+          location: this.locate(entry.path),
+          hint: "keep one entry",
+        });
+      }
+      last.delete(entry.name);
+      last.set(entry.name, entry);
+    }
+    return out.filter((entry) => last.get(entry.name) === entry);
+  }
+
+  /** `runtime.resources.env`: runtimeResourcePlanner's templates as Tessera templates. */
+  resources(runtime: unknown): Resource[] {
+    if (!isRecord(runtime) || !isRecord(runtime.resources)) return [];
+    const resources = runtime.resources;
+    const path: Path = ["runtime", "resources"];
+    const storage = isRecord(resources.persistentStorage) ? resources.persistentStorage : undefined;
+    const key = typeof storage?.key === "string" ? storage.key.trim() : "";
+    const containerPath = typeof storage?.containerPath === "string" ? storage.containerPath.trim() : "";
+    const hasStorage = Boolean(key && containerPath);
+    const env = isRecord(resources.env) ? resources.env : {};
+    const out: Resource[] = [];
+    for (const [name, raw] of Object.entries(env)) {
+      const at = [...path, "env", name];
+      if (!name) continue;
+      const named = this.name(name, at, "runtime.resources.env name");
+      if (!named) continue;
+      let secret = false;
+      let failed = false;
+      const text = typeof raw === "string" ? raw : raw === null || raw === undefined ? "" : String(raw);
+      let template = "";
+      let last = 0;
+      for (const match of text.matchAll(/\{\{([^}]+)\}\}/g)) {
+        template += literalTemplate(text.slice(last, match.index));
+        last = match.index + match[0].length;
+        const expr = match[1]!.trim();
+        const colon = expr.indexOf(":");
+        const kind = colon >= 0 ? expr.slice(0, colon) : expr;
+        const arg = colon >= 0 ? expr.slice(colon + 1).trim() : "";
+        if (!expr) continue;
+        if (expr === "PLOINKY_WORKSPACE_ROOT") {
+          template += withDefault("PLOINKY_WORKSPACE_ROOT", this.agent.root);
+        } else if (expr === "STORAGE_CONTAINER_PATH") {
+          // What Ploinky's container runtimes give the agent: the path of the mount inside the container.
+          template += literalTemplate(hasStorage ? containerPath : "");
+        } else if (expr === "STORAGE_HOST_PATH") {
+          if (hasStorage) {
+            const upper = key.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+            const fallback = `${this.agent.root}${sep}.ploinky${sep}data${sep}${key}`;
+            template +=
+              key === "dpu-data"
+                ? `\${PLOINKY_RESOURCE_${upper}_HOST:-${withDefault("DPU_DATA_ROOT", fallback)}}`
+                : withDefault(`PLOINKY_RESOURCE_${upper}_HOST`, fallback);
+          }
+        } else if (kind === "derivedMasterSecret") {
+          this.problems.add(
+            this.locate(at),
+            "the {{derivedMasterSecret:NAME}} template has been removed: Ploinky refuses it (PLOINKY_LEGACY_DERIVED_MASTER_TEMPLATE)",
+            "use {{generatedSecret:NAME}} for an agent's own generated secret",
+          );
+          failed = true;
+        } else if (kind === "secret" || kind === "generatedSecret" || kind === "var") {
+          if (!arg) continue;
+          const ref = this.name(arg, at, `{{${kind}:…}} name`);
+          if (!ref) {
+            failed = true;
+            continue;
+          }
+          if (kind === "var") {
+            // Ploinky: the workspace variable, else the environment, else "".
+            template += `\${${ref.name}:-}`;
+          } else if (kind === "secret") {
+            // ensurePersistentSecret: the environment or .env, else the store, made once if absent.
+            this.generateRequests.set(ref.name, { key: ref.name, scope: "persistent", name: ref.name });
+            template += `\${${ref.name}}`;
+            secret = true;
+          } else {
+            const storeKey = generatedKey("agent", ref.name, this.agent.repo, this.agent.agent);
+            this.generateRequests.set(storeKey, { key: storeKey, scope: "agent", name: ref.name });
+            template += `\${${storeKey}}`;
+            secret = true;
+          }
+        } else {
+          template += literalTemplate(match[0]); // an unknown placeholder stays as written
+        }
+      }
+      if (failed) continue;
+      template += literalTemplate(text.slice(last));
+      out.push({
+        name: named.name,
+        template,
+        secret: secret || this.kind(undefined, named.name) === "secret",
+        path: at,
+      });
+    }
     return out;
   }
 
-  checkUnique(declarations: Declaration[]): Declaration[] {
-    const seen = new Map<string, Declaration>();
-    for (const declaration of declarations) {
-      const previous = seen.get(declaration.name);
-      if (previous) {
-        const at = previous.declaredAt;
-        this.problems.add(
-          declaration.declaredAt,
-          `${declaration.name} is declared twice (first at ${at.file}:${at.line}:${at.column})`,
-          "keep one entry: Tessera will not guess which one wins",
-        );
+  /**
+   * The variables passed to the agent, in Ploinky's order: env, then expose, then runtime.resources.env;
+   * of one name, the later wins (each is a later `-e` in Ploinky), except that `runtime: false` removes
+   * the name from env and expose. Profile secrets are required secrets.
+   */
+  combine(
+    read: ReadEnv,
+    exposed: Exposed[],
+    resources: Resource[],
+    secrets: { name: string; path: Path }[],
+    warn = true,
+  ): Declaration[] {
+    const internal = new Set(read.entries.filter((entry) => !entry.runtime).map((entry) => entry.name));
+    const out: Declaration[] = [];
+    const byName = new Map<string, number>();
+    const put = (declaration: Declaration) => {
+      byName.set(declaration.name, out.length);
+      out.push(declaration);
+    };
+    for (const entry of read.entries) if (entry.runtime) put(this.declaration(entry));
+    const envEntry = new Map(read.entries.map((entry) => [entry.name, entry]));
+    for (const entry of exposed) {
+      if (internal.has(entry.name)) continue;
+      const declaredAt = this.locate(entry.path);
+      const kind =
+        entry.secret !== undefined ? (entry.secret ? "secret" : "config") : this.kind(undefined, entry.name);
+      const index = byName.get(entry.name);
+      const previous = index === undefined ? undefined : out[index]!;
+      if (!previous) {
+        put({
+          name: entry.name,
+          lookup: entry.name,
+          kind,
+          required: false,
+          declaredAt,
+          value: entry.template,
+          valueKind: "fixed",
+          valueAt: declaredAt,
+        });
         continue;
       }
-      seen.set(declaration.name, declaration);
+      const env = envEntry.get(entry.name);
+      // The two agree when the expose reads the very variable the env entry reads.
+      if (entry.aliasOf !== undefined && entry.aliasOf === previous.lookup && !previous.generated) continue;
+      if (warn) this.overrides(entry.name, previous.declaredAt, "expose", declaredAt);
+      out[index!] = {
+        name: entry.name,
+        lookup: previous.lookup,
+        kind: previous.kind === "secret" || kind === "secret" ? "secret" : "config",
+        required: env?.required ?? previous.required,
+        declaredAt,
+        value: entry.template,
+        valueKind: "fixed",
+        valueAt: declaredAt,
+      };
     }
-    return [...seen.values()];
+    for (const resource of resources) {
+      const declaredAt = this.locate(resource.path);
+      const index = byName.get(resource.name);
+      const previous = index === undefined ? undefined : out[index]!;
+      const declaration: Declaration = {
+        name: resource.name,
+        lookup: previous?.lookup ?? resource.name,
+        kind: resource.secret || previous?.kind === "secret" ? "secret" : "config",
+        required: previous?.required ?? false,
+        declaredAt,
+        value: resource.template,
+        valueKind: "fixed",
+        valueAt: declaredAt,
+      };
+      if (previous) {
+        if (warn) this.overrides(resource.name, previous.declaredAt, "runtime.resources.env", declaredAt);
+        out[index!] = declaration;
+      } else put(declaration);
+    }
+    for (const secret of secrets) {
+      const named = ENV_NAME.test(secret.name) ? secret.name : undefined;
+      if (!named) {
+        if (warn)
+          this.problems.add(
+            this.locate(secret.path),
+            `profile secret ${JSON.stringify(secret.name)} is not a valid environment variable name`,
+          );
+        continue;
+      }
+      const index = byName.get(named);
+      if (index !== undefined) {
+        out[index] = { ...out[index]!, kind: "secret", required: true };
+        continue;
+      }
+      put({
+        name: named,
+        lookup: named,
+        kind: "secret",
+        required: true,
+        declaredAt: this.locate(secret.path),
+      });
+    }
+    return out;
+  }
+
+  private overrides(name: string, first: Location, what: string, at: Location): void {
+    this.warnings.push({
+      code: "W_DECLARED_TWICE",
+      message: `${name} is declared at ${first.file}:${first.line}:${first.column} and again in ${what}: Ploinky passes the ${what} value last, so it wins, here too`,
+      location: at,
+      hint: `remove one of them, or make the ${what} entry read the same variable`,
+    });
+  }
+
+  /**
+   * `container` with `${VAR}`: a Tessera template. Ploinky resolves `${NAME}` only (from the agent's env,
+   * the environment, the manifest defaults): other `$` stay literal, an inside name reads its source,
+   * and a `runtime: false` entry (never passed to the agent) lends its default.
+   */
+  imageTemplate(raw: string, read: ReadEnv): string {
+    const entries = new Map(
+      read.entries.filter((entry) => !entry.wildcard).map((entry) => [entry.name, entry]),
+    );
+    let out = "";
+    let last = 0;
+    for (const match of raw.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+      out += literalTemplate(raw.slice(last, match.index));
+      last = match.index + match[0].length;
+      const entry = entries.get(match[1]!);
+      const lookup = entry && !entry.generated ? entry.lookup : match[1]!;
+      out += entry && !entry.runtime && entry.value ? withDefault(lookup, entry.value) : `\${${lookup}}`;
+    }
+    return out + literalTemplate(raw.slice(last));
+  }
+}
+
+/** `${NAME:-text}` with `text` literal, or `${NAME}` when the text cannot be written as a default. */
+function withDefault(name: string, text: string): string {
+  if (/[{}\n]/.test(text)) return `\${${name}}`;
+  return `\${${name}:-${literalTemplate(text)}}`;
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  return (
+    a.lookup === b.lookup &&
+    a.required === b.required &&
+    a.value === b.value &&
+    a.generated === b.generated &&
+    a.override === b.override &&
+    a.runtime === b.runtime &&
+    a.secret === b.secret
+  );
+}
+
+/** Every name a declaration's value reads (for callers that need the store keys a Spec refers to). */
+export function namesRead(declaration: Declaration): Set<string> {
+  if (declaration.value === undefined) return new Set();
+  try {
+    return referencedNames(parseTemplate(declaration.value));
+  } catch {
+    return new Set();
   }
 }
 

@@ -1,6 +1,8 @@
 /**
  * tessera var import FILE|- [--format dotenv|ploinky]: copy a dotenv file or Ploinky's .secrets into
- * the store.
+ * the store. Ploinky's .secrets is read in both its forms: plain `KEY=VALUE` lines (Ploinky before
+ * 2026-04) and the encrypted envelope (./import-ploinky.ts). A file of which nothing could be read is
+ * an error, never "imported 0 variables".
  */
 import { readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
@@ -20,6 +22,12 @@ const IMPORT_FLAGS = {
   },
   ...QUIET,
 } as const satisfies FlagSpecs;
+
+/** One run of base64, long enough to be Ploinky's envelope (checked without loading node:crypto). */
+function looksLikeEnvelope(text: string): boolean {
+  const trimmed = text.trim();
+  return trimmed.length >= 40 && /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed);
+}
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, IMPORT_FLAGS);
@@ -43,11 +51,12 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       `--format takes dotenv or ploinky, not ${JSON.stringify(options.format)}`,
     );
   }
-  const format: ImportFormat =
-    (options.format as ImportFormat | undefined) ?? (/(^|\/)\.secrets$/.test(file) ? "ploinky" : "dotenv");
+  const named: ImportFormat | undefined =
+    (options.format as ImportFormat | undefined) ?? (/(^|\/)\.secrets$/.test(file) ? "ploinky" : undefined);
+  const path = file === "-" ? undefined : resolvePath(context.cwd, file);
   let text: string;
   try {
-    text = file === "-" ? readFileSync(0, "utf8") : readFileSync(resolvePath(context.cwd, file), "utf8");
+    text = path === undefined ? readFileSync(0, "utf8") : readFileSync(path, "utf8");
   } catch (error) {
     throw new TesseraError(
       "E_FILE_NOT_FOUND",
@@ -57,13 +66,39 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       },
     );
   }
-  const formats = await import("../../workspace/formats.js");
   const shown = file === "-" ? "<stdin>" : file;
-  const imported =
-    format === "ploinky"
-      ? formats.parsePloinkySecrets(text, shown)
-      : formats.parseDotenvForImport(text, shown);
+  // Ploinky's .secrets is an encrypted envelope since 2026-04 (its plain-text lines before that).
+  const envelope = named !== "dotenv" && looksLikeEnvelope(text);
+  const format: ImportFormat = named ?? (envelope ? "ploinky" : "dotenv");
+  let imported: import("../../workspace/formats.js").Imported;
+  let described: string = format;
+  if (envelope) {
+    const { importPloinkyEnvelope } = await import("./import-ploinky.js");
+    const opened = await importPloinkyEnvelope(text, shown, path, context);
+    imported = opened;
+    described = `ploinky, encrypted; key from ${opened.keyFrom}`;
+  } else {
+    const formats = await import("../../workspace/formats.js");
+    imported =
+      format === "ploinky"
+        ? formats.parsePloinkySecrets(text, shown)
+        : formats.parseDotenvForImport(text, shown);
+  }
   printWarnings(imported.warnings, context, options.quiet);
+  if (imported.values.size === 0 && imported.warnings.length > 0) {
+    // Never a success on nothing: every entry of the file was skipped.
+    throw new TesseraError(
+      "E_FILE_INVALID",
+      `no variable could be read from ${shown}: every entry was skipped`,
+      {
+        location: { file: shown },
+        hint:
+          format === "dotenv"
+            ? "the warnings above name each line; a file of another format takes --format ploinky"
+            : "the warnings above name each line; nothing was imported",
+      },
+    );
+  }
   const workspace = findWorkspace(context.cwd, context.env.HOME);
   let replaced = 0;
   if (imported.values.size) {
@@ -77,7 +112,9 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   }
   if (!options.quiet) {
     context.stderr(
-      `tessera: imported ${imported.values.size} variable${imported.values.size === 1 ? "" : "s"} from ${shown} (${format})${replaced ? `, ${replaced} replaced` : ""} into ${displayPath(context.cwd, workspace.file)}\n`,
+      imported.values.size
+        ? `tessera: imported ${imported.values.size} variable${imported.values.size === 1 ? "" : "s"} from ${shown} (${described})${replaced ? `, ${replaced} replaced` : ""} into ${displayPath(context.cwd, workspace.file)}\n`
+        : `tessera: nothing to import: ${shown} has no variables\n`,
     );
   }
   return 0;
