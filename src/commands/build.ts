@@ -146,6 +146,7 @@ export function serviceFor(
     resolved.spec,
     { name: options.name, image: options.image, namespace: options.namespace },
     target.names,
+    resolved,
   );
   if (service.renamed && !options.quiet)
     context.stderr(

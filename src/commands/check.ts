@@ -4,6 +4,9 @@
  */
 import { type Diagnostic, formatError, formatLocation, isTesseraError, TesseraError } from "../errors.js";
 import { findManifest, MANIFEST_NAMES } from "../manifest/load.js";
+import { ENV_NAME, type ImplicitReference } from "../model/spec.js";
+import { type Lookup, parseTemplate, render } from "../model/template.js";
+import type { Resolution } from "../resolve/resolve.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
@@ -18,7 +21,10 @@ import {
 
 export const flags = {
   ...LAYER_FLAGS,
-  strict: { type: "boolean", help: "treat undeclared Dockfile references as errors (exit 4)" },
+  strict: {
+    type: "boolean",
+    help: "treat undeclared Dockfile references (exit 4), and references Dockrion cannot load (exit 3), as errors",
+  },
   json: { type: "boolean", help: "print a JSON report on stdout" },
 } as const satisfies FlagSpecs;
 
@@ -73,30 +79,18 @@ async function check(
       },
     );
   }
-  const { spec, resolution } = await resolveFromFlags(options, context, { noCache: true });
-  const declared = new Set(resolution.variables.map((variable) => variable.name));
-  const lookups = new Set(resolution.variables.map((variable) => variable.lookup));
-  const undeclared: Diagnostic[] = [];
-  const reported = new Set<string>();
-  const references = spec?.implicitReferences ?? [];
-  for (const reference of references) {
-    if (declared.has(reference.name) || lookups.has(reference.name) || reported.has(reference.name)) continue;
-    reported.add(reference.name);
-    const optional = references
-      .filter((other) => other.name === reference.name)
-      .every((other) => other.hasDefault);
-    undeclared.push({
-      code: "W_UNDECLARED_REF",
-      message: `${reference.name} is used by ${reference.context} but not declared in secrets`,
-      location: reference.location,
-      hint: optional
-        ? `it has a default there, so declare it under secrets.optional: - name: ${reference.name}`
-        : `declare it under secrets.required: - name: ${reference.name}`,
-    });
-  }
-  const strictFailure = options.strict === true && undeclared.length > 0;
+  const { spec, resolution, scopeValue } = await resolveFromFlags(options, context, { noCache: true });
+  const { undeclared, unloadable } = judgeReferences(
+    spec?.implicitReferences ?? [],
+    resolution,
+    scopeValue,
+    spec?.file ?? "",
+    options["allow-missing-secrets"] === true,
+  );
+  const strictProblems = [...unloadable, ...undeclared];
+  const strictFailure = options.strict === true && strictProblems.length > 0;
   const missingFailure = resolution.missing.length > 0 && !options["allow-missing-secrets"];
-  const all = [...resolution.warnings, ...undeclared];
+  const all = [...resolution.warnings, ...strictProblems];
 
   const set = resolution.variables.filter(
     (variable) => variable.status === "set" && variable.value !== undefined,
@@ -153,8 +147,10 @@ async function check(
   }
 
   if (strictFailure) {
-    const [first, ...rest] = undeclared;
-    const error = new TesseraError("E_UNDECLARED_REF", first!.message, {
+    const [first, ...rest] = strictProblems;
+    // A file Dockrion cannot load is a missing variable (exit 3); an undeclared reference, invalid input.
+    const code = unloadable.length > 0 ? "E_MISSING_REQUIRED" : "E_UNDECLARED_REF";
+    const error = new TesseraError(code, first!.message, {
       location: first!.location,
       hint: first!.hint,
       details: rest.map((warning) => `also ${formatLocation(warning.location)}: ${warning.message}`),
@@ -186,4 +182,116 @@ async function check(
     );
   }
   return 0;
+}
+
+/** A reference name ending in this is a prefix (manifest/dockfile.ts PREFIX_MARK; not imported: that module loads the YAML parser). */
+const PREFIX_MARK = "*";
+
+/**
+ * A Dockfile's implicit references (manifest/dockfile.ts), judged against the resolution:
+ * - a name written with `${…}` (`env_var: ${API_KEY_VAR:-DOCKRION_API_KEY}`) is expanded first, as
+ *   Dockrion expands it when it loads the file;
+ * - a prefix (`AGENT_KEY_*`, Dockrion's multi-key mode) wants at least one declared name with it;
+ * - any other name wants to be declared (W_UNDECLARED_REF);
+ * - a `${NAME}` without a default whose NAME is unset makes Dockrion refuse to load the file: said in
+ *   the warning of an undeclared name, and W_DOCKRION_UNSET for a declared one when
+ *   --allow-missing-secrets let it through (a declared one is required otherwise: the reader made it so).
+ */
+function judgeReferences(
+  references: readonly ImplicitReference[],
+  resolution: Resolution,
+  scopeValue: (name: string) => Lookup,
+  file: string,
+  allowMissing: boolean,
+): { undeclared: Diagnostic[]; unloadable: Diagnostic[] } {
+  const declared = new Set(resolution.variables.flatMap((variable) => [variable.name, variable.lookup]));
+  const isSet = (name: string): boolean => {
+    try {
+      return scopeValue(name).set;
+    } catch {
+      // Its value cannot be computed: the resolution reports why, not this check.
+      return true;
+    }
+  };
+  const undeclared: Diagnostic[] = [];
+  const unloadable: Diagnostic[] = [];
+  const reported = new Set<string>();
+  const uses = (name: string) => references.filter((other) => other.name === name);
+  for (const reference of references) {
+    let name = reference.name;
+    let context = reference.context;
+    if (name.includes("${")) {
+      // Expanded as Dockrion does when it loads the file; an unset ${X} in it is reported as such.
+      const expanded = expandName(name, scopeValue);
+      if (expanded === undefined || !expanded) continue;
+      context = `${reference.context} (${name} → ${expanded})`;
+      name = expanded;
+    }
+    if (reported.has(name)) continue;
+    if (name.endsWith(PREFIX_MARK)) {
+      reported.add(name);
+      const prefix = name.slice(0, -PREFIX_MARK.length);
+      if ([...declared].some((known) => known.startsWith(prefix))) continue;
+      undeclared.push({
+        code: "W_UNDECLARED_REF",
+        message: `${context}: Dockrion loads every variable whose name starts with ${prefix} as an API key (env_var is ignored), and none is declared`,
+        location: reference.location,
+        hint: `declare each key under secrets.required, e.g. - name: ${prefix}PROD`,
+      });
+      continue;
+    }
+    // A `${NAME}` without a default: Dockrion cannot load the file while NAME is unset (contexts of
+    // expansions read "${NAME} in path", manifest/dockfile.ts isExpansion; auth names never stop loading).
+    const bare = uses(reference.name).some((other) => other.context.startsWith("${") && !other.hasDefault);
+    const optional = uses(reference.name).every((other) => other.hasDefault);
+    if (!ENV_NAME.test(name)) {
+      reported.add(name);
+      if (!bare) continue;
+      // `${X-d}`, `${ X }`: Dockrion's ${…} knows only NAME and NAME:-default, so this is a name of its own.
+      undeclared.push({
+        code: "W_UNDECLARED_REF",
+        message: `${context}: Dockrion reads this as a variable named ${JSON.stringify(name)} and refuses to load the Dockfile while it is unset`,
+        location: reference.location,
+        hint: "Dockrion knows ${NAME} and ${NAME:-default} only: write one of those",
+      });
+      continue;
+    }
+    const unset = bare && !isSet(name);
+    if (declared.has(name)) {
+      reported.add(name);
+      if (unset && allowMissing) {
+        unloadable.push({
+          code: "W_DOCKRION_UNSET",
+          message: `${name} is not set, and ${context} has no default: Dockrion refuses to load ${file} while it is unset, --allow-missing-secrets or not`,
+          location: reference.location,
+          hint: `set ${name}, or write \${${name}:-default}`,
+        });
+      }
+      continue;
+    }
+    reported.add(name);
+    undeclared.push({
+      code: "W_UNDECLARED_REF",
+      message: `${name} is used by ${context} but not declared${
+        unset ? `, and it is not set: Dockrion refuses to load ${file} while it is unset` : ""
+      }`,
+      location: reference.location,
+      hint: optional
+        ? `it has a default there, so declare it under secrets.optional: - name: ${name} (or under config: if it is not a secret)`
+        : `declare it under secrets.required: - name: ${name} (or under config: if it is not a secret)`,
+    });
+  }
+  return { undeclared, unloadable };
+}
+
+/** A name written with `${…}`, expanded from the scope; undefined when it cannot be (an unset reference). */
+function expandName(text: string, scopeValue: (name: string) => Lookup): string | undefined {
+  try {
+    return render(parseTemplate(text), (name) => {
+      const found = scopeValue(name);
+      return found.set ? found.value : undefined;
+    }).trim();
+  } catch {
+    return undefined;
+  }
 }

@@ -4,9 +4,18 @@
  * Rendering is pure: a Resolution in, artifacts (data) out. Applying runs programs only through the
  * Tools it is handed (spawning, masking and temporary files belong to the command that applies).
  */
-import { type Diagnostic, TesseraError } from "../errors.js";
+import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import type { Spec, StoreSource } from "../model/spec.js";
-import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
+import {
+  type Lookup,
+  parseTemplate,
+  referencedNames,
+  render,
+  type Template,
+  TemplateReferenceError,
+  TemplateSyntaxError,
+} from "../model/template.js";
+import { type Resolution, type ResolvedVariable, shownMessage } from "../resolve/resolve.js";
 
 export interface Service {
   /** A DNS-1123 label: the container, Deployment and compose service name. */
@@ -164,9 +173,122 @@ export function kubernetesName(name: string): string {
 }
 
 /**
+ * What the service facts written with `${…}` are expanded from: the resolution (Resolved from the
+ * pipeline has both), the name → value lookup of its merged scope, and which names are secrets.
+ */
+export interface ServiceValues {
+  resolution: Resolution;
+  /** The value of any name in the merged scope, as templates see it (Resolved.scopeValue). */
+  scopeValue(name: string): Lookup;
+}
+
+type TemplateField = keyof NonNullable<Spec["serviceTemplates"]>;
+
+/** Where each manifest kind writes a service fact, for messages. */
+const FIELD_PATHS: Record<Spec["kind"], Record<TemplateField, string>> = {
+  dockfile: { name: "agent.name", image: "image", port: "expose.port" },
+  ploinky: { name: "name", image: "container", port: "port" },
+  tessera: { name: "service.name", image: "service.image", port: "service.port" },
+};
+
+const FIELD_FLAGS: Record<TemplateField, string> = {
+  name: "pass --name NAME",
+  image: "pass --image IMAGE",
+  port: "write the port as a number",
+};
+
+/**
+ * The place of a templated field in the manifest: the implicit reference the reader recorded for it
+ * (one naming `variable`, when given), else the manifest itself.
+ */
+function fieldLocation(spec: Spec, path: string, variable?: string): Location {
+  const suffix = ` in ${path}`;
+  const found =
+    spec.implicitReferences.find(
+      (reference) =>
+        reference.context.endsWith(suffix) && (variable === undefined || reference.name === variable),
+    ) ?? spec.implicitReferences.find((reference) => reference.context.endsWith(suffix));
+  return found?.location ?? { file: spec.file };
+}
+
+/**
+ * Expand a service fact the manifest writes with `${…}` (serviceTemplates), with the template syntax
+ * and the scope every other value is interpolated with. Undefined when the manifest has no such template.
+ */
+function expandField(
+  spec: Spec | undefined,
+  field: TemplateField,
+  values: ServiceValues | undefined,
+): { text: string; path: string; location: Location } | undefined {
+  const source = spec?.serviceTemplates?.[field];
+  if (!spec || source === undefined) return undefined;
+  const path = FIELD_PATHS[spec.kind][field];
+  const shown = `${path} (${JSON.stringify(source)})`;
+  let template: Template;
+  try {
+    template = parseTemplate(source);
+  } catch (error) {
+    if (!(error instanceof TemplateSyntaxError)) throw error;
+    throw new TesseraError("E_TEMPLATE_SYNTAX", `${shown}: ${error.message}`, {
+      location: fieldLocation(spec, path),
+      hint: `write \${NAME} or \${NAME:-default}, or ${FIELD_FLAGS[field]}`,
+    });
+  }
+  if (!values) {
+    throw new TesseraError("E_USAGE", `${shown} is expanded from the resolved values, which are not given`, {
+      location: fieldLocation(spec, path),
+      hint: FIELD_FLAGS[field],
+    });
+  }
+  // A service's name, image and port are written in plain text into every artifact: never from a secret.
+  const secrets = new Set(
+    values.resolution.variables
+      .filter((variable) => variable.kind === "secret")
+      .flatMap((variable) => [variable.name, variable.lookup]),
+  );
+  for (const name of referencedNames(template)) {
+    if (secrets.has(name)) {
+      throw new TesseraError(
+        "E_TARGET_INVALID",
+        `${shown} reads ${name}, a secret: the service's ${field} is written into the artifacts in plain text`,
+        {
+          location: fieldLocation(spec, path, name),
+          hint: `declare ${name} as config (${spec.kind === "dockfile" ? "under config:, or secret: false" : "not a secret"}), or ${FIELD_FLAGS[field]}`,
+        },
+      );
+    }
+  }
+  try {
+    const text = render(template, (name) => {
+      const found = values.scopeValue(name);
+      return found.set ? found.value : undefined;
+    });
+    return { text, path, location: fieldLocation(spec, path) };
+  } catch (error) {
+    if (!(error instanceof TemplateReferenceError)) throw error;
+    const name = error.reference.name;
+    const location = fieldLocation(spec, path, name);
+    if (error.kind === "required") {
+      throw new TesseraError(
+        "E_REF_REQUIRED",
+        `${name} is required by ${shown}${shownMessage(error.reference, "manifest")}`,
+        { location, hint: `set ${name}, or ${FIELD_FLAGS[field]}` },
+      );
+    }
+    throw new TesseraError("E_REF_UNSET", `${shown} refers to ${name}, which is not set`, {
+      location,
+      hint: `set ${name} (in .env, env.yaml, the environment or with --secret ${name}=…), write \${${name}:-default}, or ${FIELD_FLAGS[field]}`,
+    });
+  }
+}
+
+/**
  * The service from the manifest, with flags as the fallback: the name from tessera.yaml `service.name`,
  * a Dockfile's `agent.name` or a Ploinky agent's directory, else --name; the image from `service.image`,
  * a Ploinky `container`, Dockrion's own naming (dockrion/NAME:dev), else --image; the port likewise.
+ * A fact the manifest writes with `${…}` (`agent.name: ${AGENT_NAME}`, `expose.port: ${PORT:-8080}`, a
+ * Ploinky `container: ${IMG}`) is expanded from `values` (the resolution), unless a flag replaces it; an
+ * unset reference without a default is E_REF_UNSET naming the variable and the manifest line.
  *
  * Docker and compose take the name as it is (camelCase Ploinky agents included). Kubernetes needs a
  * DNS-1123 label: a name from the manifest is turned into one (gitAgent → git-agent) and `renamed` says
@@ -176,8 +298,19 @@ export function serviceFrom(
   spec: Spec | undefined,
   flags: { name?: string; image?: string; namespace?: string },
   rule: NameRule = "dns-1123",
+  values?: ServiceValues,
 ): Service & { renamed?: { from: string; to: string } } {
-  const given = flags.name ?? spec?.service.name;
+  let given = flags.name ?? spec?.service.name;
+  if (given === undefined) {
+    const expanded = expandField(spec, "name", values);
+    if (expanded && !expanded.text.trim()) {
+      throw new TesseraError("E_TARGET_INVALID", `${expanded.path} expands to an empty name`, {
+        location: expanded.location,
+        hint: "give the variables it reads a value, or pass --name NAME",
+      });
+    }
+    given = expanded?.text;
+  }
   if (!given) {
     throw new TesseraError("E_USAGE", "no service name", {
       hint: "pass --name NAME (a tessera.yaml can declare service: {name, image, port})",
@@ -205,6 +338,7 @@ export function serviceFrom(
   const image =
     flags.image ??
     spec?.service.image ??
+    nonEmpty(expandField(spec, "image", values), "an image") ??
     (spec?.kind === "dockfile" ? `dockrion/${given.toLowerCase()}:dev` : undefined);
   if (!image) {
     throw new TesseraError("E_USAGE", "no image", {
@@ -215,10 +349,43 @@ export function serviceFrom(
   return {
     name,
     image,
-    port: spec?.service.port,
+    port: spec?.service.port ?? portOf(expandField(spec, "port", values)),
     namespace: flags.namespace,
     ...(renamed ? { renamed } : {}),
   };
+}
+
+function nonEmpty(
+  expanded: { text: string; path: string; location: Location } | undefined,
+  what: string,
+): string | undefined {
+  if (expanded && !expanded.text.trim()) {
+    throw new TesseraError("E_TARGET_INVALID", `${expanded.path} expands to ${what} that is empty`, {
+      location: expanded.location,
+      hint: "give the variables it reads a value, or pass --image IMAGE",
+    });
+  }
+  return expanded?.text;
+}
+
+/** An expanded port: an integer 1–65535 (the value itself is not repeated: it came from the layers). */
+function portOf(
+  expanded: { text: string; path: string; location: Location } | undefined,
+): number | undefined {
+  if (!expanded) return undefined;
+  const text = expanded.text.trim();
+  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TesseraError(
+      "E_TARGET_INVALID",
+      `${expanded.path} does not expand to a port number (1–65535)`,
+      {
+        location: expanded.location,
+        hint: "give the variable it reads a port number, or a default: ${PORT:-8080}",
+      },
+    );
+  }
+  return port;
 }
 
 /** Exported variables split by sensitivity; `missing` are required ones allowed to be absent. */
