@@ -3,6 +3,9 @@
 # Config is set below; secret values are not in this file: run it through `tessera run -- ./run.sh` (extra
 # docker options after it), and each `--env NAME` takes its value from the environment docker is given.
 set -eu
+export MODEL_PROVIDER=openai
+export MODEL_NAME=gpt-4o-mini
+export LOG_LEVEL=info
 : "${OPENAI_API_KEY?OPENAI_API_KEY is not set: run this script through tessera run}"
 : "${MY_AGENT_KEY?MY_AGENT_KEY is not set: run this script through tessera run}"
-exec "${DOCKER:-docker}" run --rm --name invoice-copilot --publish 8080:8080 --env OPENAI_API_KEY --env MY_AGENT_KEY --env LANGFUSE_SECRET "$@" dockrion/invoice-copilot:dev
+exec "${DOCKER:-docker}" run --rm --name invoice-copilot --publish 8080:8080 --env MODEL_PROVIDER --env MODEL_NAME --env LOG_LEVEL --env OPENAI_API_KEY --env MY_AGENT_KEY --env LANGFUSE_SECRET "$@" dockrion/invoice-copilot:dev
