@@ -78,11 +78,14 @@ Run \`tessera <command> --help\` for a command's options.
 Precedence, first wins (the README's table; \`tessera explain\` shows it per variable):
   1  --secret NAME=VALUE
   2  the process environment (declared names)
-  3  YAML value files: --values, yaml sources, env.PROFILE.yaml, env.yaml, .dockrion-env.yaml
-  4  the encrypted workspace store (.tessera/store.age)
-  5  dotenv files: --env-file, dotenv sources, .env.PROFILE.local, .env.PROFILE, .env.local, .env
-  6  external stores (the manifest's sources: vault, aws-…, gcp-…, azure-…, 1password, …)
-  7  manifest defaults and config values
+  3  NAME_FILE secret files (for a declared NAME)
+  4  files named on the command line: --values, --env-file, --secrets-dir
+  5  the profile's own values (--env P): profiles.P sources, env.P.yaml, .env.P.local, .env.P,
+     P's external stores, profiles.P values
+  6  the encrypted workspace store (.tessera/store.age)
+  7  generic local files: the manifest's file sources, .dockrion-env.yaml, env.yaml, .env.local, .env
+  8  external stores (the manifest's sources: vault, aws-…, gcp-…, azure-…, 1password, …)
+  9  manifest defaults and config values
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 missing required variables, 4 invalid input,
 5 a tool or the store's lock is missing, busy or failed; \`run\` returns the command's own status
 (128+N when a signal N ended it), 126/127 when it cannot start.

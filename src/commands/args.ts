@@ -152,6 +152,20 @@ export const LAYER_FLAGS = {
     value: "FILE",
     help: "a dotenv file (repeatable; first given wins)",
   },
+  "secrets-dir": {
+    type: "string",
+    multiple: true,
+    value: "DIR",
+    help: "a directory of one-file secrets, file name = variable (/run/secrets; repeatable)",
+  },
+  "empty-is-unset": {
+    type: "boolean",
+    help: "an empty value counts as unset: it does not shadow lower layers (CI variables)",
+  },
+  strict: {
+    type: "boolean",
+    help: "make W_GENERIC_VALUE (a generic file's secret in a profile's build) and W_DIALECT errors (exit 4)",
+  },
   "allow-missing-secrets": {
     type: "boolean",
     help: "warn instead of failing when required variables are missing",

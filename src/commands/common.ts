@@ -28,6 +28,9 @@ export interface LayerFlags {
   secret?: string[];
   values?: string[];
   "env-file"?: string[];
+  "secrets-dir"?: string[];
+  "empty-is-unset"?: boolean;
+  strict?: boolean;
   "allow-missing-secrets"?: boolean;
   "allow-host-env"?: boolean;
   "secrets-from"?: string[];
@@ -65,6 +68,9 @@ export function openFromFlags(
     secrets: flags.secret,
     values: flags.values,
     envFiles: flags["env-file"],
+    secretsDirs: flags["secrets-dir"],
+    emptyIsUnset: flags["empty-is-unset"],
+    strict: flags.strict,
     allowHostEnv: flags["allow-host-env"],
     secretsFrom: flags["secrets-from"],
     offline: flags.offline,

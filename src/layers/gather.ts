@@ -1,18 +1,22 @@
 /**
  * Gathering the layers a resolution needs: the only module of the core that reads files and the
- * process environment. Which files, in which order:
+ * process environment. The sources, in precedence order (the first that defines a name wins):
  *
- *   values  --values FILE… (first given wins), manifest yaml sources (profile first), then
- *           env.<profile>.yaml, env.yaml, .dockrion-env.yaml
- *   store   the encrypted workspace store, .tessera/store.age (see ../store/)
- *   dotenv  --env-file FILE… (first given wins), manifest dotenv sources (profile first), then
- *           .env.<profile>.local, .env.<profile>, .env.local, .env
+ *   --secret flags; the process environment; NAME_FILE for declared names
+ *   named     what the command line names: --values FILE…, --env-file FILE…, --secrets-dir DIR…
+ *             (each first given wins)
+ *   profile   with --env P, what is written for P: the manifest's profile sources, env.P.yaml,
+ *             .env.P.local, .env.P, then (added by the pipeline) P's external stores and profiles.P values
+ *   store     the encrypted workspace store, .tessera/store.age (see ../workspace/)
+ *   generic   files for every profile: the manifest's own file sources, .dockrion-env.yaml, env.yaml,
+ *             .env.local, .env (a Ploinky workspace: also .env in the directories above it)
+ *   then (added by the pipeline) the external stores and the manifest's defaults.
  *
  * Files found automatically live in the manifest's directory (the current directory without a
  * manifest); paths typed on the command line are relative to the current directory.
  */
 import { readFileSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { type Diagnostic, errnoCode, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
 import { invalidNameWarning, parseDotenv } from "../formats/dotenv.js";
@@ -27,9 +31,11 @@ import {
 } from "../model/layers.js";
 import {
   ENV_NAME,
+  effectiveDeclarations,
   effectiveSources,
   type FileSource,
   isStoreSource,
+  type SourceDecl,
   type Spec,
   type StoreSource,
 } from "../model/spec.js";
@@ -51,15 +57,25 @@ export interface LayerOptions {
   hostEnvOnly?: ReadonlySet<string>;
   /** Where automatic value files are looked for, instead of the manifest's directory (ditto). */
   autoDir?: string;
+  /** --secrets-dir DIR, relative to cwd. */
+  secretsDirs?: readonly string[];
 }
 
 /** Layers 1–5 gathered, and the external stores (layer 6) still to be asked, with value-file overrides applied. */
 export interface LocalLayers extends LayerStack {
   stores: StoreSource[];
+  /** The names of the stores the selected profile declares: they rank with the profile's sources. */
+  profileStores: ReadonlySet<string>;
+  /**
+   * Where the profile's external stores go in `sources` (before the marker of its manifest values);
+   * -1 without a profile section.
+   */
+  profileEnd: number;
 }
 
 interface FilePlan {
-  layer: "values" | "dotenv";
+  layer: "values" | "dotenv" | "files";
+  tier: "named" | "profile" | "generic";
   path: string;
   label: string;
   name?: string;
@@ -82,25 +98,58 @@ export async function gatherLocalLayers(options: LayerOptions): Promise<LocalLay
   }));
   sources.push(new StaticSource("flag", "--secret flags", flagCandidates));
   sources.push(new EnvironmentSource(options.env, options.hostEnvOnly));
+  if (options.spec) {
+    const declared = effectiveDeclarations(options.spec, options.profile).map((entry) => entry.lookup);
+    if (declared.some((name) => options.env[`${name}_FILE`])) {
+      const { nameFileSource } = await import("./secret-files.js");
+      sources.push(nameFileSource(declared, options.env, options.cwd, options.hostEnvOnly));
+    }
+  }
 
   const plans = planFiles(options);
   const needsYaml = plans.some((plan) => plan.layer === "values" && (plan.mustExist || exists(plan.path)));
   const yamlParser = needsYaml ? (await import("../formats/yaml-values.js")).parseYamlValues : undefined;
   // Value files may also change or add external stores (`sources:`), the higher file first.
   const overrides: SourceOverride[] = [];
-  for (const plan of plans.filter((entry) => entry.layer === "values")) {
-    sources.push(readFileSource(plan, options.cwd, warnings, yamlParser, overrides));
+  const read = async (tier: FilePlan["tier"]) => {
+    for (const plan of plans.filter((entry) => entry.tier === tier)) {
+      if (plan.layer === "files") {
+        const { DirectorySource } = await import("./secret-files.js");
+        sources.push(
+          new DirectorySource(plan.path, plan.label, options.cwd, {
+            name: plan.name,
+            mustExist: plan.mustExist !== false,
+            generic: tier === "generic",
+          }),
+        );
+      } else sources.push(readFileSource(plan, options.cwd, warnings, yamlParser, overrides));
+    }
+  };
+  await read("named");
+  const section =
+    options.spec && options.profile && Object.hasOwn(options.spec.profiles, options.profile)
+      ? options.spec.profiles[options.profile]
+      : undefined;
+  await read("profile");
+  let profileEnd = -1;
+  if (options.profile && options.spec) {
+    // The profile's manifest values rank here; its external stores are put before this marker.
+    profileEnd = sources.length;
+    sources.push(
+      Object.assign(new StaticSource("manifest", `profiles.${options.profile} in ${options.spec.file}`, []), {
+        profileValues: options.profile,
+      }),
+    );
   }
   sources.push(await storeSource(options, warnings));
-  for (const plan of plans.filter((entry) => entry.layer === "dotenv")) {
-    sources.push(readFileSource(plan, options.cwd, warnings, yamlParser));
-  }
-  // Layer 6: the external stores the manifest declares (value files may change or add some).
+  await read("generic");
+  // The external stores the manifest declares (value files may change or add some).
   let stores = options.spec ? effectiveSources(options.spec, options.profile).filter(isStoreSource) : [];
   if (overrides.length && options.spec) {
     stores = (await import("./store-overrides.js")).applyOverrides(stores, overrides);
   }
-  return { sources, warnings, stores };
+  const profileStores = new Set((section?.sources ?? []).filter(isStoreSource).map((store) => store.name));
+  return { sources, warnings, stores, profileStores, profileEnd };
 }
 
 /** Layer 6 when it is not read here (the external-secrets target: the operator reads the stores in the cluster). */
@@ -150,47 +199,51 @@ function exists(path: string): boolean {
 function planFiles(options: LayerOptions): FilePlan[] {
   const { cwd, spec, profile } = options;
   const base = spec?.dir ?? cwd;
-  const declared = spec ? effectiveSources(spec, profile) : [];
-  const fromDecl = (decl: FileSource): FilePlan => ({
-    layer: decl.type === "yaml" ? "values" : "dotenv",
-    path: resolve(base, decl.path),
-    label: displayPath(cwd, resolve(base, decl.path)),
-    name: decl.name,
-    mustExist: decl.required ? "declared" : false,
-    declaredAt: decl.declaredAt,
-  });
+  const fromDecl =
+    (tier: FilePlan["tier"]) =>
+    (decl: FileSource): FilePlan => ({
+      layer: decl.type === "yaml" ? "values" : decl.type === "files" ? "files" : "dotenv",
+      tier,
+      path: resolve(base, decl.path),
+      label: displayPath(cwd, resolve(base, decl.path)),
+      name: decl.name,
+      mustExist: decl.required ? "declared" : false,
+      declaredAt: decl.declaredAt,
+    });
+  const isFile = (decl: SourceDecl): decl is FileSource => !isStoreSource(decl);
   // For a manifest from another repository, automatic files come from the workspace, not the repository.
   const autoBase = options.autoDir ?? base;
-  const auto = (layer: "values" | "dotenv", names: string[]): FilePlan[] =>
+  const auto = (tier: FilePlan["tier"], names: string[], dir = autoBase): FilePlan[] =>
     names.map((name) => ({
-      layer,
-      path: resolve(autoBase, name),
-      label: displayPath(cwd, resolve(autoBase, name)),
+      layer: name.endsWith(".yaml") ? "values" : "dotenv",
+      tier,
+      path: resolve(dir, name),
+      label: displayPath(cwd, resolve(dir, name)),
       mustExist: false,
     }));
-  const given = (
-    layer: "values" | "dotenv",
-    files: readonly string[] | undefined,
-    flag: string,
-  ): FilePlan[] =>
+  const given = (layer: FilePlan["layer"], files: readonly string[] | undefined, flag: string): FilePlan[] =>
     (files ?? []).map((file) => ({
       layer,
+      tier: "named",
       path: resolve(cwd, file),
       label: `${flag} ${file}`,
       mustExist: "flag",
     }));
+  const section =
+    spec && profile && Object.hasOwn(spec.profiles, profile) ? spec.profiles[profile] : undefined;
 
   const plans: FilePlan[] = [
     ...given("values", options.valuesFiles, "--values"),
-    ...declared.filter((decl): decl is FileSource => decl.type === "yaml").map(fromDecl),
-    ...auto("values", [...(profile ? [`env.${profile}.yaml`] : []), "env.yaml", ".dockrion-env.yaml"]),
     ...given("dotenv", options.envFiles, "--env-file"),
-    ...declared.filter((decl): decl is FileSource => decl.type === "dotenv").map(fromDecl),
-    ...auto("dotenv", [
-      ...(profile ? [`.env.${profile}.local`, `.env.${profile}`] : []),
-      ".env.local",
-      ".env",
-    ]),
+    ...given("files", options.secretsDirs, "--secrets-dir"),
+    ...(section?.sources ?? []).filter(isFile).map(fromDecl("profile")),
+    ...(profile ? auto("profile", [`env.${profile}.yaml`, `.env.${profile}.local`, `.env.${profile}`]) : []),
+    ...(spec?.sources ?? []).filter(isFile).map(fromDecl("generic")),
+    // Dockrion reads .dockrion-env.yaml over env.yaml.
+    ...auto("generic", [".dockrion-env.yaml", "env.yaml", ".env.local", ".env"]),
+    ...(spec?.kind === "ploinky"
+      ? parentEnvFiles(autoBase).flatMap((dir) => auto("generic", [".env"], dir))
+      : []),
   ];
   // A file named twice is read once, at its highest position.
   const seen = new Set<string>();
@@ -200,6 +253,20 @@ function planFiles(options: LayerOptions): FilePlan[] {
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * Ploinky reads the nearest `.env` from the workspace upwards (cli/services/masterKey.js findEnvFile): with
+ * none in the workspace, Tessera reads the nearest one above it, for a Ploinky manifest only.
+ */
+function parentEnvFiles(dir: string): string[] {
+  if (exists(resolve(dir, ".env"))) return [];
+  let current = dirname(dir);
+  for (;;) {
+    if (exists(resolve(current, ".env"))) return [current];
+    if (current === dirname(current)) return [];
+    current = dirname(current);
+  }
 }
 
 function readFileSource(
@@ -247,6 +314,7 @@ function readFileSource(
     );
   }
   const layer: LayerId = plan.layer;
+  const generic = plan.tier === "generic" ? { generic: true } : {};
   if (plan.layer === "dotenv") {
     const parsed = parseDotenv(text, file);
     const candidates: Candidate[] = [];
@@ -255,7 +323,7 @@ function readFileSource(
       candidates.push({
         name: entry.key,
         template: entry.value,
-        origin: { layer, where: `${file}:${entry.line}`, file, line: entry.line },
+        origin: { layer, where: `${file}:${entry.line}`, file, line: entry.line, ...generic },
       });
     }
     return new StaticSource(layer, plan.label, candidates, { name: plan.name, lastWins: true });
@@ -266,7 +334,14 @@ function readFileSource(
   const candidates: Candidate[] = parsed.entries.map((entry) => ({
     name: entry.key,
     template: entry.value,
-    origin: { layer, where: `${file}:${entry.line}`, file, line: entry.line, column: entry.column },
+    origin: {
+      layer,
+      where: `${file}:${entry.line}`,
+      file,
+      line: entry.line,
+      column: entry.column,
+      ...generic,
+    },
   }));
   return new StaticSource(layer, plan.label, candidates, { name: plan.name });
 }

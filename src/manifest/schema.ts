@@ -19,14 +19,14 @@ const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 /** External stores (layer 6): every type in the store catalog. */
 export const STORE_TYPES: readonly StoreType[] = CATALOG.map((entry) => entry.type);
 /** Source types the manifest accepts: the value files and every store type. */
-export const KNOWN_SOURCE_TYPES: readonly string[] = ["dotenv", "yaml", ...STORE_TYPES];
+export const KNOWN_SOURCE_TYPES: readonly string[] = ["dotenv", "yaml", "files", ...STORE_TYPES];
 
 export function isStoreType(type: string): type is StoreType {
   return STORE_TYPES.some((known) => known === type);
 }
 
 export function isFileSourceType(type: string): type is FileSourceType {
-  return type === "dotenv" || type === "yaml";
+  return type === "dotenv" || type === "yaml" || type === "files";
 }
 
 const Duration = Type.String({
@@ -142,10 +142,17 @@ const Config = Type.Record(Type.String({ pattern: NamePattern }), ConfigEntry, {
   description: "Non-sensitive variables: NAME: value (interpolated) or {value, description, required}.",
 });
 
-const FileSource = (type: "dotenv" | "yaml") =>
+const FileSource = (type: FileSourceType) =>
   Type.Object(
     {
-      type: Type.Literal(type),
+      type: Type.Literal(type, {
+        description:
+          type === "files"
+            ? "A directory of one-file secrets (/run/secrets, a Kubernetes secret volume): each file's name is a variable, its text the value."
+            : type === "yaml"
+              ? "A YAML value file: a flat mapping of names to scalars."
+              : "A dotenv file (the Compose dialect).",
+      }),
       path: Type.String({ description: "Relative to the manifest's directory." }),
       name: Type.Optional(Type.String({ description: "A name other declarations (`from:`) can refer to." })),
       required: Type.Optional(
@@ -178,7 +185,13 @@ export function storeSchema(type: StoreType): TSchema {
  */
 export type StoreSourceEntry = StoreSettings & { type: StoreType; name?: string };
 
-const Source = Type.Union([FileSource("dotenv"), FileSource("yaml"), ...STORE_SCHEMAS.values(), OtherSource]);
+const Source = Type.Union([
+  FileSource("dotenv"),
+  FileSource("yaml"),
+  FileSource("files"),
+  ...STORE_SCHEMAS.values(),
+  OtherSource,
+]);
 
 const Files = Type.Array(Type.String(), {
   description: "Shorthand for file sources: *.yaml/*.yml are YAML value files, anything else dotenv.",
@@ -214,6 +227,12 @@ export const TesseraManifestSchema = Type.Object(
       Type.Array(Source, { description: "Where values come from, in order (first wins)." }),
     ),
     files: Type.Optional(Files),
+    emptyIsUnset: Type.Optional(
+      Type.Boolean({
+        description:
+          "An empty value counts as unset: it does not shadow lower layers (CI systems turn unset variables into empty ones). Same as --empty-is-unset.",
+      }),
+    ),
     profiles: Type.Optional(
       Type.Record(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }), Profile, {
         additionalProperties: false,

@@ -150,6 +150,7 @@ export function parseTesseraManifest(text: string, file: string, dir: string): S
     profiles,
     implicitReferences: [],
     service: { ...service },
+    ...(manifest.emptyIsUnset ? { emptyIsUnset: true } : {}),
   };
 }
 

@@ -2,21 +2,28 @@
  * Value layers. Each layer is a list of value sources; every value carries its origin from the moment
  * it is read, so `explain`, errors and masking never look anything up again.
  *
- *   1 flag      --secret NAME=VALUE
- *   2 env       the process environment (read by name only, never wholesale)
- *   3 values    YAML value files
- *   4 store     the encrypted workspace store (.tessera/store.age)
- *   5 dotenv    dotenv files
- *   6 external  external stores (./external.ts)
- *   7 manifest  manifest defaults and config values
+ * A layer is the kind of a source; the order of the sources is the precedence (../layers/gather.ts):
+ *
+ *   flag      --secret NAME=VALUE
+ *   env       the process environment (read by name only, never wholesale)
+ *   files     NAME_FILE, --secrets-dir DIR, `files` sources: one file per value
+ *   values    YAML value files
+ *   dotenv    dotenv files
+ *   store     the encrypted workspace store (.tessera/store.age)
+ *   external  external stores (./external.ts)
+ *   manifest  manifest defaults and config values (a profile's, and the base)
+ *
+ * Files named on the command line come before a profile's own sources, which come before the workspace
+ * store and the files found for every profile ("generic" files).
  */
 import { literal, type Template } from "./template.js";
 
-export type LayerId = "flag" | "env" | "values" | "store" | "dotenv" | "external" | "manifest";
+export type LayerId = "flag" | "env" | "files" | "values" | "store" | "dotenv" | "external" | "manifest";
 
 export const LAYERS: readonly LayerId[] = [
   "flag",
   "env",
+  "files",
   "values",
   "store",
   "dotenv",
@@ -27,6 +34,7 @@ export const LAYERS: readonly LayerId[] = [
 export const LAYER_TITLES: Record<LayerId, string> = {
   flag: "--secret flag",
   env: "process environment",
+  files: "secret file",
   values: "YAML value file",
   store: "workspace store",
   dotenv: "dotenv file",
@@ -42,6 +50,8 @@ export interface Origin {
   file?: string;
   line?: number;
   column?: number;
+  /** A local file found for every profile (`.env`, `env.yaml`, a base `sources:` file), not for the selected one. */
+  generic?: boolean;
 }
 
 export interface Candidate {
@@ -65,6 +75,11 @@ export interface ValueSource {
   lookup(name: string): readonly Candidate[];
   /** Every name defined here (the process environment answers none: it is never enumerated). */
   names(): Iterable<string>;
+  /**
+   * For a `manifest` source in the list: the position of a profile's manifest values (`profiles.P`),
+   * which outrank the workspace store and the generic files. It defines no name itself.
+   */
+  profileValues?: string;
 }
 
 /** A source backed by a finished list of candidates (flags, files). */

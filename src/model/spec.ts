@@ -34,6 +34,11 @@ export interface Declaration {
    * kept in the workspace store and never printed.
    */
   generated?: "agent" | "workspace";
+  /**
+   * The profile whose section gave `value`: it ranks with that profile's sources, above the workspace
+   * store and the generic files (tessera.yaml; a Ploinky profile's default stays a default).
+   */
+  valueProfile?: string;
   /** The name is a pattern (`LLM_MODEL_*`): every matching name the layers define is passed on. */
   wildcard?: boolean;
   from?: FromRef;
@@ -200,7 +205,8 @@ export function effectiveDeclarations(spec: Spec, profile: string | undefined): 
       required: false,
       declaredAt: patch.declaredAt,
     };
-    byName.set(patch.name, { ...base, ...definedOnly(patch) });
+    const ranked = patch.value !== undefined && spec.kind !== "ploinky" && patch.valueKind !== "fixed";
+    byName.set(patch.name, { ...base, ...definedOnly(patch), ...(ranked ? { valueProfile: profile } : {}) });
   }
   return [...byName.values()];
 }

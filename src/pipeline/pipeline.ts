@@ -8,12 +8,12 @@
  * credentials a child may see (./child-env.ts). The process environment is never read here: the entry
  * (the CLI, or the library's caller) passes it in as `env`.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { TesseraError } from "../errors.js";
+import { closest, type Diagnostic, type ErrorCode, TesseraError } from "../errors.js";
 import { gatherLocalLayers, storesNotRead } from "../layers/gather.js";
 import { findManifest, loadManifest } from "../manifest/load.js";
-import type { LayerStack } from "../model/layers.js";
+import type { LayerStack, ValueSource } from "../model/layers.js";
 import { looksSecret } from "../model/sensitivity.js";
 import {
   ENV_NAME,
@@ -27,6 +27,7 @@ import {
 } from "../model/spec.js";
 import { parseTemplate, referencedNames } from "../model/template.js";
 import type { Env } from "../paths.js";
+import { originLocation } from "../resolve/evaluate.js";
 import { type Resolution, resolveWithScope, type ScopedResolution } from "../resolve/resolve.js";
 import { mark } from "../timing.js";
 import { findWorkspace } from "../workspace/workspace.js";
@@ -55,6 +56,12 @@ export interface PipelineOptions {
   values?: readonly string[];
   /** --env-file FILE… (relative to cwd). */
   envFiles?: readonly string[];
+  /** --secrets-dir DIR…: directories of one-file secrets (relative to cwd). */
+  secretsDirs?: readonly string[];
+  /** --empty-is-unset: an empty value does not shadow lower layers. */
+  emptyIsUnset?: boolean;
+  /** --strict: W_GENERIC_VALUE and W_DIALECT are errors. */
+  strict?: boolean;
   /** --allow-host-env: trust a manifest from another repository with the host environment. */
   allowHostEnv?: boolean;
   /** --secrets-from: the only external stores used. */
@@ -144,6 +151,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     ? await loadManifest(ref, { cwd: options.cwd, env: options.env, noCache: options.noCache })
     : undefined;
   mark("manifest");
+  if (profile !== undefined) knownProfile(profile, spec, options.cwd, options.envFiles, options.values);
   const trust = ref && !options.allowHostEnv ? await foreignManifest(ref.path, options) : undefined;
   if (trust && spec && ref) {
     // Before anything is gathered: explain and check never run what a foreign manifest declares.
@@ -172,11 +180,11 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       return secretsToMask((await resolve()).resolution);
     },
     async resolveFor(target) {
-      const done = await resolve();
+      const done = await delivered(await resolve(), options.strict);
       return { ...done, resolution: target.prepare?.(done) ?? done.resolution };
     },
     async render(target, input) {
-      const done = await resolve();
+      const done = await delivered(await resolve(), options.strict);
       const resolution = target.prepare?.(done) ?? done.resolution;
       return target.render(
         {
@@ -218,8 +226,17 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     secrets,
     valuesFiles: options.values,
     envFiles: options.envFiles,
+    secretsDirs: options.secretsDirs,
   });
   const stack: LayerStack = { sources: [...local.sources], warnings: local.warnings };
+  // The profile's own external stores rank with its sources (before the marker of its manifest values).
+  const placeStores = (stores: ValueSource[]) => {
+    const own = stores.filter((source) => source.name !== undefined && local.profileStores.has(source.name));
+    const rest = stores.filter((source) => !own.includes(source));
+    if (own.length && local.profileEnd >= 0) stack.sources.splice(local.profileEnd, 0, ...own);
+    else rest.unshift(...own);
+    stack.sources.push(...rest);
+  };
   // The scope of layers 1–5, as a lookup (computed once, on the first name asked): the stores' fields
   // are interpolated in it, whether the stores are read here or by their consumer.
   let scope: ScopedResolution["scopeValue"] | undefined;
@@ -234,8 +251,8 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
   // Stage 2: layer 6, asked with that scope (its module is loaded only when there are stores).
   if (local.stores.length && options.external !== false && spec) {
     const { externalSources } = await import("../layers/external.js");
-    stack.sources.push(
-      ...(await externalSources({
+    placeStores(
+      await externalSources({
         spec,
         stores: local.stores,
         profile,
@@ -247,10 +264,10 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
         offline: options.offline,
         warnings: stack.warnings,
         notice: options.notice ?? (() => {}),
-      })),
+      }),
     );
   } else {
-    stack.sources.push(...storesNotRead(local.stores));
+    placeStores(storesNotRead(local.stores));
   }
   // Not read here (the External Secrets Operator reads them): the stores as their consumer must be told,
   // fields interpolated.
@@ -266,6 +283,7 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     profile,
     stack,
     deferErrors: options.deferErrors,
+    emptyIsUnset: options.emptyIsUnset,
   });
   mark("resolve");
   if (spec) {
@@ -280,19 +298,8 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
         });
       }
     }
-    if (profile && !Object.hasOwn(spec.profiles, profile) && !profileFilesExist(spec.dir, profile)) {
-      resolution.warnings.push({
-        code: "W_PROFILE_UNKNOWN",
-        message:
-          spec.kind === "ploinky"
-            ? `profile "${profile}" has no env in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`
-            : `profile "${profile}" has no section in ${spec.file} and no .env.${profile} or env.${profile}.yaml file`,
-        hint: Object.keys(spec.profiles).length
-          ? `known profiles: ${Object.keys(spec.profiles).join(", ")}`
-          : "check the spelling of --env / TESSERA_ENV",
-      });
-    }
   }
+  if (options.strict) strictWarnings(resolution.warnings);
   return {
     spec,
     profile,
@@ -421,8 +428,87 @@ function configFromSecretNames(spec: Spec, profile: string | undefined, declared
   return warnings;
 }
 
-function profileFilesExist(dir: string, profile: string): boolean {
-  return [`.env.${profile}`, `.env.${profile}.local`, `env.${profile}.yaml`].some((name) =>
-    existsSync(join(dir, name)),
+const PROFILE_FILE = /^(?:\.env\.(.+?)(?:\.local)?|env\.(.+)\.yaml)$/;
+
+/**
+ * A profile is known when the manifest has a section for it (or lists it), or a profile file exists
+ * (`.env.P`, `.env.P.local`, `env.P.yaml`) beside the manifest or in the current directory. Anything else
+ * is a typo that would build with the generic development values: E_PROFILE_UNKNOWN, with a "did you mean".
+ */
+function knownProfile(
+  profile: string,
+  spec: Spec | undefined,
+  cwd: string,
+  envFiles: readonly string[] = [],
+  values: readonly string[] = [],
+): void {
+  const dirs = [...new Set([spec?.dir ?? cwd, cwd])];
+  if (spec && (Object.hasOwn(spec.profiles, profile) || spec.profileNames?.includes(profile))) return;
+  const files = [`.env.${profile}`, `.env.${profile}.local`, `env.${profile}.yaml`];
+  if (dirs.some((dir) => files.some((name) => existsSync(join(dir, name))))) return;
+  const known = new Set<string>([...Object.keys(spec?.profiles ?? {}), ...(spec?.profileNames ?? [])]);
+  for (const dir of dirs) {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(dir);
+    } catch {}
+    for (const entry of entries) {
+      const match = PROFILE_FILE.exec(entry);
+      const name = match?.[1] ?? match?.[2];
+      if (name && name !== "local" && name !== "example" && PROFILE_NAME.test(name)) known.add(name);
+    }
+  }
+  const list = [...known].sort();
+  const suggestion = closest(profile, list);
+  const where = spec ? `${spec.kind === "ploinky" ? "no env profile" : "no section"} in ${spec.file}, ` : "";
+  throw new TesseraError(
+    "E_PROFILE_UNKNOWN",
+    `unknown profile "${profile}": ${where}no .env.${profile} or env.${profile}.yaml file${envFiles.length || values.length ? " (files given with --env-file/--values do not make a profile)" : ""}`,
+    {
+      hint: suggestion
+        ? `did you mean --env ${suggestion}? (known profiles: ${list.join(", ")})`
+        : list.length
+          ? `known profiles: ${list.join(", ")}; check the spelling of --env / TESSERA_ENV`
+          : `no profiles are known here: add a profiles.${profile} section to the manifest, or a .env.${profile} file`,
+    },
   );
+}
+
+/** Warnings that --strict makes errors, as a coded error each (the first one thrown, all listed). */
+const STRICT_CODES: Record<string, ErrorCode> = {
+  W_GENERIC_VALUE: "E_GENERIC_VALUE",
+  W_DIALECT: "E_DIALECT",
+};
+
+function strictWarnings(warnings: readonly Diagnostic[]): void {
+  const failing = warnings.filter((warning) => STRICT_CODES[warning.code]);
+  if (!failing.length) return;
+  const first = failing[0]!;
+  throw new TesseraError(STRICT_CODES[first.code]!, first.message, {
+    location: first.location,
+    details: failing.slice(1).map((warning) => `${warning.code}: ${warning.message}`),
+    hint: `${first.hint ?? ""}${first.hint ? "; " : ""}--strict makes this an error`,
+  });
+}
+
+/**
+ * For build and deploy with a profile: a secret whose value still comes from a file for every profile
+ * (`.env`, `env.yaml`, …) is most likely a development value in a deployment (W_GENERIC_VALUE).
+ */
+async function delivered(done: Resolved, strict: boolean | undefined): Promise<Resolved> {
+  if (!done.profile) return done;
+  const generic = done.resolution.variables.filter(
+    (variable) => variable.kind === "secret" && variable.value !== undefined && variable.origin?.generic,
+  );
+  if (!generic.length) return done;
+  const warnings: Diagnostic[] = generic.map((variable) => ({
+    code: "W_GENERIC_VALUE",
+    message: `${variable.name} comes from ${variable.origin!.where}, a file for every profile, in a build for profile "${done.profile}"`,
+    location: variable.origin ? originLocation(variable.origin) : undefined,
+    hint: `put the ${done.profile} value in .env.${done.profile}, env.${done.profile}.yaml, the workspace store or a profiles.${done.profile} source`,
+  }));
+  if (strict) strictWarnings(warnings);
+  const seen = new Set(done.resolution.warnings.map((warning) => warning.message));
+  for (const warning of warnings) if (!seen.has(warning.message)) done.resolution.warnings.push(warning);
+  return done;
 }

@@ -21,10 +21,14 @@ export interface MergedScope {
   candidatesOf(declaration: Declaration): Candidate[];
 }
 
+/** Which values count as unset: none (the default), empty ones, or empty and whitespace-only ones. */
+export type EmptyRule = "set" | "empty" | "blank";
+
 export function mergeScope(
   spec: Spec | undefined,
   profile: string | undefined,
   stack: LayerStack,
+  empty: EmptyRule = "set",
 ): MergedScope {
   const declarations = spec ? effectiveDeclarations(spec, profile) : implicitDeclarations(stack.sources);
   const declaredByLookup = new Map<string, Declaration>();
@@ -34,7 +38,14 @@ export function mergeScope(
   const defaultCandidate = (declaration: Declaration): Candidate | undefined => {
     if (declaration.value === undefined) return undefined;
     const at = declaration.valueAt ?? declaration.declaredAt;
-    const what = declaration.valueKind === "default" ? "default" : "value";
+    const what =
+      declaration.valueKind === "default"
+        ? "default"
+        : declaration.valueKind === "fixed"
+          ? "fixed value"
+          : declaration.valueProfile
+            ? `profiles.${declaration.valueProfile} value`
+            : "value";
     return {
       name: declaration.lookup,
       template: manifestTemplate(declaration.value, declaration.name, at),
@@ -58,6 +69,7 @@ export function mergeScope(
       list = declared
         ? declarationCandidates(declared, stack.sources, defaultCandidate)
         : layerCandidates(name, stack.sources);
+      if (empty !== "set") list = list.filter((candidate) => !unset(candidate, empty));
       candidateCache.set(name, list);
     }
     return list;
@@ -70,8 +82,18 @@ export function mergeScope(
     candidatesOf: (declaration) =>
       declaredByLookup.get(declaration.lookup) === declaration
         ? candidatesFor(declaration.lookup)
-        : declarationCandidates(declaration, stack.sources, defaultCandidate),
+        : declarationCandidates(declaration, stack.sources, defaultCandidate).filter(
+            (candidate) => empty === "set" || !unset(candidate, empty),
+          ),
   };
+}
+
+/** An empty (or, for "blank", whitespace-only) literal value, treated as not set at all. */
+function unset(candidate: Candidate, empty: EmptyRule): boolean {
+  const template = candidate.template;
+  if (!template.every((part) => typeof part === "string")) return false;
+  const text = template.join("");
+  return empty === "blank" ? text.trim() === "" : text === "";
 }
 
 /** Without a manifest, the variables are those defined by flags and value files (never the environment). */
@@ -92,11 +114,15 @@ function implicitDeclarations(sources: readonly ValueSource[]): Declaration[] {
 
 function layerCandidates(name: string, sources: readonly ValueSource[]): Candidate[] {
   const out: Candidate[] = [];
-  for (const source of sources) out.push(...source.lookup(name));
+  for (const source of sources) if (source.profileValues === undefined) out.push(...source.lookup(name));
   return out;
 }
 
-/** Candidates for one declaration, winner first: its lookup name in every layer (`from:` honoured), then its default. */
+/**
+ * Candidates for one declaration, winner first: its lookup name in every layer (`from:` honoured), with its
+ * manifest value where it ranks: a fixed value right below the flags, a profile's value at the profile's
+ * marker in the list, any other value or default last.
+ */
 function declarationCandidates(
   declaration: Declaration,
   sources: readonly ValueSource[],
@@ -104,7 +130,20 @@ function declarationCandidates(
 ): Candidate[] {
   const from = declaration.from;
   const out: Candidate[] = [];
+  const own = defaultCandidate(declaration);
+  let placed = own === undefined;
   for (const source of sources) {
+    if (!placed && declaration.valueKind === "fixed" && source.layer !== "flag") {
+      out.push(own!);
+      placed = true;
+    }
+    if (source.profileValues !== undefined) {
+      if (!placed && declaration.valueProfile === source.profileValues) {
+        out.push(own!);
+        placed = true;
+      }
+      continue;
+    }
     if (from && source.name === from.source) {
       // A store serves `key` and `property` under one id; a file, the key alone.
       const key = from.key ?? declaration.lookup;
@@ -114,8 +153,7 @@ function declarationCandidates(
       out.push(...source.lookup(declaration.lookup));
     }
   }
-  const own = defaultCandidate(declaration);
-  if (own) out.push(own);
+  if (!placed) out.push(own!);
   return out;
 }
 

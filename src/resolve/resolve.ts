@@ -66,6 +66,8 @@ export interface ResolveInput {
    * leave it out, and let `scopeValue` report it if that name is asked for (`tessera echo '$NAME'`).
    */
   deferErrors?: boolean;
+  /** --empty-is-unset: an empty value is no value (it does not shadow lower layers). */
+  emptyIsUnset?: boolean;
 }
 
 export function resolve(input: ResolveInput): Resolution {
@@ -81,7 +83,9 @@ export interface ScopedResolution {
 
 export function resolveWithScope(input: ResolveInput): ScopedResolution {
   const { spec, profile, stack } = input;
-  const scope = mergeScope(spec, profile, stack);
+  // A manifest may say so too (`emptyIsUnset: true`); Ploinky treats a whitespace-only value as unset.
+  const empty = spec?.blankIsUnset ? "blank" : input.emptyIsUnset || spec?.emptyIsUnset ? "empty" : "set";
+  const scope = mergeScope(spec, profile, stack, empty);
   const evaluator = new Evaluator(scope.candidates, scope.declared);
 
   const variables: ResolvedVariable[] = [];

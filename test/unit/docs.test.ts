@@ -33,7 +33,7 @@ test("the README's exit-code table lists every error code under its exit status"
     assert.ok(code in ERROR_CODES, `the README lists ${code}, which does not exist`);
 });
 
-test("--help and the README carry one precedence table: the same seven layers in the same order", async () => {
+test("--help and the README carry one precedence table: the same nine layers in the same order", async () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const section = readme.slice(readme.indexOf("## Precedence"), readme.indexOf("## Interpolation"));
   const rows = [...section.matchAll(/^\| (\d) \| ([^|]+) \|/gm)].map((match) => [
@@ -42,7 +42,7 @@ test("--help and the README carry one precedence table: the same seven layers in
   ]);
   assert.deepEqual(
     rows.map(([n]) => n),
-    [1, 2, 3, 4, 5, 6, 7],
+    [1, 2, 3, 4, 5, 6, 7, 8, 9],
   );
   let out = "";
   const { main } = await import("../../src/cli.ts");
@@ -52,14 +52,16 @@ test("--help and the README carry one precedence table: the same seven layers in
   );
   assert.deepEqual(
     lines.map(([n]) => n),
-    [1, 2, 3, 4, 5, 6, 7],
+    [1, 2, 3, 4, 5, 6, 7, 8, 9],
   );
   const words = [
     "--secret",
     "environment",
-    "YAML value files",
+    "NAME_FILE",
+    "command line",
+    "profile's own",
     "workspace store",
-    "dotenv files",
+    "generic local files",
     "external stores",
     "manifest defaults",
   ];

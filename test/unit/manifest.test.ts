@@ -169,7 +169,7 @@ profiles:
     assert.match(keepass.message, /database/);
     const typo = fails(() => tessera("sources:\n  - type: dotnev\n    path: .env\n"));
     assert.equal(typo.code, "E_SOURCE_UNKNOWN");
-    assert.match(typo.hint ?? "", /did you mean "dotenv"\? Known types: dotenv, yaml, vault/);
+    assert.match(typo.hint ?? "", /did you mean "dotenv"\? Known types: dotenv, yaml, files, vault/);
   });
 
   test("external stores are declared with their own fields, named after their type by default", () => {

@@ -1,6 +1,8 @@
 /**
  * The precedence matrix: a variable set at two positions of the layer stack resolves to the higher
- * one, and `explain` data shows the lower one as shadowed — for every pair of the 15 positions.
+ * one, and `explain` data shows the lower one as shadowed — for every pair of the 19 positions. With a
+ * profile selected: what the command line names, then what is written for the profile, then the generic
+ * files (the workspace store sits between those two; it is tested in workspace-store.test.ts).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -18,18 +20,22 @@ interface Position {
 const POSITIONS: Position[] = [
   { id: "flag", where: "--secret" },
   { id: "env", where: "process environment" },
+  { id: "name-file", where: "X_FILE (" },
   { id: "values-flag", where: "given.yaml:" },
-  { id: "manifest-yaml-source", where: "declared.yaml:" },
-  { id: "env.prod.yaml", where: "env.prod.yaml:" },
-  { id: "env.yaml", where: "env.yaml:" },
-  { id: ".dockrion-env.yaml", where: ".dockrion-env.yaml:" },
   { id: "env-file-flag", where: "given.env:" },
-  { id: "manifest-dotenv-source", where: "declared.env:" },
+  { id: "secrets-dir-flag", where: "given-secrets/X" },
+  { id: "profile-dotenv-source", where: "prod-declared.env:" },
+  { id: "env.prod.yaml", where: "env.prod.yaml:" },
   { id: ".env.prod.local", where: ".env.prod.local:" },
   { id: ".env.prod", where: ".env.prod:" },
+  { id: "profile-config", where: "(profiles.prod value)" },
+  { id: "manifest-yaml-source", where: "declared.yaml:" },
+  { id: "manifest-dotenv-source", where: "declared.env:" },
+  { id: "manifest-files-source", where: "declared-secrets/x" },
+  { id: ".dockrion-env.yaml", where: ".dockrion-env.yaml:" },
+  { id: "env.yaml", where: "env.yaml:" },
   { id: ".env.local", where: ".env.local:" },
   { id: ".env", where: ".env:" },
-  { id: "profile-config", where: "tessera.yaml:" },
   { id: "config-value", where: "tessera.yaml:" },
 ];
 
@@ -46,12 +52,22 @@ function setup(ids: string[]): { dir: string; flags: Record<string, unknown>; en
     files["declared.env"] = `X=${value("manifest-dotenv-source")}\n`;
     sources.push("  - { type: dotenv, path: declared.env }");
   }
+  if (has("manifest-files-source")) {
+    // Compose names its secrets in lower case: a declared X is found as x.
+    files["declared-secrets/x"] = `${value("manifest-files-source")}\n`;
+    sources.push("  - { type: files, path: declared-secrets }");
+  }
+  if (has("name-file")) files["x-file.txt"] = `${value("name-file")}\n`;
+  if (has("secrets-dir-flag")) files["given-secrets/X"] = value("secrets-dir-flag");
+  const profileSources: string[] = [];
+  if (has("profile-dotenv-source")) {
+    files["prod-declared.env"] = `X=${value("profile-dotenv-source")}\n`;
+    profileSources.push("      - { type: dotenv, path: prod-declared.env }");
+  }
   const base = has("config-value")
     ? `X: ${value("config-value")}`
     : "X: { description: the variable under test }";
-  const profile = has("profile-config")
-    ? `profiles:\n  prod:\n    config:\n      X: ${value("profile-config")}\n`
-    : "";
+  const profile = `profiles:\n  prod:\n${has("profile-config") ? `    config:\n      X: ${value("profile-config")}\n` : ""}${profileSources.length ? `    sources:\n${profileSources.join("\n")}\n` : ""}${has("profile-config") || profileSources.length ? "" : "    {}\n"}`;
   files["tessera.yaml"] =
     `config:\n  ${base}\n${sources.length ? `sources:\n${sources.join("\n")}\n` : ""}${profile}`;
   for (const name of ["env.prod.yaml", "env.yaml"]) if (has(name)) files[name] = `X: ${value(name)}\n`;
@@ -66,7 +82,9 @@ function setup(ids: string[]): { dir: string; flags: Record<string, unknown>; en
   if (has("flag")) flags.secret = [`X=${value("flag")}`];
   if (has("values-flag")) flags.values = ["given.yaml"];
   if (has("env-file-flag")) flags["env-file"] = ["given.env"];
+  if (has("secrets-dir-flag")) flags["secrets-dir"] = ["given-secrets"];
   const env: Record<string, string> = has("env") ? { X: value("env") } : {};
+  if (has("name-file")) env.X_FILE = "x-file.txt";
   return { dir, flags, env };
 }
 

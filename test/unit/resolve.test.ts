@@ -55,7 +55,7 @@ describe("validation", () => {
     assert.match(text, /A — the A key/);
     assert.match(
       text,
-      /looked in: --secret flags, process environment, env\.yaml \(not found\), \.dockrion-env\.yaml \(not found\), workspace store \.tessera\/store\.age \(not found\), \.env\.local \(not found\), \.env, manifest default \(none\)/,
+      /looked in: --secret flags, process environment, workspace store \.tessera\/store\.age \(not found\), \.dockrion-env\.yaml \(not found\), env\.yaml \(not found\), \.env\.local \(not found\), \.env, manifest default \(none\)/,
     );
     assert.equal(values(resolution).C, undefined, "a missing optional variable is left out");
   });
