@@ -1,8 +1,15 @@
-/** tessera export [--format dotenv|json|yaml|shell] [--only secrets|config]: the explicit way to print values. */
+/**
+ * tessera export [--format dotenv|json|yaml|shell] [--only secrets|config]: the explicit way to print values.
+ *
+ * Names: dotenv, json and yaml carry every name the environment does (`VAR.WITH.DOTS`, `VAR-WITH-DASHES`,
+ * `a[1]`); the shell format refuses a name no POSIX shell can export, naming it and where it is set
+ * (export prints values on success, so a name is no more than it shows anyway).
+ */
 import { TesseraError } from "../errors.js";
-import { type Entry, FORMATS, render } from "../formats/encoders.js";
+import { type Entry, FORMATS, type Format, render } from "../formats/encoders.js";
+import { isEnvName, isShellName } from "../model/names.js";
 import { refuseSteering } from "../pipeline/trust.js";
-import type { Resolution } from "../resolve/resolve.js";
+import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
@@ -22,13 +29,44 @@ export const flags = {
 const usage = "tessera export [--format dotenv|json|yaml|shell] [--only secrets|config] [options]";
 const summary = "print the resolved values, correctly quoted for the format (this prints secret values)";
 
-export function exportEntries(resolution: Resolution, only?: "secrets" | "config"): Entry[] {
+function exported(resolution: Resolution, only?: "secrets" | "config"): ResolvedVariable[] {
   return resolution.variables
     .filter((variable) => variable.value !== undefined)
     .filter(
       (variable) => !only || (only === "secrets" ? variable.kind === "secret" : variable.kind === "config"),
-    )
-    .map((variable) => ({ name: variable.name, value: variable.value!.reveal() }));
+    );
+}
+
+export function exportEntries(resolution: Resolution, only?: "secrets" | "config"): Entry[] {
+  return exported(resolution, only).map((variable) => ({
+    name: variable.name,
+    value: variable.value!.reveal(),
+  }));
+}
+
+/**
+ * E_VALUE_UNREPRESENTABLE for the variables `format` cannot carry by name: for `shell`, every name that is
+ * not [A-Za-z_][A-Za-z0-9_]* (`export VAR.WITH.DOTS=…` is a syntax error in sh and bash). Each is named
+ * (a name that is not even an environment name is "a variable") with the place that sets it.
+ */
+export function refuseNames(format: Format, resolution: Resolution, only?: "secrets" | "config"): void {
+  if (format !== "shell") return;
+  const refused = exported(resolution, only).filter((variable) => !isShellName(variable.name));
+  if (refused.length === 0) return;
+  const shown = (name: string) => (isEnvName(name) ? name : "a variable");
+  const first = refused[0]!;
+  throw new TesseraError(
+    "E_VALUE_UNREPRESENTABLE",
+    refused.length === 1
+      ? `${shown(first.name)} cannot be exported by a shell: its name is not a shell variable name`
+      : `${refused.length} variables cannot be exported by a shell: their names are not shell variable names`,
+    {
+      details: refused.map(
+        (variable) => `${shown(variable.name)}${variable.origin ? ` (set at ${variable.origin.where})` : ""}`,
+      ),
+      hint: "a shell name has letters, digits and _ only, not starting with a digit; use --format dotenv, json or yaml, or `tessera run -- COMMAND`, which passes every name to the command",
+    },
+  );
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
@@ -59,6 +97,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   if (resolved.restricted && resolved.spec) refuseSteering(resolved.spec, resolved.profile);
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
+  refuseNames(format, resolution, only);
   context.stdout(render(format, exportEntries(resolution, only)));
   return 0;
 }
