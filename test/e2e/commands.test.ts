@@ -185,7 +185,7 @@ describe("explain", () => {
     const out = result.stdout;
     assert.match(
       out,
-      /^# tessera\.yaml \(tessera\)\n# precedence: --secret flags > process environment > env\.yaml/,
+      /^# tessera\.yaml \(tessera\)\n# precedence: --secret flags > process environment > workspace store \.tessera\/store\.age \(not found\) > \.dockrion-env\.yaml \(not found\) > env\.yaml/,
     );
     assert.match(
       out,
@@ -675,11 +675,10 @@ describe("stdout stays machine-readable when there are warnings", () => {
       ".env": `API_KEY=${API}\nREGION=eu-fake-1\n1BAD=x\n`,
       "t.tpl": "region=${REGION}\n",
     });
-    const noisy = ["--env", "nosuchprofile", "--secret", "UNDECLARED_X=fake-x-1234"];
+    const noisy = ["--secret", "UNDECLARED_X=fake-x-1234"];
     const exportJson = tessera(["export", "-f", "json", ...noisy], { cwd });
     assert.equal(exportJson.status, 0, exportJson.stderr);
     assert.equal((parseJson(exportJson.stdout) as Record<string, string>).API_KEY, API);
-    assert.match(exportJson.stderr, /warning\[W_PROFILE_UNKNOWN\]/);
     assert.match(exportJson.stderr, /warning\[W_SECRET_UNDECLARED\]/);
     assert.match(
       exportJson.stderr,
@@ -689,14 +688,13 @@ describe("stdout stays machine-readable when there are warnings", () => {
     const explainJson = tessera(["explain", "--json", ...noisy], { cwd });
     assert.equal(explainJson.status, 0, explainJson.stderr);
     parseJson(explainJson.stdout);
-    assert.match(explainJson.stderr, /W_PROFILE_UNKNOWN/);
+    assert.match(explainJson.stderr, /W_SECRET_UNDECLARED/);
 
     const checkJson = tessera(["check", "--json", ...noisy], { cwd });
     assert.equal(checkJson.status, 0, checkJson.stderr);
     const report = parseJson<{ warnings: { code: string }[] }>(checkJson.stdout);
     assert.deepEqual(report.warnings.map((warning) => warning.code).sort(), [
       "W_NAME_INVALID",
-      "W_PROFILE_UNKNOWN",
       "W_SECRET_UNDECLARED",
     ]);
 

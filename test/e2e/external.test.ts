@@ -99,7 +99,7 @@ sources:
   test("fields are interpolated from higher layers, TESSERA_ENV being the profile", () => {
     const { run } = setup(
       (d) =>
-        `secrets:\n  required: [A]\nsources:\n  - { type: exec, name: s, command: [${JSON.stringify(process.execPath)}, "-e", "process.stdout.write(JSON.stringify({A: '\${GREETING}-\${TESSERA_ENV:-none}'}))"] }\n`.replace(
+        `secrets:\n  required: [A]\nprofiles:\n  staging: {}\nsources:\n  - { type: exec, name: s, command: [${JSON.stringify(process.execPath)}, "-e", "process.stdout.write(JSON.stringify({A: '\${GREETING}-\${TESSERA_ENV:-none}'}))"] }\n`.replace(
           "${d}",
           d,
         ),

@@ -236,8 +236,13 @@ describe("odd inputs get clear errors", () => {
   test("profile names that are Object prototype keys are just names", () => {
     const dir = project({ "tessera.yaml": "secrets:\n  optional: [A]\n" });
     for (const profile of ["constructor", "toString", "hasOwnProperty"]) {
-      const result = tessera(["check", "-q", "--env", profile], { cwd: dir });
-      assert.equal(result.status, 0, `${profile}: ${result.stderr}`);
+      // Not known (the manifest's profiles object does not own them): an unknown profile, not a crash.
+      const unknown = tessera(["check", "-q", "--env", profile], { cwd: dir });
+      assert.equal(unknown.status, 4, `${profile}: ${unknown.stderr}`);
+      assert.match(unknown.stderr, /error\[E_PROFILE_UNKNOWN\]/);
+      writeFileSync(join(dir, `.env.${profile}`), "A=fake-a\n");
+      const known = tessera(["check", "-q", "--env", profile], { cwd: dir });
+      assert.equal(known.status, 0, `${profile}: ${known.stderr}`);
     }
   });
 

@@ -110,14 +110,14 @@ describe("tessera.yaml", () => {
     assert.equal(base.LOG_LEVEL, "info");
   });
 
-  test("an unknown profile is a warning naming the known ones", () => {
+  test("an unknown profile is an error with a did-you-mean naming the known ones", () => {
     const result = tessera(["check", "--env", "prodution"], { cwd: service() });
-    assert.equal(result.status, 0);
+    assert.equal(result.status, 4);
     assert.match(
       result.stderr,
-      /warning\[W_PROFILE_UNKNOWN\]: profile "prodution" has no section in tessera\.yaml/,
+      /error\[E_PROFILE_UNKNOWN\]: unknown profile "prodution": no section in tessera\.yaml/,
     );
-    assert.match(result.stderr, /known profiles: production/);
+    assert.match(result.stderr, /did you mean --env production\? \(known profiles: production\)/);
   });
 
   test("a required declared source that is missing: exit 3", () => {

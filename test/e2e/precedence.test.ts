@@ -1,7 +1,7 @@
 /**
- * Precedence end to end: --secret > process environment > YAML value files > .env files > manifest
- * defaults; first-given-wins for --values and --env-file; what a missing or empty required variable
- * looks like to the user.
+ * Precedence end to end: --secret > process environment > files named on the command line > the
+ * profile's files > the workspace store > generic files > manifest defaults; first-given-wins for
+ * --values and --env-file; what a missing or empty required variable looks like to the user.
  */
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
@@ -87,14 +87,14 @@ describe("precedence: --secret > environment > env.yaml > .env > default", () =>
     assert.equal(value("API_KEY", [], cwd), "fake-2-env-local", "profile files only for the profile");
   });
 
-  test("env.PROFILE.yaml > env.yaml > .dockrion-env.yaml", () => {
+  test("env.PROFILE.yaml > .dockrion-env.yaml > env.yaml (Dockrion's own order)", () => {
     const cwd = project({
       "tessera.yaml": MANIFEST,
-      ".dockrion-env.yaml": "secrets:\n  API_KEY: fake-1-dockrion\n",
+      "env.yaml": "API_KEY: fake-1-env-yaml\n",
     });
-    assert.equal(value("API_KEY", [], cwd), "fake-1-dockrion");
-    writeFileSync(join(cwd, "env.yaml"), "API_KEY: fake-2-env-yaml\n");
-    assert.equal(value("API_KEY", [], cwd), "fake-2-env-yaml");
+    assert.equal(value("API_KEY", [], cwd), "fake-1-env-yaml");
+    writeFileSync(join(cwd, ".dockrion-env.yaml"), "secrets:\n  API_KEY: fake-2-dockrion\n");
+    assert.equal(value("API_KEY", [], cwd), "fake-2-dockrion");
     writeFileSync(join(cwd, "env.qa.yaml"), "API_KEY: fake-3-env-qa-yaml\n");
     assert.equal(value("API_KEY", ["--env", "qa"], cwd), "fake-3-env-qa-yaml");
   });
@@ -191,7 +191,7 @@ describe("missing and empty required variables", () => {
       assert.equal(lines[1], "  API_KEY — key for the fake API");
       assert.equal(
         lines[2],
-        "    looked in: --secret flags, process environment, env.yaml (not found), .dockrion-env.yaml (not found), workspace store .tessera/store.age (not found), .env.local (not found), .env, manifest default (none)",
+        "    looked in: --secret flags, process environment, workspace store .tessera/store.age (not found), .dockrion-env.yaml (not found), env.yaml (not found), .env.local (not found), .env, manifest default (none)",
       );
       assert.equal(lines[3], "  DB_PASSWORD — database password");
       assert.match(lines[4] ?? "", /^ {4}looked in: /);
@@ -200,12 +200,16 @@ describe("missing and empty required variables", () => {
   });
 
   test("the looked-in list includes --values/--env-file and the profile files", () => {
-    const cwd = project({ "tessera.yaml": MANIFEST, "x.yaml": "{}\n", "x.env": "" });
+    const cwd = project({
+      "tessera.yaml": `${MANIFEST}profiles:\n  qa: {}\n`,
+      "x.yaml": "{}\n",
+      "x.env": "",
+    });
     const result = tessera(["check", "--env", "qa", "--values", "x.yaml", "--env-file", "x.env"], { cwd });
-    assert.equal(result.status, 3);
+    assert.equal(result.status, 3, result.stderr);
     assert.match(
       result.stderr,
-      /looked in: --secret flags, process environment, --values x\.yaml, env\.qa\.yaml \(not found\), env\.yaml \(not found\), \.dockrion-env\.yaml \(not found\), workspace store \.tessera\/store\.age \(not found\), --env-file x\.env, \.env\.qa\.local \(not found\), \.env\.qa \(not found\), \.env\.local \(not found\), \.env \(not found\), manifest default \(none\)/,
+      /looked in: --secret flags, process environment, --values x\.yaml, --env-file x\.env, env\.qa\.yaml \(not found\), \.env\.qa\.local \(not found\), \.env\.qa \(not found\), profiles\.qa in tessera\.yaml, workspace store \.tessera\/store\.age \(not found\), \.dockrion-env\.yaml \(not found\), env\.yaml \(not found\), \.env\.local \(not found\), \.env \(not found\), manifest default \(none\)/,
     );
   });
 

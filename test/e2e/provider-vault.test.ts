@@ -228,7 +228,7 @@ describe("vault: reading KV", () => {
 
   test("path: is interpolated, TESSERA_ENV being the profile", async () => {
     const dir = project({
-      "tessera.yaml": `${source(vault, 'path: "app/${TESSERA_ENV}"')}config:\n  MODE: { required: true }\n`,
+      "tessera.yaml": `${source(vault, 'path: "app/${TESSERA_ENV}"')}config:\n  MODE: { required: true }\nprofiles:\n  prod: {}\n  dev: {}\n`,
     });
     for (const [profile, mode] of [
       ["prod", "production"],

@@ -158,23 +158,11 @@ describe("run: the command line and stdio", () => {
         'process.stdout.write("to-stdout 1\\n"); process.stderr.write("to-stderr\\n"); process.stdout.write("to-stdout 2\\n");\n',
     });
     const result = tessera(
-      [
-        "run",
-        "--env",
-        "nosuchprofile",
-        "--secret",
-        "UNDECLARED_X=fake-x-1234",
-        "--secret",
-        "OPT_TOKEN=abc",
-        "--",
-        NODE,
-        "both.mjs",
-      ],
+      ["run", "--secret", "UNDECLARED_X=fake-x-1234", "--secret", "OPT_TOKEN=abc", "--", NODE, "both.mjs"],
       { cwd },
     );
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, "to-stdout 1\nto-stdout 2\n");
-    assert.match(result.stderr, /warning\[W_PROFILE_UNKNOWN\]/);
     assert.match(result.stderr, /warning\[W_SECRET_UNDECLARED\]/);
     assert.match(result.stderr, /warning\[W_MASK_SHORT\]/);
     assert.match(result.stderr, /^to-stderr$/m);
