@@ -340,6 +340,7 @@ const CODES: Record<ProviderErrorKind, ErrorCode> = {
   timeout: "E_SOURCE_UNREACHABLE",
   invalid: "E_SOURCE_INVALID",
   failed: "E_SOURCE_FAILED",
+  "missing-library": "E_PROVIDER_MISSING",
 };
 
 function providerFailure(store: StoreSource, error: ProviderError, cwd: string): TesseraError {

@@ -50,7 +50,15 @@ export interface Provider {
   fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>>;
 }
 
-export type ProviderErrorKind = "auth" | "denied" | "unreachable" | "timeout" | "invalid" | "failed";
+/** "missing-library": an optional library the store needs is not installed (the hint names `npm i …`). */
+export type ProviderErrorKind =
+  | "auth"
+  | "denied"
+  | "unreachable"
+  | "timeout"
+  | "invalid"
+  | "failed"
+  | "missing-library";
 
 /**
  * A store failed. The message names the key and the cause in the store's words, never a value or a
