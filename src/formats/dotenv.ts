@@ -292,7 +292,7 @@ export function invalidNameWarning(key: string, location: Location, outcome = "i
         ? `an entry has an empty name; it is ${outcome}`
         : `the name on this line is not a valid environment variable name; the entry is ${outcome}`,
     location,
-    hint: "use letters, digits and _ only, not starting with a digit",
+    hint: "use letters, digits and _, not starting with a digit (a .env file also allows . - [ ])",
   };
 }
 
