@@ -1,10 +1,13 @@
-#!/usr/bin/env -S node --
+#!/bin/sh
+':' //; exec node -- "$0" "$@"
 "use strict";
 /*
  * The tessera command. Two details keep it correct and fast:
- * - `node --` (on the #! line): Node 20 scans the whole command line for its own --env-file option
- *   (nodejs/node#54232) and exits when that file does not exist; `--` ends Node's options, so
- *   `--env-file` reaches Tessera.
+ * - `node --`: Node (20, 22 and 24 alike) scans its whole command line for its own --env-file option
+ *   (nodejs/node#54232), reads that file itself and exits when it does not exist; `--` ends Node's
+ *   options, so `--env-file` reaches Tessera. A `#!/usr/bin/env -S node --` line would say so, but
+ *   BusyBox's env (Alpine, every node:*-alpine image) has no -S. So the file starts as a shell script
+ *   that runs `exec node -- this-file "$@"` (line 2), and to JavaScript line 2 is a string and a comment.
  * - A V8 code cache: compiling the bundle and the functions a command runs costs about 4 ms per start,
  *   so the compiled code is kept in the cache directory (TESSERA_CACHE_DIR, or $XDG_CACHE_HOME/tessera
  *   or ~/.cache/tessera; TESSERA_CACHE_DIR=off disables it), keyed by the bundle's content hash, the

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { CLI, project, ROOT } from "../helpers.ts";
 
@@ -71,4 +71,43 @@ describe("the launcher's code cache", () => {
     assert.equal(result.status, 0);
     assert.deepEqual(readdirSync(dir), []);
   });
+});
+
+describe("the launcher runs under every POSIX sh, and Node never reads --env-file itself", () => {
+  // Executed as a program (as npm's bin link is): the kernel starts /bin/sh, which runs `exec node -- …`.
+  const direct = (shell: string[], args: string[], cwd: string) =>
+    spawnSync(shell[0]!, [...shell.slice(1), CLI, ...args], {
+      cwd,
+      encoding: "utf8",
+      env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`, TESSERA_CACHE_DIR: "off" },
+    });
+
+  test("no `env -S` (BusyBox's env has none): the first line is #!/bin/sh", () => {
+    const [first, second] = readFileSync(CLI, "utf8").split("\n");
+    assert.equal(first, "#!/bin/sh");
+    assert.equal(second, `':' //; exec node -- "$0" "$@"`);
+    assert.ok(statSync(CLI).mode & 0o100, "executable");
+  });
+
+  for (const shell of [["/bin/sh"], ["busybox", "sh"], ["bash"]]) {
+    test(`${shell.join(" ")}: --env-file reaches Tessera (a missing file is Tessera's error, not Node's exit 9)`, (t) => {
+      if (spawnSync(shell[0]!, ["-c", "true"]).error) {
+        if (process.env.CI === "true")
+          assert.fail(`${shell[0]} is missing (scripts/setup-containers.sh installs busybox)`);
+        t.skip(`${shell[0]} is not installed`);
+        return;
+      }
+      const dir = project({ "given.env": "A=fake-from-file\n" });
+      const missing = direct(shell, ["run", "--env-file", "nope.env", "--", "true"], dir);
+      assert.equal(missing.status, 2, missing.stderr);
+      assert.match(missing.stderr, /error\[E_FILE_NOT_FOUND\]: env file nope\.env not found/);
+      const given = direct(
+        shell,
+        ["run", "--no-mask", "--env-file", "given.env", "--", "sh", "-c", 'printf %s "$A"'],
+        dir,
+      );
+      assert.equal(given.status, 0, given.stderr);
+      assert.equal(given.stdout, "fake-from-file");
+    });
+  }
 });
