@@ -3,10 +3,22 @@ import { spawnSync } from "node:child_process";
 /**
  * Build: dist/cli.cjs (the CLI entry, CommonJS: Node starts it ≈4 ms faster than an ES module) plus one
  * lazily loaded chunk per dynamic import() target (dist/<path-with-dashes>.cjs), so `tessera run` loads
- * only what it uses; dist/lib/ (the ES module library) and dist/types/ (declarations).
+ * only what it uses; dist/lib/ (the ES module library), dist/cjs/ (the same library for require(), with
+ * its own package.json and declarations) and dist/types/ (declarations); schema/tessera.schema.json (the
+ * JSON Schema editors read). Source maps are written beside the code for development and left out of
+ * the package (package.json `files`).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -78,7 +90,8 @@ const common = {
   format: "cjs",
   outExtension: { ".js": ".cjs" },
   minify: true,
-  sourcemap: "linked",
+  // No sourceMappingURL comment: the maps stay out of the package, and a comment would point nowhere.
+  sourcemap: "external",
   legalComments: "none",
   define: { TESSERA_VERSION: JSON.stringify(version) },
   // import() of an external chunk becomes require(): no ES-module loader on any path.
@@ -119,9 +132,27 @@ await build({
   format: "esm",
   packages: "external",
   define: { TESSERA_VERSION: JSON.stringify(version) },
-  sourcemap: "linked",
+  sourcemap: "external",
   logLevel: "warning",
 });
+
+// The library for require(): one CommonJS file. ES-module-only dependencies (age-encryption) are bundled
+// into it; the others are left to the package manager.
+await build({
+  entryPoints: { index: join(src, "index.ts") },
+  outdir: join(dist, "cjs"),
+  outExtension: { ".js": ".cjs" },
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  external: ["yaml", "@sinclair/typebox", ...common.external],
+  define: { TESSERA_VERSION: JSON.stringify(version) },
+  supported: { "dynamic-import": false },
+  sourcemap: "external",
+  logLevel: "warning",
+});
+writeFileSync(join(dist, "cjs", "package.json"), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
 
 // Type declarations for library users.
 const tsc = spawnSync(
@@ -140,9 +171,26 @@ if (tsc.status !== 0) {
   process.exit(tsc.status ?? 1);
 }
 
+// The same declarations for require(): under dist/cjs/ (a "commonjs" package), TypeScript reads them as
+// CommonJS, as they describe dist/cjs/index.cjs.
+cpSync(join(dist, "types"), join(dist, "cjs", "types"), { recursive: true });
+
 const old = join(root, `.dist-old-${process.pid}`);
 if (existsSync(final)) renameSync(final, old);
 renameSync(dist, final);
 rmSync(old, { recursive: true, force: true });
+
+// The JSON Schema of tessera.yaml, as `tessera schema` prints it, for editors and the package.
+const schemaDir = join(root, "schema");
+mkdirSync(schemaDir, { recursive: true });
+const schema = spawnSync(process.execPath, ["--", join(root, "bin", "tessera.cjs"), "schema"], {
+  encoding: "utf8",
+  env: { ...process.env, TESSERA_CACHE_DIR: "off" },
+});
+if (schema.status !== 0) {
+  console.error(schema.stderr);
+  process.exit(schema.status ?? 1);
+}
+writeFileSync(join(schemaDir, "tessera.schema.json"), schema.stdout);
 
 console.error(`built tessera ${version}: dist/cli.cjs + ${planned.size} lazy chunks, dist/lib/index.js`);

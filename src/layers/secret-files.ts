@@ -26,8 +26,27 @@ function withoutLineEnd(text: string): string {
   return text.endsWith("\r\n") ? text.slice(0, -2) : text.endsWith("\n") ? text.slice(0, -1) : text;
 }
 
+/** A directory or file this user may not read: a coded error naming it (EACCES, ELOOP, …), never E_INTERNAL. */
+function unreadable(error: unknown, shown: string, what: string): TesseraError {
+  return new TesseraError(
+    "E_FILE_INVALID",
+    `${what}: ${shown} cannot be read (${errnoCode(error) ?? "error"})`,
+    {
+      hint: "make it readable by this user (in a container: the container's user), or mount each file on its own as compose does",
+    },
+  );
+}
+
+function statOf(path: string, shown: string, what: string) {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    throw unreadable(error, shown, what);
+  }
+}
+
 function readValue(path: string, shown: string, what: string): string {
-  const stat = statSync(path, { throwIfNoEntry: false });
+  const stat = statOf(path, shown, what);
   if (!stat) {
     throw new TesseraError("E_FILE_NOT_FOUND", `${what}: ${shown} not found`, {
       hint: "mount the secret file there, or unset the variable that names it",
@@ -47,9 +66,7 @@ function readValue(path: string, shown: string, what: string): string {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new TesseraError("E_FILE_INVALID", `${what}: ${shown} cannot be read (${errnoCode(error)})`, {
-      hint: "make the file readable by this user",
-    });
+    throw unreadable(error, shown, what);
   }
   if (text.includes("\0")) {
     throw new TesseraError("E_VALUE_INVALID", `${what}: ${shown} holds a NUL character`, {
@@ -105,16 +122,18 @@ export class DirectorySource implements ValueSource {
     this.name = options.name;
     this.generic = options.generic;
     let root: string | undefined;
+    const shownDir = displayPath(cwd, dir);
     try {
       root = realpathSync(dir);
     } catch (error) {
-      if (errnoCode(error) !== "ENOENT" || options.mustExist) {
-        throw new TesseraError("E_FILE_NOT_FOUND", `secrets directory ${displayPath(cwd, dir)} not found`, {
+      if (errnoCode(error) !== "ENOENT") throw unreadable(error, shownDir, "secrets directory");
+      if (options.mustExist) {
+        throw new TesseraError("E_FILE_NOT_FOUND", `secrets directory ${shownDir} not found`, {
           hint: "give the directory that holds one file per secret (e.g. /run/secrets)",
         });
       }
     }
-    if (root && !statSync(root).isDirectory()) {
+    if (root && !statOf(root, shownDir, "secrets directory")?.isDirectory()) {
       throw new TesseraError("E_FILE_INVALID", `${displayPath(cwd, dir)} is not a directory`, {
         hint: "a secrets directory holds one file per secret (e.g. /run/secrets)",
       });
@@ -122,7 +141,13 @@ export class DirectorySource implements ValueSource {
     this.root = root;
     this.present = root !== undefined;
     if (root) {
-      for (const entry of readdirSync(root)) if (ENV_NAME.test(entry)) this.entries.add(entry);
+      let entries: string[];
+      try {
+        entries = readdirSync(root);
+      } catch (error) {
+        throw unreadable(error, shownDir, "secrets directory");
+      }
+      for (const entry of entries) if (ENV_NAME.test(entry)) this.entries.add(entry);
     }
   }
 
@@ -158,8 +183,7 @@ export class DirectorySource implements ValueSource {
           },
         );
       }
-      const stat = statSync(real);
-      if (stat.isFile()) {
+      if (statOf(real, shown, `secret file ${file}`)?.isFile()) {
         const value = readValue(real, shown, `secret file ${file}`);
         found = [
           {

@@ -16,7 +16,10 @@ const Name = Type.String({
 
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 
-/** External stores (layer 6): every type in the store catalog. */
+/** Where the published JSON Schema lives (the package ships it as schema/tessera.schema.json). */
+export const SCHEMA_URL = "https://unpkg.com/tessera-cli/schema/tessera.schema.json";
+
+/** External stores: every type in the store catalog. */
 export const STORE_TYPES: readonly StoreType[] = CATALOG.map((entry) => entry.type);
 /** Source types the manifest accepts: the value files and every store type. */
 export const KNOWN_SOURCE_TYPES: readonly string[] = ["dotenv", "yaml", "files", ...STORE_TYPES];
@@ -258,7 +261,7 @@ export function jsonSchema(): Record<string, unknown> {
   if (!isRecord(plain)) throw new TypeError("the manifest schema is not an object");
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
-    $id: "https://tessera.dev/schema/tessera.schema.json",
+    $id: SCHEMA_URL,
     ...plain,
   };
 }

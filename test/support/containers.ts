@@ -3,7 +3,7 @@
  *
  * - the example image (examples/container/Dockerfile) built offline: its `>>> … <<<` block (FROM node:22 and
  *   `npm install --global` of Tessera's package) is replaced by the local busybox image ({@link IMAGE}) plus,
- *   copied into the build context, this machine's node binary, GNU env and the shared libraries they link
+ *   copied into the build context, this machine's node binary and the shared libraries it links (sh and env stay BusyBox's, as in Alpine)
  *   (as `ldd` lists them), and Tessera's built bin/ and dist/ where `npm install --global` puts them
  *   (/usr/local/lib/node_modules/tessera, linked from /usr/local/bin/tessera); everything after the block is
  *   the example's own, so the image runs `ENTRYPOINT ["tessera", "run", "--"]` as user 1000;
@@ -123,7 +123,7 @@ const BLOCK = /^# >>>[^\n]*\n[\s\S]*?^# <<<[^\n]*\n/m;
 
 /** What replaces the example Dockerfile's `>>> … <<<` block in the offline build. */
 export const OFFLINE_BLOCK = `# (offline stand-in for node:22 + npm install --global: the local busybox image, this machine's node,
-# GNU env and the libraries they link, and Tessera's built bin/ and dist/ where npm would put them)
+# the libraries it links, and Tessera's built bin/ and dist/ where npm would put them)
 FROM ${IMAGE}
 COPY rootfs/ /
 ENV PATH=/usr/local/bin:/usr/bin:/bin
@@ -173,18 +173,16 @@ function exampleContext(): string {
   }
   const rootfs = join(context, "rootfs");
   const node = realpathSync(process.execPath);
-  const env = realpathSync("/usr/bin/env");
+  // No GNU env: the image's sh and env are BusyBox's, as in Alpine, and the launcher must start there.
   copyInto(rootfs, node, "/usr/local/bin/node", 0o755);
-  copyInto(rootfs, env, "/usr/bin/env", 0o755);
-  for (const library of new Set([...sharedLibraries(node), ...sharedLibraries(env)]))
-    copyInto(rootfs, library);
-  const pkg = "/usr/local/lib/node_modules/tessera";
+  for (const library of new Set(sharedLibraries(node))) copyInto(rootfs, library);
+  const pkg = "/usr/local/lib/node_modules/tessera-cli";
   copyInto(rootfs, join(ROOT, "package.json"), `${pkg}/package.json`);
   copyInto(rootfs, join(ROOT, "bin", "tessera.cjs"), `${pkg}/bin/tessera.cjs`, 0o755);
   for (const file of readdirSync(join(ROOT, "dist"))) {
     if (file.endsWith(".cjs")) copyInto(rootfs, join(ROOT, "dist", file), `${pkg}/dist/${file}`);
   }
-  symlinkSync("../lib/node_modules/tessera/bin/tessera.cjs", join(rootfs, "usr/local/bin/tessera"));
+  symlinkSync("../lib/node_modules/tessera-cli/bin/tessera.cjs", join(rootfs, "usr/local/bin/tessera"));
   return context;
 }
 
