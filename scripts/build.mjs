@@ -64,10 +64,30 @@ function chunkName(modulePath) {
 const pending = [];
 const planned = new Set();
 
+/**
+ * Dependencies several chunks use, bundled once each into a chunk of their own (dist/vendor-NAME.cjs)
+ * instead of into every chunk that imports them.
+ */
+const VENDOR = new Map([
+  ["yaml", "vendor-yaml"],
+  ["age-encryption", "vendor-age"],
+]);
+
 /** Turn every dynamic import() of a src module into a require of its own chunk. */
 const lazyChunks = {
   name: "lazy-chunks",
   setup(builder) {
+    builder.onResolve({ filter: /^(yaml|age-encryption)$/ }, (args) => {
+      const name = VENDOR.get(args.path);
+      if (!name) return undefined;
+      // The vendor chunk itself bundles the package.
+      if (args.importer === "" || args.pluginData === "vendor") return undefined;
+      if (!planned.has(name)) {
+        planned.add(name);
+        pending.push({ name, entry: args.path });
+      }
+      return { path: `./${name}.cjs`, external: true };
+    });
     builder.onResolve({ filter: /^\./ }, (args) => {
       if (args.kind !== "dynamic-import") return undefined;
       const target = resolve(args.resolveDir, args.path).replace(/\.js$/, ".ts");
