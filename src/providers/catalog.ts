@@ -10,7 +10,7 @@ import { ssmStore as awsSsm } from "./aws/ssm.js";
 import { store as azure } from "./azure.js";
 import { store as dotenvxFile } from "./dotenvx-file.js";
 import { store as exec } from "./exec.js";
-import { store as gcp } from "./gcp.js";
+import { store as gcp } from "./gcp/index.js";
 import { store as keepassxc } from "./keepassxc.js";
 import { store as onePassword } from "./onepassword.js";
 import { store as pass } from "./pass.js";
