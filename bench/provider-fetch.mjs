@@ -8,16 +8,27 @@
  * Each store is timed three ways (hyperfine, or repeated spawns without it): behind the proxy, straight
  * to moto, and (once) with no store at all (the 200 values in a .env). Then
  *   round trips = (time behind the proxy − time straight to moto) / delay
- * counts exactly what the delay adds (the SDK's loading and moto's own work cancel out), and the
+ * counts exactly what the delay adds (the provider's loading and moto's own work cancel out), and the
  * brief's cruder (time behind the proxy − time without a store) / delay is printed beside it.
  * Targets: ≤ 3 round trips for the SSM path; the per-secret source bounded-parallel (200 secrets, a
  * pool of 8: about 25). For comparison, listing the same path with GetParametersByPath (ten a page,
  * pages one after the other) is timed in process through the same proxy.
  *
+ * What the AWS code costs on top of the network: moto takes tens of ms a request, which hides it, so the
+ * same 200 SSM parameters are also served by a stub (an in-process GetParameters that answers at once,
+ * from memory), behind its own 20 ms proxy. The network floor is the round trips the calls need
+ * (⌈200/10 names a call / pool of 8⌉ = 3) × delay; then
+ *   ratio to the floor = (time behind the stub's proxy − time without a store) / floor
+ *   on top of the floor = (time behind the stub's proxy − time without a store) − floor
+ * the second being what loading the provider (its library, its code), signing and the resolution of
+ * 200 variables from a store cost beyond the .env case. Target: ≤ 20 ms on top of the floor.
+ *
  *   npm run build && node bench/provider-fetch.mjs
  *
- * Requires python3 with moto[server] (`pip install 'moto[server]'`). Settings: BENCH_VARIABLES (200),
- * BENCH_DELAY_MS (20), BENCH_RUNS (10), BENCH_WARMUP (2). Writes bench/results/provider-fetch.json.
+ * Requires python3 with moto[server] (`pip install 'moto[server]'`); no AWS SDK (moto is seeded with its
+ * JSON APIs directly). Settings: BENCH_VARIABLES (200), BENCH_DELAY_MS (20), BENCH_RUNS (10),
+ * BENCH_WARMUP (2), BENCH_ONLY=floor (only the .env and stub cases: the cost on top of the floor, no
+ * moto). Writes bench/results/provider-fetch.json.
  */
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -30,6 +41,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,17 +51,17 @@ const VARIABLES = positiveInt(process.env.BENCH_VARIABLES, 200);
 const DELAY_MS = positiveInt(process.env.BENCH_DELAY_MS, 20);
 const RUNS = positiveInt(process.env.BENCH_RUNS, 10);
 const WARMUP = positiveInt(process.env.BENCH_WARMUP, 2);
+const ONLY_FLOOR = process.env.BENCH_ONLY === "floor";
 const POOL = 8; // src/sources/external.ts
 const SSM_BATCH = 10; // GetParameters takes at most ten names
 const TARGET_SSM_ROUND_TRIPS = 3;
+const TARGET_OVERHEAD_MS = 20;
 
 const cli = join(root, "bin", "tessera.cjs");
 const resultsFile = join(root, "bench", "results", "provider-fetch.json");
 const node = process.execPath;
 const region = "us-east-1";
 const credentials = { accessKeyId: "bench", secretAccessKey: "bench-secret-access-key" };
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 function positiveInt(text, fallback) {
   const value = Number.parseInt(text ?? "", 10);
@@ -180,28 +192,88 @@ const names = Array.from({ length: VARIABLES }, (_, index) => `VAR_${String(inde
 const fixtureValue = (name) => `value-of-${name.toLowerCase()}-${"x".repeat(24)}`;
 const expected = Object.fromEntries(names.map((name) => [name, fixtureValue(name)]));
 
+/**
+ * One call of an AWS JSON API on moto, which does not check signatures while its authentication is off:
+ * the Authorization header only names the service and region. Returns the parsed answer.
+ */
+async function motoCall(endpoint, service, target, body) {
+  const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+  const answer = await fetch(`${endpoint}/`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": target,
+      authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${date}/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await answer.text();
+  if (!answer.ok) fail(`moto ${target}: HTTP ${answer.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
 async function seed(endpoint) {
-  const { SSMClient, PutParameterCommand } = await import("@aws-sdk/client-ssm");
-  const { SecretsManagerClient, CreateSecretCommand } = await import("@aws-sdk/client-secrets-manager");
-  const config = { region, endpoint, credentials };
-  const ssm = new SSMClient(config);
-  const sm = new SecretsManagerClient(config);
   for (let start = 0; start < names.length; start += 20) {
     await Promise.all(
       names.slice(start, start + 20).flatMap((name) => [
-        ssm.send(
-          new PutParameterCommand({
-            Name: `/bench/app/${name}`,
-            Value: fixtureValue(name),
-            Type: "SecureString",
-          }),
-        ),
-        sm.send(new CreateSecretCommand({ Name: `bench/app/${name}`, SecretString: fixtureValue(name) })),
+        motoCall(endpoint, "ssm", "AmazonSSM.PutParameter", {
+          Name: `/bench/app/${name}`,
+          Value: fixtureValue(name),
+          Type: "SecureString",
+        }),
+        motoCall(endpoint, "secretsmanager", "secretsmanager.CreateSecret", {
+          Name: `bench/app/${name}`,
+          SecretString: fixtureValue(name),
+        }),
       ]),
     );
   }
-  ssm.destroy();
-  sm.destroy();
+}
+
+/**
+ * SSM's GetParameters for the fixture's parameters, answered at once from memory (no signature check):
+ * the network floor without moto's own time.
+ */
+async function startStub() {
+  const parameters = new Map(names.map((name) => [`/bench/app/${name}`, fixtureValue(name)]));
+  let calls = 0;
+  const server = createHttpServer((request, response) => {
+    const chunks = [];
+    request.on("data", (chunk) => chunks.push(chunk));
+    request.on("end", () => {
+      calls++;
+      const target = request.headers["x-amz-target"];
+      let answer = { __type: "UnknownOperationException", message: `not stubbed: ${target}` };
+      let status = 400;
+      if (target === "AmazonSSM.GetParameters") {
+        const asked = JSON.parse(Buffer.concat(chunks).toString("utf8")).Names ?? [];
+        status = 200;
+        answer = {
+          Parameters: asked
+            .filter((name) => parameters.has(name))
+            .map((name) => ({ Name: name, Type: "SecureString", Value: parameters.get(name), Version: 1 })),
+          InvalidParameters: asked.filter((name) => !parameters.has(name)),
+        };
+      }
+      const body = JSON.stringify(answer);
+      response.writeHead(status, {
+        "content-type": "application/x-amz-json-1.1",
+        "content-length": Buffer.byteLength(body),
+      });
+      response.end(body);
+    });
+  });
+  await new Promise((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    port: server.address().port,
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    requests: () => calls,
+    stop: () =>
+      new Promise((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
 }
 
 function project(base, label, sources, dotenv) {
@@ -268,8 +340,8 @@ async function time(cwd, env, jsonFile, useHyperfine) {
  * One export, checked: every value right, nothing on stderr. Returns the requests moto saw and, behind
  * the proxy, how they were spread over connections.
  */
-async function verify(label, cwd, env, moto, proxy) {
-  const before = moto.requests();
+async function verify(label, cwd, env, server, proxy) {
+  const before = server.requests();
   proxy.traffic();
   const result = await run(node, exportArgs, { cwd, env });
   if (result.status !== 0) fail(`${label}: tessera export failed (exit ${result.status}):\n${result.stderr}`);
@@ -279,13 +351,11 @@ async function verify(label, cwd, env, moto, proxy) {
   if (wrong.length > 0 || Object.keys(values).length !== names.length) {
     fail(`${label}: wrong values for ${wrong.slice(0, 5).join(", ") || "extra names"}`);
   }
-  return { requests: moto.requests() - before, ...proxy.traffic() };
+  return { requests: server.requests() - before, ...proxy.traffic() };
 }
 
 /** GetParametersByPath over the whole path, page after page, in process: [ms, pages]. */
 async function listByPath(endpoint) {
-  const { SSMClient, GetParametersByPathCommand } = await import("@aws-sdk/client-ssm");
-  const client = new SSMClient({ region, endpoint, credentials, maxAttempts: 1 });
   const times = [];
   let pages = 0;
   for (let index = 0; index < WARMUP + RUNS; index++) {
@@ -294,14 +364,12 @@ async function listByPath(endpoint) {
     let count = 0;
     pages = 0;
     do {
-      const answer = await client.send(
-        new GetParametersByPathCommand({
-          Path: "/bench/app",
-          Recursive: true,
-          WithDecryption: true,
-          NextToken: token,
-        }),
-      );
+      const answer = await motoCall(endpoint, "ssm", "AmazonSSM.GetParametersByPath", {
+        Path: "/bench/app",
+        Recursive: true,
+        WithDecryption: true,
+        ...(token ? { NextToken: token } : {}),
+      });
       pages++;
       count += answer.Parameters?.length ?? 0;
       token = answer.NextToken;
@@ -309,7 +377,6 @@ async function listByPath(endpoint) {
     if (count !== VARIABLES) fail(`GetParametersByPath listed ${count} parameters, not ${VARIABLES}`);
     if (index >= WARMUP) times.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
-  client.destroy();
   return { times, pages };
 }
 
@@ -326,12 +393,21 @@ async function main() {
   const base = mkdtempSync(join(tmpdir(), "tessera-bench-provider-"));
   let moto;
   let proxy;
+  let stub;
+  let stubProxy;
   try {
-    moto = await startMoto(base);
-    proxy = await startProxy(moto.port, DELAY_MS);
-    console.log(`moto on ${moto.endpoint}, proxy (+${DELAY_MS} ms a request) on ${proxy.endpoint}`);
-    console.log(`seeding ${VARIABLES} SSM parameters and ${VARIABLES} Secrets Manager secrets …`);
-    await seed(moto.endpoint);
+    stub = await startStub();
+    stubProxy = await startProxy(stub.port, DELAY_MS);
+    console.log(
+      `stub GetParameters on ${stub.endpoint}, proxy (+${DELAY_MS} ms a request) on ${stubProxy.endpoint}`,
+    );
+    if (!ONLY_FLOOR) {
+      moto = await startMoto(base);
+      proxy = await startProxy(moto.port, DELAY_MS);
+      console.log(`moto on ${moto.endpoint}, proxy (+${DELAY_MS} ms a request) on ${proxy.endpoint}`);
+      console.log(`seeding ${VARIABLES} SSM parameters and ${VARIABLES} Secrets Manager secrets …`);
+      await seed(moto.endpoint);
+    }
 
     const tesseraVersion = spawnSync(node, [cli, "--version"], { encoding: "utf8" }).stdout.trim();
     const env = {
@@ -348,27 +424,51 @@ async function main() {
     const ssm = (endpoint) => `{ type: aws-ssm, name: ssm, path: /bench/app, endpoint: "${endpoint}" }`;
     const sm = (endpoint) =>
       `{ type: aws-secrets-manager, name: sm, prefix: bench/app/, endpoint: "${endpoint}" }`;
-    const cases = [
+    const floorCases = [
       { key: "no_store", label: "no store (.env)", dir: project(base, "none", undefined, true) },
-      { key: "ssm_direct", label: "aws-ssm, direct", dir: project(base, "ssm-direct", [ssm(moto.endpoint)]) },
       {
-        key: "ssm_delayed",
-        label: `aws-ssm, +${DELAY_MS} ms`,
-        dir: project(base, "ssm-proxy", [ssm(proxy.endpoint)]),
+        key: "stub_direct",
+        label: "aws-ssm, stub, direct",
+        dir: project(base, "stub-direct", [ssm(stub.endpoint)]),
+        server: "stub",
       },
       {
-        key: "sm_direct",
-        label: "aws-secrets-manager, direct",
-        dir: project(base, "sm-direct", [sm(moto.endpoint)]),
-      },
-      {
-        key: "sm_delayed",
-        label: `aws-secrets-manager, +${DELAY_MS} ms`,
-        dir: project(base, "sm-proxy", [sm(proxy.endpoint)]),
+        key: "stub_delayed",
+        label: `aws-ssm, stub, +${DELAY_MS} ms`,
+        dir: project(base, "stub-proxy", [ssm(stubProxy.endpoint)]),
+        server: "stub",
       },
     ];
+    const motoCases = ONLY_FLOOR
+      ? []
+      : [
+          {
+            key: "ssm_direct",
+            label: "aws-ssm, direct",
+            dir: project(base, "ssm-direct", [ssm(moto.endpoint)]),
+          },
+          {
+            key: "ssm_delayed",
+            label: `aws-ssm, +${DELAY_MS} ms`,
+            dir: project(base, "ssm-proxy", [ssm(proxy.endpoint)]),
+          },
+          {
+            key: "sm_direct",
+            label: "aws-secrets-manager, direct",
+            dir: project(base, "sm-direct", [sm(moto.endpoint)]),
+          },
+          {
+            key: "sm_delayed",
+            label: `aws-secrets-manager, +${DELAY_MS} ms`,
+            dir: project(base, "sm-proxy", [sm(proxy.endpoint)]),
+          },
+        ];
+    const cases = [...floorCases, ...motoCases];
     const requests = {};
-    for (const entry of cases) requests[entry.key] = await verify(entry.label, entry.dir, env, moto, proxy);
+    for (const entry of cases) {
+      const [server, through] = entry.server === "stub" || !moto ? [stub, stubProxy] : [moto, proxy];
+      requests[entry.key] = await verify(entry.label, entry.dir, env, server, through);
+    }
 
     const measured = {};
     for (const entry of cases) {
@@ -383,60 +483,94 @@ async function main() {
         `  ${entry.label.padEnd(34)} ${median(times).toFixed(1).padStart(8)} ms (median of ${times.length})`,
       );
     }
-    const byPathDelayed = await listByPath(proxy.endpoint);
-    const byPathDirect = await listByPath(moto.endpoint);
 
-    const roundTrips = (delayed, direct) =>
-      (measured[delayed].median_ms - measured[direct].median_ms) / DELAY_MS;
-    const crude = (delayed) => (measured[delayed].median_ms - measured.no_store.median_ms) / DELAY_MS;
-    const store = (key, expectedRounds, target) => {
-      const traffic = requests[`${key}_delayed`];
-      const timed = roundTrips(`${key}_delayed`, `${key}_direct`);
-      return {
-        requests_per_export: traffic.requests,
-        connections: traffic.connections,
-        sequential_requests: traffic.sequential_requests,
-        expected_round_trips: expectedRounds,
-        round_trips: timed,
-        round_trips_vs_no_store: crude(`${key}_delayed`),
-        ...(target === undefined
-          ? {}
-          : { target, met: timed <= target && traffic.sequential_requests <= target }),
+    // The cost on top of the network floor: the stub answers at once, so behind its proxy an export
+    // costs the .env case + the round trips the calls need + what the provider itself costs.
+    const floorRounds = Math.ceil(Math.ceil(VARIABLES / SSM_BATCH) / POOL);
+    const floorMs = floorRounds * DELAY_MS;
+    const noStore = measured.no_store.median_ms;
+    const overDelayed = measured.stub_delayed.median_ms - noStore;
+    const overDirect = measured.stub_direct.median_ms - noStore;
+    const floor = {
+      variables: VARIABLES,
+      requests_per_export: requests.stub_delayed.requests,
+      sequential_requests: requests.stub_delayed.sequential_requests,
+      network_floor_round_trips: floorRounds,
+      network_floor_ms: floorMs,
+      delayed_minus_no_store_ms: overDelayed,
+      ratio_to_floor: overDelayed / floorMs,
+      on_top_of_floor_ms: overDelayed - floorMs,
+      direct_minus_no_store_ms: overDirect,
+      target_on_top_ms: TARGET_OVERHEAD_MS,
+      met: overDelayed - floorMs <= TARGET_OVERHEAD_MS,
+    };
+
+    const summary = { aws_ssm_on_top_of_network_floor: floor };
+    if (moto) {
+      const byPathDelayed = await listByPath(proxy.endpoint);
+      const byPathDirect = await listByPath(moto.endpoint);
+      const roundTrips = (delayed, direct) =>
+        (measured[delayed].median_ms - measured[direct].median_ms) / DELAY_MS;
+      const crude = (delayed) => (measured[delayed].median_ms - noStore) / DELAY_MS;
+      const store = (key, expectedRounds, target) => {
+        const traffic = requests[`${key}_delayed`];
+        const timed = roundTrips(`${key}_delayed`, `${key}_direct`);
+        return {
+          requests_per_export: traffic.requests,
+          connections: traffic.connections,
+          sequential_requests: traffic.sequential_requests,
+          expected_round_trips: expectedRounds,
+          round_trips: timed,
+          round_trips_vs_no_store: crude(`${key}_delayed`),
+          ...(target === undefined
+            ? {}
+            : { target, met: timed <= target && traffic.sequential_requests <= target }),
+        };
       };
-    };
-    const summary = {
-      ssm: store("ssm", Math.ceil(Math.ceil(VARIABLES / SSM_BATCH) / POOL), TARGET_SSM_ROUND_TRIPS),
-      secrets_manager: store("sm", Math.ceil(VARIABLES / POOL)),
-      ssm_get_parameters_by_path_for_comparison: {
-        requests_per_export: byPathDelayed.pages,
-        sequential_requests: byPathDelayed.pages,
-        delayed_median_ms: median(byPathDelayed.times),
-        direct_median_ms: median(byPathDirect.times),
-        round_trips: (median(byPathDelayed.times) - median(byPathDirect.times)) / DELAY_MS,
-      },
-    };
+      Object.assign(summary, {
+        ssm: store("ssm", floorRounds, TARGET_SSM_ROUND_TRIPS),
+        secrets_manager: store("sm", Math.ceil(VARIABLES / POOL)),
+        ssm_get_parameters_by_path_for_comparison: {
+          requests_per_export: byPathDelayed.pages,
+          sequential_requests: byPathDelayed.pages,
+          delayed_median_ms: median(byPathDelayed.times),
+          direct_median_ms: median(byPathDirect.times),
+          round_trips: (median(byPathDelayed.times) - median(byPathDirect.times)) / DELAY_MS,
+        },
+      });
+
+      console.log("");
+      console.log(`round trips at +${DELAY_MS} ms a request (moto):`);
+      console.log(
+        `  ${"".padEnd(32)} ${"timed".padStart(6)} ${"vs .env".padStart(8)} ${"requests".padStart(9)} ${"in a row".padStart(9)} ${"expected".padStart(9)}`,
+      );
+      const line = (label, entry, note) =>
+        console.log(
+          `  ${label.padEnd(32)} ${entry.round_trips.toFixed(1).padStart(6)} ${(entry.round_trips_vs_no_store?.toFixed(1) ?? "").padStart(8)} ${String(entry.requests_per_export).padStart(9)} ${String(entry.sequential_requests).padStart(9)} ${String(entry.expected_round_trips ?? "").padStart(9)}  ${note}`,
+        );
+      line(
+        `aws-ssm path (${VARIABLES} names)`,
+        summary.ssm,
+        `target ≤ ${TARGET_SSM_ROUND_TRIPS}: ${summary.ssm.met ? "met" : "NOT MET"}`,
+      );
+      line(`aws-secrets-manager (${VARIABLES} ids)`, summary.secrets_manager, `pool of ${POOL}`);
+      line("GetParametersByPath (not used)", summary.ssm_get_parameters_by_path_for_comparison, "in process");
+      console.log(
+        "  timed = (behind the proxy − straight to moto) / delay; vs .env = (behind the proxy − no store) / delay;\n" +
+          "  in a row = the most requests one connection carried (HTTP/1.1: one after the other), the\n" +
+          "  round trips on the critical path. When moto is the bottleneck the delay overlaps its queue,\n" +
+          "  and `timed` comes out below `in a row`.",
+      );
+    }
 
     console.log("");
-    console.log(`round trips at +${DELAY_MS} ms a request:`);
+    console.log(`aws-ssm, ${VARIABLES} variables from the stub behind +${DELAY_MS} ms (no moto time):`);
     console.log(
-      `  ${"".padEnd(32)} ${"timed".padStart(6)} ${"vs .env".padStart(8)} ${"requests".padStart(9)} ${"in a row".padStart(9)} ${"expected".padStart(9)}`,
-    );
-    const line = (label, entry, note) =>
-      console.log(
-        `  ${label.padEnd(32)} ${entry.round_trips.toFixed(1).padStart(6)} ${(entry.round_trips_vs_no_store?.toFixed(1) ?? "").padStart(8)} ${String(entry.requests_per_export).padStart(9)} ${String(entry.sequential_requests).padStart(9)} ${String(entry.expected_round_trips ?? "").padStart(9)}  ${note}`,
-      );
-    line(
-      `aws-ssm path (${VARIABLES} names)`,
-      summary.ssm,
-      `target ≤ ${TARGET_SSM_ROUND_TRIPS}: ${summary.ssm.met ? "met" : "NOT MET"}`,
-    );
-    line(`aws-secrets-manager (${VARIABLES} ids)`, summary.secrets_manager, `pool of ${POOL}`);
-    line("GetParametersByPath (not used)", summary.ssm_get_parameters_by_path_for_comparison, "in process");
-    console.log(
-      "  timed = (behind the proxy − straight to moto) / delay; vs .env = (behind the proxy − no store) / delay;\n" +
-        "  in a row = the most requests one connection carried (HTTP/1.1: one after the other), the\n" +
-        "  round trips on the critical path. When moto is the bottleneck the delay overlaps its queue,\n" +
-        "  and `timed` comes out below `in a row`.",
+      `  network floor ${floorRounds} round trips = ${floorMs} ms; export − .env = ${overDelayed.toFixed(1)} ms` +
+        ` = ${floor.ratio_to_floor.toFixed(2)} × the floor, ${floor.on_top_of_floor_ms.toFixed(1)} ms on top` +
+        ` (target ≤ ${TARGET_OVERHEAD_MS} ms: ${floor.met ? "met" : "NOT MET"});` +
+        ` without the delay: ${overDirect.toFixed(1)} ms; ${floor.requests_per_export} requests, at most` +
+        ` ${floor.sequential_requests} on one connection`,
     );
     const busy = busyWarning();
     if (busy) console.log(busy);
@@ -446,7 +580,14 @@ async function main() {
       date: new Date().toISOString(),
       machine: { ...machineInfo(), load_average_1m_before: loadBefore, hyperfine: hyperfine ?? null },
       tessera: tesseraVersion,
-      settings: { variables: VARIABLES, delay_ms: DELAY_MS, runs: RUNS, warmup: WARMUP, pool: POOL },
+      settings: {
+        variables: VARIABLES,
+        delay_ms: DELAY_MS,
+        runs: RUNS,
+        warmup: WARMUP,
+        pool: POOL,
+        only: ONLY_FLOOR ? "floor" : "all",
+      },
       summary,
       measured: Object.fromEntries(
         Object.entries(measured).map(([key, { times_ms, ...rest }]) => [
@@ -457,6 +598,8 @@ async function main() {
     });
     console.log(`\nresults: ${resultsFile}`);
   } finally {
+    await stubProxy?.stop();
+    await stub?.stop();
     await proxy?.stop();
     await moto?.stop();
     rmSync(base, { recursive: true, force: true });

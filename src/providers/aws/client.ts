@@ -1,166 +1,140 @@
 /**
- * The AWS SDK clients of both AWS stores (./secrets-manager.ts, ./ssm.ts): their region, endpoint and
- * credentials. The SDK packages themselves are imported by the fetchers, only when a fetch happens.
+ * The AWS client of both AWS stores (./secrets-manager.ts, ./ssm.ts), without the AWS SDK: its region,
+ * endpoint and credentials, and signed AWS JSON 1.1 calls. Loaded only when a fetch happens (a lazy chunk
+ * of its own, with node:crypto for the signer), so a manifest that does not fetch from AWS never pays
+ * for it.
  *
- * The region is the source's `region`, else AWS_REGION, else AWS_DEFAULT_REGION; `endpoint` overrides the
- * SDK's own endpoint (which honours AWS_ENDPOINT_URL). Credentials are AWS_ACCESS_KEY_ID /
- * AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN from the environment when set, else the SDK's default chain
- * (AWS_PROFILE, SSO, web identity, the instance or container role…); with `role`, that identity assumes
- * the role first (STS AssumeRole, session name "tessera"). The SDK does not retry (maxAttempts 1): the
- * framework's retry does, with a time limit on each attempt that aborts the request.
+ * - Region: the source's `region`, else AWS_REGION, else AWS_DEFAULT_REGION, else the profile's `region`
+ *   in the shared config file.
+ * - Endpoint: the source's `endpoint`, else AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL_SSM,
+ *   AWS_ENDPOINT_URL, the shared config's endpoint settings, else the service's regional endpoint
+ *   (./endpoints.ts).
+ * - Credentials: the default chain (./credentials.ts), resolved once, at the first call; with `role`,
+ *   that identity assumes the role first (STS AssumeRole, session name "tessera").
+ * Calls are not retried here: the framework's retry does, with a time limit on each attempt that aborts
+ * the request. Connections are kept alive for the fetch and closed by close().
  */
 
 import { type ProviderContext, ProviderError } from "../types.js";
-import { failure, keepErrorBody } from "./errors.js";
+import { type ApiTarget, type AwsCredentials, assumeRole, callJson, endpointUrl } from "./api.js";
+import { loadSharedConfig, type SharedConfig } from "./config-files.js";
+import { type ChainContext, defaultCredentials } from "./credentials.js";
+import { type Service, serviceEndpoint, stsEndpoint } from "./endpoints.js";
+import { failure } from "./errors.js";
+import { Agents } from "./http.js";
+import type { ModuleLoader } from "./optional-sdk.js";
 
 type Env = ProviderContext["env"];
 
-interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
-}
+/** X-Amz-Target's prefix of each JSON service. */
+const TARGET_PREFIX: Record<Exclude<Service, "sts">, string> = {
+  secretsmanager: "secretsmanager",
+  ssm: "AmazonSSM",
+};
 
-export interface ClientConfig {
+export interface AwsClient {
   region: string;
-  maxAttempts: number;
-  endpoint?: string;
-  credentials?: Credentials;
-  profile?: string;
+  /** One call of the service's JSON API: `operation` is "GetParameters", "GetSecretValue"… */
+  call(operation: string, payload: unknown, signal: AbortSignal): Promise<Record<string, unknown>>;
+  /** Close the kept-alive connections. */
+  close(): void;
 }
 
-/** The credentials the AWS stores read from the environment. */
-export const AWS_CREDENTIALS = [
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_SESSION_TOKEN",
-  "AWS_SECURITY_TOKEN",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-];
+/** Test hooks: where the ECS host is, how an optional SDK package is imported. */
+export interface ClientOptions {
+  containerHost?: string;
+  load?: ModuleLoader;
+}
 
-/** The configuration of the source's clients: region, endpoint, and credentials (a role assumed first). */
-export async function clientConfig(context: ProviderContext): Promise<ClientConfig> {
-  const { settings } = context.source;
-  const env = context.env;
-  const region = settings.region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
+/** The region of the source, or an "invalid" error saying how to give one. */
+export function regionOf(context: ProviderContext, config: SharedConfig): string {
+  const { env } = context;
+  const region =
+    context.source.settings.region ||
+    env.AWS_REGION ||
+    env.AWS_DEFAULT_REGION ||
+    config.profiles.get(config.profileName)?.region;
   if (!region) {
     throw new ProviderError("invalid", "no AWS region", {
       hint: "give the source a region (region: eu-west-1), or set AWS_REGION",
     });
   }
-  const config: ClientConfig = { region, maxAttempts: 1 };
-  if (settings.endpoint) config.endpoint = settings.endpoint;
-  const fromEnv = environmentCredentials(env);
-  if (fromEnv) config.credentials = fromEnv;
-  else if (env.AWS_PROFILE) config.profile = env.AWS_PROFILE;
-  if (settings.role) config.credentials = await assumeRole(settings.role, config, context);
-  return config;
+  return region;
 }
 
-function environmentCredentials(env: Env): Credentials | undefined {
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) return undefined;
-  const sessionToken = env.AWS_SESSION_TOKEN || env.AWS_SECURITY_TOKEN;
-  return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+/** A memo of the credentials: asked once (callers at the same time share it), again after a failure or near expiry. */
+function memo(resolve: (signal: AbortSignal) => Promise<AwsCredentials>) {
+  let value: AwsCredentials | undefined;
+  let pending: Promise<AwsCredentials> | undefined;
+  return async (signal: AbortSignal): Promise<AwsCredentials> => {
+    if (value && !(value.expiration && value.expiration.getTime() - Date.now() < 60_000)) return value;
+    pending ??= resolve(signal)
+      .then((found) => (value = found))
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
 }
 
-async function assumeRole(
-  role: string,
-  config: ClientConfig,
+/** The client of one source for one service. */
+export async function awsClient(
   context: ProviderContext,
-): Promise<Credentials> {
-  const sts = await import("@aws-sdk/client-sts");
-  // A custom endpoint (LocalStack, moto) serves STS too; an AWS VPC endpoint is one service's only.
-  const { endpoint, ...rest } = config;
-  const client = makeClient(() => new sts.STSClient(endpoint && !isAwsHost(endpoint) ? config : rest));
+  service: Exclude<Service, "sts">,
+  options: ClientOptions = {},
+): Promise<AwsClient> {
+  const { settings } = context.source;
+  const env: Env = context.env;
+  const config = loadSharedConfig(env);
+  const region = regionOf(context, config);
+  const api: ApiTarget = {
+    endpoint: endpointUrl(serviceEndpoint(service, region, settings.endpoint, env, config)),
+    region,
+    service,
+  };
+  const agents = new Agents();
+  const chain = (signal: AbortSignal): ChainContext => ({
+    env,
+    region,
+    config,
+    sourceEndpoint: settings.endpoint,
+    agents,
+    signal,
+    containerHost: options.containerHost,
+    load: options.load,
+  });
+  let credentials = memo((signal) => defaultCredentials(chain(signal)));
   try {
-    const answer = await context.retry((signal) =>
-      client
-        .send(new sts.AssumeRoleCommand({ RoleArn: role, RoleSessionName: "tessera" }), {
-          abortSignal: signal,
-        })
-        .catch((error: unknown) => {
-          throw failure(error, `assuming the role ${role}`, context.env, {
+    if (settings.role) {
+      const role = settings.role;
+      const sts: ApiTarget = {
+        endpoint: endpointUrl(stsEndpoint(region, settings.endpoint, env, config)),
+        region,
+        service: "sts",
+      };
+      const assumed = await context.retry(async (signal) => {
+        try {
+          const base = await credentials(signal);
+          return await assumeRole(sts, { RoleArn: role, RoleSessionName: "tessera" }, base, signal, agents);
+        } catch (error) {
+          throw failure(error, `assuming the role ${role}`, env, {
             denied: `the identity may not assume ${role} (sts:AssumeRole, and the role's trust policy)`,
           });
-        }),
-    );
-    const credentials = answer.Credentials;
-    if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) {
-      throw new ProviderError("failed", `assuming the role ${role}: STS returned no credentials`);
+        }
+      });
+      credentials = () => Promise.resolve(assumed);
     }
-    return {
-      accessKeyId: credentials.AccessKeyId,
-      secretAccessKey: credentials.SecretAccessKey,
-      sessionToken: credentials.SessionToken,
-      expiration: credentials.Expiration,
-    };
-  } finally {
-    client.destroy();
+  } catch (error) {
+    agents.destroy();
+    throw error;
   }
-}
-
-function isAwsHost(endpoint: string): boolean {
-  try {
-    return /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);
-  } catch {
-    return false;
-  }
-}
-
-/** The next handler of the SDK's deserialize step, as far as {@link keepBody} needs it. */
-type Deserialize<Args> = (args: Args) => Promise<{ response: unknown }>;
-
-/** What every SDK client has: a middleware stack that takes a deserialize-step middleware. */
-interface SdkClient {
-  middlewareStack: {
-    add(
-      middleware: <Args>(next: Deserialize<Args>) => Deserialize<Args>,
-      options: { step: "deserialize"; name: string; priority: "low" },
-    ): void;
+  const prefix = TARGET_PREFIX[service];
+  return {
+    region,
+    async call(operation, payload, signal) {
+      const found = await credentials(signal);
+      return callJson(api, `${prefix}.${operation}`, payload, found, signal, agents);
+    },
+    close: () => agents.destroy(),
   };
-}
-
-/** A client of the SDK that keeps the bodies of error answers for the error mapping (./errors.ts). */
-export function makeClient<C extends SdkClient>(make: () => C): C {
-  const client = make();
-  client.middlewareStack.add(keepBody, { step: "deserialize", name: "tesseraErrorBody", priority: "low" });
-  return client;
-}
-
-/** Reads the streamed body of an error answer into bytes the SDK reads as they are, and remembers its text. */
-function keepBody<Args>(next: Deserialize<Args>): Deserialize<Args> {
-  return async (args) => {
-    const result = await next(args);
-    const { response } = result;
-    if (
-      typeof response === "object" &&
-      response !== null &&
-      "statusCode" in response &&
-      typeof response.statusCode === "number" &&
-      response.statusCode >= 400 &&
-      "body" in response &&
-      isByteStream(response.body)
-    ) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of response.body) chunks.push(Buffer.from(chunk));
-      const bytes = Buffer.concat(chunks);
-      response.body = bytes; // the SDK reads a Uint8Array body as it is
-      keepErrorBody(response, bytes.subarray(0, 65_536).toString("utf8"));
-    }
-    return result;
-  };
-}
-
-/** A body still to be read: the SDK's Node handler streams it (an IncomingMessage, chunks of bytes). */
-function isByteStream(body: unknown): body is AsyncIterable<Uint8Array> {
-  return (
-    typeof body === "object" &&
-    body !== null &&
-    Symbol.asyncIterator in body &&
-    typeof body[Symbol.asyncIterator] === "function"
-  );
 }

@@ -1,10 +1,15 @@
 /**
- * What an AWS SDK error means for Tessera: not found is "missing", never an error (notFound); everything
- * else becomes a ProviderError of the right kind (failure). Error messages name the secret or parameter
- * and AWS's error, never a value or a credential.
+ * What an AWS error means for Tessera: not found is "missing", never an error (notFound); everything
+ * else becomes a ProviderError of the right kind (failure). The errors are AWS's error answers
+ * ({@link answerError}: JSON services and STS's XML alike), Node's network errors, an abort, the
+ * credential chain's {@link CredentialsError} and, where the optional AWS SDK is used, its errors.
+ * Error messages name the secret or parameter and AWS's error, never a value or a credential.
  */
 
-import { type ProviderContext, ProviderError } from "../types.js";
+import { isProviderError, type ProviderContext, ProviderError } from "../types.js";
+
+export const NO_CREDENTIALS_HINT =
+  "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (after `aws sso login` for SSO)";
 
 const NOT_FOUND = new Set(["ResourceNotFoundException", "ParameterNotFound", "ParameterVersionNotFound"]);
 const AUTH = new Set([
@@ -19,6 +24,10 @@ const AUTH = new Set([
   "MissingAuthenticationToken",
   "MissingAuthenticationTokenException",
   "AuthFailure",
+  "InvalidIdentityToken",
+  "InvalidIdentityTokenException",
+  "IDPRejectedClaim",
+  "IDPRejectedClaimException",
 ]);
 const DENIED = new Set([
   "AccessDeniedException",
@@ -38,6 +47,8 @@ const THROTTLED = new Set([
   "InternalServerError",
   "ServiceUnavailable",
   "ServiceUnavailableException",
+  "IDPCommunicationError",
+  "IDPCommunicationErrorException",
 ]);
 const NETWORK = new Set([
   "ECONNREFUSED",
@@ -52,66 +63,125 @@ const NETWORK = new Set([
   "ECONNABORTED",
 ]);
 
-/** The fields of an SDK error that say what went wrong (all optional: any value may be thrown). */
-interface SdkError {
+/** The fields of an error that say what went wrong (all optional: any value may be thrown). */
+interface ErrorFields {
   name?: string;
   code?: string;
   message?: string;
+  hint?: string;
+  transient?: boolean;
   $metadata?: { httpStatusCode?: number };
-  $responseBodyText?: string;
-  $response?: object;
 }
 
-/** The body of an error answer, by the SDK's response object (error.$response). */
-const errorBodies = new WeakMap<object, string>();
-
-/** Remember the body of an error answer (read by the client's middleware, ./client.ts) for {@link sdkError}. */
-export function keepErrorBody(response: object, body: string): void {
-  errorBodies.set(response, body);
+/** An AWS API's error answer (or an answer that is not AWS's), as AWS named it. */
+export class AwsError extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  constructor(name: string, message: string, status: number) {
+    super(message);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status };
+  }
 }
 
 /**
- * The error as AWS named it. An error answer the SDK could not parse (a JSON service answering in XML,
- * as a front end or an emulator may) still carries AWS's <Code> and <Message>: read them.
+ * No credentials could be found, or a source of credentials failed (a profile's credential_process, a
+ * role its profile assumes…): "auth", with its own hint. The message never holds a credential.
  */
-function sdkError(error: unknown): SdkError {
-  const sdk: SdkError = typeof error === "object" && error !== null ? error : {};
-  if (sdk.name !== "SyntaxError") return sdk;
-  const body = sdk.$responseBodyText ?? (sdk.$response ? errorBodies.get(sdk.$response) : undefined) ?? "";
-  const code = /<Code>([A-Za-z0-9.]+)<\/Code>/.exec(body)?.[1];
-  if (!code) return sdk;
-  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? "";
-  const text = message.replace(/&(lt|gt|quot|apos|amp);/g, (_, entity: string) => ENTITIES[entity]!);
-  return { name: code, message: text, $metadata: sdk.$metadata };
+export class CredentialsError extends Error {
+  override name = "CredentialsError";
+  readonly hint?: string;
+  readonly transient: boolean;
+  constructor(message: string, options: { hint?: string; transient?: boolean } = {}) {
+    super(message);
+    this.hint = options.hint;
+    this.transient = options.transient ?? false;
+  }
 }
 
 const ENTITIES: Record<string, string> = { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" };
 
-/** True when AWS said the thing is not there. */
-export function notFound(error: unknown): boolean {
-  const sdk = sdkError(error);
-  const name = sdk.name ?? "";
-  if (NOT_FOUND.has(name)) return true;
-  // A secret scheduled for deletion cannot be read: as good as gone.
-  return name === "InvalidRequestException" && /marked for deletion/i.test(sdk.message ?? "");
+/** XML text with its five entities (and numeric ones) decoded. */
+export function xmlText(text: string): string {
+  return text.replace(/&(lt|gt|quot|apos|amp|#[0-9]+|#x[0-9a-fA-F]+);/g, (_, entity: string) =>
+    entity.startsWith("#x")
+      ? String.fromCodePoint(Number.parseInt(entity.slice(2), 16))
+      : entity.startsWith("#")
+        ? String.fromCodePoint(Number(entity.slice(1)))
+        : ENTITIES[entity]!,
+  );
 }
 
-/** What an SDK error means for the user; `what` names the request ("reading the secret app/db"). */
+/** The text of the first <tag>…</tag> of an XML answer, decoded. */
+export function xmlField(xml: string, tag: string): string | undefined {
+  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
+  return match ? xmlText(match[1]!) : undefined;
+}
+
+/**
+ * The error of an answer with an error status. JSON services name it in the x-amzn-ErrorType header or
+ * the body's `__type` / `code` (`Name:uri` and `namespace#Name` forms reduced to the name); an answer in
+ * XML (STS, or a front end or emulator answering a JSON service) carries <Code> and <Message>.
+ */
+export function answerError(status: number, headerType: string | undefined, body: Buffer): AwsError {
+  const text = body.subarray(0, 65_536).toString("utf8");
+  let code = headerType;
+  let message: string | undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (json !== null && typeof json === "object" && !Array.isArray(json)) {
+    const fields = json as Record<string, unknown>;
+    const first = (...names: string[]) =>
+      names.map((name) => fields[name]).find((value): value is string => typeof value === "string");
+    code ||= first("__type", "code", "Code");
+    message = first("message", "Message", "errorMessage");
+  } else if (text.includes("<")) {
+    code ||= xmlField(text, "Code");
+    message = xmlField(text, "Message");
+  }
+  const name = code ? code.split(":")[0]!.replace(/^.*#/, "").trim() : "";
+  return new AwsError(name || "Unknown", message ?? "", status);
+}
+
+function fieldsOf(error: unknown): ErrorFields {
+  return typeof error === "object" && error !== null ? error : {};
+}
+
+/** True when AWS said the thing is not there. */
+export function notFound(error: unknown): boolean {
+  const fields = fieldsOf(error);
+  const name = fields.name ?? "";
+  if (NOT_FOUND.has(name)) return true;
+  // A secret scheduled for deletion cannot be read: as good as gone.
+  return name === "InvalidRequestException" && /marked for deletion/i.test(fields.message ?? "");
+}
+
+/** What an error means for the user; `what` names the request ("reading the secret app/db"). */
 export function failure(
   error: unknown,
   what: string,
   env: ProviderContext["env"],
   hints: { denied: string },
 ): ProviderError {
-  if (error instanceof ProviderError) return error;
-  const sdk = sdkError(error);
-  const name = sdk.name ?? "Error";
-  const status = sdk.$metadata?.httpStatusCode;
-  const detail = scrub(sdk.message ?? "", env);
+  if (isProviderError(error)) return error;
+  const fields = fieldsOf(error);
+  const name = fields.name ?? "Error";
+  const status = fields.$metadata?.httpStatusCode;
+  const detail = scrub(fields.message ?? "", env);
   const said = detail ? `${name}: ${detail}` : name;
-  if (name === "CredentialsProviderError" || name === "ProviderError") {
+  if (name === "CredentialsError") {
+    return new ProviderError("auth", `${what}: ${detail}`, {
+      hint: fields.hint ?? NO_CREDENTIALS_HINT,
+      transient: fields.transient === true,
+    });
+  }
+  // The AWS SDK's own credential providers (used for what Tessera does not do itself: ./optional-sdk.ts).
+  if (name === "CredentialsProviderError" || name === "ProviderError" || name === "TokenProviderError") {
     return new ProviderError("auth", `${what}: no AWS credentials (${detail || name})`, {
-      hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (after `aws sso login` for SSO)",
+      hint: NO_CREDENTIALS_HINT,
     });
   }
   if (AUTH.has(name)) {
@@ -121,8 +191,8 @@ export function failure(
   }
   if (DENIED.has(name)) return new ProviderError("denied", `${what}: ${said}`, { hint: hints.denied });
   if (name === "AbortError") return new ProviderError("timeout", `${what}: aborted`, { transient: true });
-  if (NETWORK.has(sdk.code ?? "") || name === "TimeoutError" || name === "RequestTimeout") {
-    return new ProviderError("unreachable", `${what}: ${sdk.code ?? name} (${detail})`, {
+  if (NETWORK.has(fields.code ?? "") || name === "TimeoutError" || name === "RequestTimeout") {
+    return new ProviderError("unreachable", `${what}: ${fields.code ?? name} (${detail})`, {
       hint: "check the source's endpoint and region, and the network",
       transient: true,
     });
@@ -135,7 +205,7 @@ export function failure(
   if (name === "ValidationException" || name === "InvalidParameterException" || name === "InvalidKeyId") {
     return new ProviderError("invalid", `${what}: ${said}`);
   }
-  if (name === "SyntaxError" || name === "Unknown" || name === "UnknownError") {
+  if (name === "SyntaxError" || name === "Unknown" || name === "UnknownError" || name === "NotAwsAnswer") {
     return new ProviderError(
       "failed",
       `${what}: the answer is not AWS's${status ? ` (HTTP ${status})` : ""}`,

@@ -1,7 +1,7 @@
 /**
- * The aws-secrets-manager store: GetSecretValue through the AWS SDK v3 (@aws-sdk/client-secrets-manager,
- * imported only when a fetch happens), stage `versionStage` (default AWSCURRENT). Region, endpoint and
- * credentials: ./client.ts.
+ * The aws-secrets-manager store: GetSecretValue (AWS JSON 1.1, signed by Tessera itself, no AWS SDK),
+ * stage `versionStage` (default AWSCURRENT). Region, endpoint and credentials: ./client.ts, imported
+ * only when a fetch happens.
  *
  * - `secret: ID`: one secret holding a JSON object; a searched NAME is a field of it. A `from: {key}`
  *   names a field of it, or else another secret (its id); `property` is a field inside the value (a
@@ -13,7 +13,6 @@
  * Not found is "missing", never an error (./errors.ts).
  */
 
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import {
   type Fetched,
   field,
@@ -23,16 +22,18 @@ import {
   ProviderError,
   type StoreEntry,
 } from "../types.js";
-import { AWS_CREDENTIALS, type ClientConfig, clientConfig, makeClient } from "./client.js";
+import type { AwsClient } from "./client.js";
 import { failure, notFound } from "./errors.js";
 import { awsCommonFields, awsSecretStore } from "./eso.js";
+import { AWS_CREDENTIALS } from "./names.js";
 import { parseJson, pick } from "./values.js";
 
 const CURRENT = "AWSCURRENT";
 
 const provider: Provider = {
   async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
-    return fetchSecrets(requests, context, await clientConfig(context));
+    const { awsClient } = await import("./client.js");
+    return fetchSecrets(requests, context, await awsClient(context, "secretsmanager"));
   },
 };
 
@@ -45,13 +46,11 @@ interface Secret {
 async function fetchSecrets(
   requests: readonly LookupRequest[],
   context: ProviderContext,
-  config: ClientConfig,
+  client: AwsClient,
 ): Promise<Map<string, Fetched>> {
   const { secret: mapId, prefix = "", versionStage } = context.source.settings;
   const stage = versionStage || CURRENT;
   const stageNote = stage === CURRENT ? "" : ` (stage ${stage})`;
-  const sdk = await import("@aws-sdk/client-secrets-manager");
-  const client: SecretsManagerClient = makeClient(() => new sdk.SecretsManagerClient(config));
 
   const fetched = new Map<string, Promise<Secret | undefined>>();
   const read = (id: string): Promise<Secret | undefined> => {
@@ -59,12 +58,7 @@ async function fetchSecrets(
     if (!promise) {
       promise = context.retry(async (signal) => {
         try {
-          const answer = await client.send(
-            new sdk.GetSecretValueCommand({ SecretId: id, VersionStage: stage }),
-            {
-              abortSignal: signal,
-            },
-          );
+          const answer = await client.call("GetSecretValue", { SecretId: id, VersionStage: stage }, signal);
           return secretOf(id, answer.SecretString, answer.SecretBinary);
         } catch (error) {
           if (notFound(error)) return undefined;
@@ -136,15 +130,18 @@ async function fetchSecrets(
     const results = await context.pool(requests, resolveOne);
     return new Map(requests.map((request, index) => [request.id, results[index]!]));
   } finally {
-    client.destroy();
+    client.close();
   }
 }
 
-function secretOf(id: string, text: string | undefined, binary: Uint8Array | undefined): Secret | undefined {
-  let value = text;
-  if (value === undefined && binary !== undefined) {
+/** The secret's value: SecretString, else SecretBinary (base64 in JSON) as UTF-8 text. */
+function secretOf(id: string, text: unknown, binary: unknown): Secret | undefined {
+  let value = typeof text === "string" ? text : undefined;
+  if (value === undefined && typeof binary === "string") {
     try {
-      value = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(binary);
+      value = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+        Buffer.from(binary, "base64"),
+      );
     } catch {
       throw new ProviderError("invalid", `the secret ${id} is binary and not UTF-8 text`, {
         hint: "Tessera serves text: store the value as a string (base64 for bytes)",

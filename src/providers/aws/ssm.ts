@@ -1,6 +1,6 @@
 /**
- * The aws-ssm store: SSM Parameter Store through the AWS SDK v3 (@aws-sdk/client-ssm, imported only when
- * a fetch happens). Region, endpoint and credentials: ./client.ts.
+ * The aws-ssm store: SSM Parameter Store (AWS JSON 1.1, signed by Tessera itself, no AWS SDK). Region,
+ * endpoint and credentials: ./client.ts, imported only when a fetch happens.
  *
  * A searched NAME is the parameter `path` + NAME; a `from: {key}` is a parameter name, absolute when it
  * starts with `/`, else relative to `path`. Parameters are read by name with GetParameters, ten names a
@@ -11,7 +11,6 @@
  * never an error (./errors.ts).
  */
 
-import type { SSMClient } from "@aws-sdk/client-ssm";
 import {
   type Fetched,
   type LookupRequest,
@@ -20,45 +19,61 @@ import {
   ProviderError,
   type StoreEntry,
 } from "../types.js";
-import { AWS_CREDENTIALS, type ClientConfig, clientConfig, makeClient } from "./client.js";
+import type { AwsClient } from "./client.js";
 import { failure, notFound } from "./errors.js";
 import { awsCommonFields, awsSecretStore } from "./eso.js";
+import { AWS_CREDENTIALS } from "./names.js";
 import { pick } from "./values.js";
 
 const SSM_BATCH = 10;
 
 const provider: Provider = {
   async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
-    return fetchParameters(requests, context, await clientConfig(context));
+    checkPath(context.source.settings.path ?? "");
+    const { awsClient } = await import("./client.js");
+    return fetchParameters(requests, context, await awsClient(context, "ssm"));
   },
 };
 
-async function fetchParameters(
-  requests: readonly LookupRequest[],
-  context: ProviderContext,
-  config: ClientConfig,
-): Promise<Map<string, Fetched>> {
-  const { path = "", decrypt } = context.source.settings;
+function checkPath(path: string): void {
   if (!path.startsWith("/")) {
     throw new ProviderError("invalid", `the path ${path || "(empty)"} does not start with /`, {
       hint: "path: is a parameter hierarchy, e.g. path: /app/production/",
     });
   }
+}
+
+/** A parameter of an answer: its name (with a selector) and value, when both are there. */
+function parameterOf(item: unknown): { name: string; value: string } | undefined {
+  if (item === null || typeof item !== "object") return undefined;
+  const { Name, Value, Selector } = item as Record<string, unknown>;
+  if (typeof Name !== "string" || typeof Value !== "string") return undefined;
+  return { name: Name + (typeof Selector === "string" ? Selector : ""), value: Value };
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+async function fetchParameters(
+  requests: readonly LookupRequest[],
+  context: ProviderContext,
+  client: AwsClient,
+): Promise<Map<string, Fetched>> {
+  const { path = "", decrypt } = context.source.settings;
   const base = path.endsWith("/") ? path : `${path}/`;
   const recursive = context.source.settings.recursive === true;
   const direct = (request: LookupRequest) =>
     !request.searched && request.key.startsWith("/") ? request.key : base + request.key;
-  const sdk = await import("@aws-sdk/client-ssm");
-  const client: SSMClient = makeClient(() => new sdk.SSMClient(config));
   const values = new Map<string, string>();
   // recursive: one listing of the whole hierarchy (GetParametersByPath, page after page); a searched
   // NAME is path/NAME, else the one parameter deeper down whose last segment is NAME.
   let deeper: Map<string, string[]> | undefined;
   if (recursive && requests.length > 0) {
     try {
-      deeper = await listHierarchy(sdk, client, base, decrypt ?? true, values, context);
+      deeper = await listHierarchy(client, base, decrypt ?? true, values, context);
     } catch (error) {
-      client.destroy();
+      client.close();
       throw error;
     }
   }
@@ -85,13 +100,14 @@ async function fetchParameters(
     await context.pool(batches, (batch) =>
       context.retry(async (signal) => {
         try {
-          const answer = await client.send(
-            new sdk.GetParametersCommand({ Names: batch, WithDecryption: decrypt ?? true }),
-            { abortSignal: signal },
+          const answer = await client.call(
+            "GetParameters",
+            { Names: batch, WithDecryption: decrypt ?? true },
+            signal,
           );
-          for (const parameter of answer.Parameters ?? []) {
-            if (parameter.Name === undefined || parameter.Value === undefined) continue;
-            values.set(parameter.Name + (parameter.Selector ?? ""), parameter.Value);
+          for (const item of listOf(answer.Parameters)) {
+            const parameter = parameterOf(item);
+            if (parameter) values.set(parameter.name, parameter.value);
           }
         } catch (error) {
           if (notFound(error)) return; // absent names come back in InvalidParameters, not as an error
@@ -103,7 +119,7 @@ async function fetchParameters(
       }),
     );
   } finally {
-    client.destroy();
+    client.close();
   }
 
   const out = new Map<string, Fetched>();
@@ -127,8 +143,7 @@ async function fetchParameters(
  * returns the deeper parameters by last segment.
  */
 async function listHierarchy(
-  sdk: typeof import("@aws-sdk/client-ssm"),
-  client: SSMClient,
+  client: AwsClient,
   base: string,
   decrypt: boolean,
   values: Map<string, string>,
@@ -140,15 +155,16 @@ async function listHierarchy(
   do {
     const page = await context.retry(async (signal) => {
       try {
-        return await client.send(
-          new sdk.GetParametersByPathCommand({
+        return await client.call(
+          "GetParametersByPath",
+          {
             Path: base.length > 1 ? base.slice(0, -1) : base,
             Recursive: true,
             WithDecryption: decrypt,
             MaxResults: SSM_BATCH,
-            NextToken: token,
-          }),
-          { abortSignal: signal },
+            ...(token ? { NextToken: token } : {}),
+          },
+          signal,
         );
       } catch (error) {
         throw failure(error, `listing the parameters under ${base}`, context.env, {
@@ -156,15 +172,17 @@ async function listHierarchy(
         });
       }
     });
-    for (const parameter of page.Parameters ?? []) {
-      if (parameter.Name === undefined || parameter.Value === undefined) continue;
-      values.set(parameter.Name, parameter.Value);
-      const rest = parameter.Name.startsWith(base) ? parameter.Name.slice(base.length) : parameter.Name;
+    for (const item of listOf(page.Parameters)) {
+      const parameter = parameterOf(item);
+      if (!parameter) continue;
+      const { name } = parameter;
+      values.set(name, parameter.value);
+      const rest = name.startsWith(base) ? name.slice(base.length) : name;
       if (!rest.includes("/")) continue;
       const leaf = rest.slice(rest.lastIndexOf("/") + 1);
-      deeper.set(leaf, [...(deeper.get(leaf) ?? []), parameter.Name]);
+      deeper.set(leaf, [...(deeper.get(leaf) ?? []), name]);
     }
-    token = page.NextToken || undefined;
+    token = typeof page.NextToken === "string" && page.NextToken ? page.NextToken : undefined;
     if (++pages > 10_000) {
       throw new ProviderError("failed", `listing ${base} did not end after ${pages} pages`);
     }
