@@ -10,7 +10,7 @@ import { TesseraError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import { looksSecret } from "../model/sensitivity.js";
-import { type Declaration, ENV_NAME } from "../model/spec.js";
+import { type Declaration, ENV_NAME, SCHEMA_URL } from "../model/spec.js";
 import { gitEnvironment } from "../pipeline/child-env.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
 import { type Context, noArguments } from "./common.js";
@@ -162,9 +162,11 @@ function yamlString(text: string): string {
 
 function manifestText(entries: Found[], sources: string[]): string {
   const lines = [
+    // Editors with the YAML language server (VS Code's YAML extension, …) check the file against it.
+    `# yaml-language-server: $schema=${SCHEMA_URL}`,
     "# Tessera manifest: what this service needs and where values come from — never the values.",
     `# Created by \`tessera init\` from ${sources.join(", ")}. Commit this file; keep .env and env.yaml out of git.`,
-    "# Reference: see the Tessera README (manifest reference). Editor schema: `tessera schema > tessera.schema.json`.",
+    "# Reference: see the Tessera README (manifest reference). Offline schema: `tessera schema > tessera.schema.json`.",
     "",
   ];
   const secrets = entries.filter((entry) => entry.secret);

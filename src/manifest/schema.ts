@@ -4,7 +4,13 @@
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { isRecord } from "../model/guards.js";
-import { ENV_NAME, type FileSourceType, type StoreSettings, type StoreType } from "../model/spec.js";
+import {
+  ENV_NAME,
+  type FileSourceType,
+  SCHEMA_URL,
+  type StoreSettings,
+  type StoreType,
+} from "../model/spec.js";
 import { CATALOG } from "../providers/catalog.js";
 
 const NamePattern = ENV_NAME.source;
@@ -15,9 +21,6 @@ const Name = Type.String({
 });
 
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
-
-/** Where the published JSON Schema lives (the package ships it as schema/tessera.schema.json). */
-export const SCHEMA_URL = "https://unpkg.com/tessera-cli/schema/tessera.schema.json";
 
 /** External stores: every type in the store catalog. */
 export const STORE_TYPES: readonly StoreType[] = CATALOG.map((entry) => entry.type);
@@ -109,14 +112,20 @@ const SecretEntry = Type.Union([
   ),
 ]);
 
-const SecretList = Type.Array(SecretEntry);
-
 const Secrets = Type.Union(
   [
     Type.Object(
       {
-        required: Type.Optional(SecretList),
-        optional: Type.Optional(SecretList),
+        required: Type.Optional(
+          Type.Array(SecretEntry, {
+            description: "Secrets that must be set: a missing one stops run, build and deploy (exit 3).",
+          }),
+        ),
+        optional: Type.Optional(
+          Type.Array(SecretEntry, {
+            description: "Secrets that may be absent (left out of what is delivered).",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -129,8 +138,14 @@ const ConfigEntry = Type.Union([
   Scalar,
   Type.Object(
     {
-      value: Type.Optional(Scalar),
-      description: Type.Optional(Type.String()),
+      value: Type.Optional(
+        Type.Union([Type.String(), Type.Number(), Type.Boolean()], {
+          description: "The value (interpolated); any layer above the manifest overrides it.",
+        }),
+      ),
+      description: Type.Optional(
+        Type.String({ description: "What the setting is for (shown by explain and when it is missing)." }),
+      ),
       required: Type.Optional(
         Type.Boolean({ description: "When true, some layer must set a non-empty value." }),
       ),
@@ -165,11 +180,17 @@ const FileSource = (type: FileSourceType) =>
     { additionalProperties: false },
   );
 
+/**
+ * Any other `type`: admitted by the schema so that the manifest reader reports an unknown type with a
+ * suggestion (E_SOURCE_UNKNOWN) instead of a union error. The published schema leaves it out (editors
+ * reject an unknown type at once): see jsonSchema().
+ */
+const CATCH_ALL = "catch-all: unknown source types are reported by the manifest reader";
 const OtherSource = Type.Object(
   {
     type: Type.String({ description: "A source type." }),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, $comment: CATCH_ALL },
 );
 
 /** Each store type's schema, from the store catalog (../providers/catalog.ts). */
@@ -204,25 +225,52 @@ const Profile = Type.Object(
   {
     config: Type.Optional(Config),
     secrets: Type.Optional(Secrets),
-    sources: Type.Optional(Type.Array(Source)),
+    sources: Type.Optional(
+      Type.Array(Source, {
+        description: "The profile's sources: they rank above the workspace store and the generic files.",
+      }),
+    ),
     files: Type.Optional(Files),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      "A profile's own config, secrets and sources; its values outrank the generic files (`{}` declares a profile with nothing of its own).",
+  },
 );
 
 const Service = Type.Object(
   {
-    name: Type.Optional(Type.String({ description: "Service name used by build targets." })),
+    name: Type.Optional(
+      Type.String({
+        description:
+          "Service name used by build targets: the container, compose service and Kubernetes objects (turned into a DNS-1123 label for Kubernetes).",
+      }),
+    ),
     image: Type.Optional(Type.String({ description: "Container image used by build targets." })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    port: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description:
+          "The port the service listens on (1–65535): published by docker/compose, the container port in Kubernetes.",
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: "Facts about the service that build targets need; flags (--name, --image) override them.",
+  },
 );
 
 export const TesseraManifestSchema = Type.Object(
   {
-    $schema: Type.Optional(Type.String()),
-    version: Type.Optional(Type.Union([Type.Literal(1), Type.Literal("1")])),
+    $schema: Type.Optional(Type.String({ description: "The JSON Schema this file follows (for editors)." })),
+    version: Type.Optional(
+      Type.Union([Type.Literal(1), Type.Literal("1")], {
+        description: "The manifest format's version: 1 (the only one so far).",
+      }),
+    ),
     service: Type.Optional(Service),
     secrets: Type.Optional(Secrets),
     config: Type.Optional(Config),
@@ -254,10 +302,14 @@ export type TesseraManifest = Static<typeof TesseraManifestSchema>;
 /** One entry of a `secrets:` list: a name, or a mapping with one. */
 export type SecretEntry = Static<typeof SecretEntry>;
 
-/** The JSON Schema document published by `tessera schema`. */
+/** The JSON Schema document published by `tessera schema`: one branch per source type, no catch-all. */
 export function jsonSchema(): Record<string, unknown> {
-  // Through JSON: TypeBox's own (symbol) keys are left out.
-  const plain: unknown = JSON.parse(JSON.stringify(TesseraManifestSchema));
+  // Through JSON: TypeBox's own (symbol) keys are left out; the catch-all source branch too.
+  const plain: unknown = JSON.parse(JSON.stringify(TesseraManifestSchema), (_key, value: unknown) =>
+    Array.isArray(value)
+      ? value.filter((entry) => !(isRecord(entry) && entry.$comment === CATCH_ALL))
+      : value,
+  );
   if (!isRecord(plain)) throw new TypeError("the manifest schema is not an object");
   return {
     $schema: "http://json-schema.org/draft-07/schema#",

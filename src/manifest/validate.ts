@@ -45,6 +45,17 @@ function describeType(value: unknown): string {
         : `a ${type}`;
 }
 
+/** What a number must be: "an integer from 1 to 65535", "a number of at least 0". */
+function range(schema: TSchema): string {
+  const what = schema.type === "integer" ? "an integer" : "a number";
+  const min: unknown = schema.minimum;
+  const max: unknown = schema.maximum;
+  if (typeof min === "number" && typeof max === "number") return `${what} from ${min} to ${max}`;
+  if (typeof min === "number") return `${what} of at least ${min}`;
+  if (typeof max === "number") return `${what} of at most ${max}`;
+  return what;
+}
+
 /** The variants of a union (`anyOf`); none for any other schema. */
 function variants(schema: TSchema): TSchema[] {
   const anyOf: unknown = schema.anyOf;
@@ -208,6 +219,30 @@ function explain(error: ValueError, prefix: (string | number)[]): SchemaProblem[
       ];
     case ValueErrorType.Literal:
       return [{ path, atKey: false, message: `expected ${JSON.stringify(error.schema.const)}` }];
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.NumberMinimum:
+      return [
+        { path, atKey: false, message: `${String(error.value)} is out of range: ${range(error.schema)}` },
+      ];
+    case ValueErrorType.Integer:
+      if (typeof error.value === "number") {
+        return [
+          {
+            path,
+            atKey: false,
+            message: `${String(error.value)} is not a whole number: ${range(error.schema)}`,
+          },
+        ];
+      }
+      return [
+        {
+          path,
+          atKey: false,
+          message: `expected ${range(error.schema)}, found ${describeType(error.value)}`,
+        },
+      ];
     default:
       return [
         {

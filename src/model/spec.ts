@@ -225,6 +225,9 @@ export function effectiveSources(spec: Spec, profile: string | undefined): Sourc
   return overlay ? [...overlay.sources, ...spec.sources] : spec.sources;
 }
 
+/** Where the published JSON Schema of tessera.yaml lives (the package ships it as schema/tessera.schema.json). */
+export const SCHEMA_URL = "https://unpkg.com/tessera-cli/schema/tessera.schema.json";
+
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const DOCKRION_NAME = /^[A-Z_][A-Z0-9_]*$/;
 export const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
