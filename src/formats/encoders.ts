@@ -5,6 +5,8 @@
  *   json    one flat object of name → string
  *   yaml    a flat mapping of double-quoted YAML strings
  *   shell   `export NAME='…'` lines that survive `eval` in sh and bash for any value
+ *   github-env  GitHub Actions' env file ($GITHUB_ENV): `NAME<<DELIMITER` … `DELIMITER` for every value,
+ *           with a delimiter that occurs nowhere in the value
  */
 
 export interface Entry {
@@ -12,11 +14,13 @@ export interface Entry {
   value: string;
 }
 
-export type Format = "dotenv" | "json" | "yaml" | "shell";
-export const FORMATS: readonly Format[] = ["dotenv", "json", "yaml", "shell"];
+export type Format = "dotenv" | "json" | "yaml" | "shell" | "github-env";
+export const FORMATS: readonly Format[] = ["dotenv", "json", "yaml", "shell", "github-env"];
 
-export function render(format: Format, entries: readonly Entry[]): string {
+export function render(format: Format, entries: readonly Entry[], random = randomToken): string {
   switch (format) {
+    case "github-env":
+      return entries.map(({ name, value }) => githubEnvEntry(name, value, random)).join("");
     case "dotenv":
       return entries.map(({ name, value }) => `${name}=${dotenvQuote(value)}\n`).join("");
     case "json":
@@ -28,6 +32,49 @@ export function render(format: Format, entries: readonly Entry[]): string {
     case "shell":
       return entries.map(({ name, value }) => `export ${name}=${shellQuote(value)}\n`).join("");
   }
+}
+
+/** 16 random bytes as hex: the runner's own delimiters are of this kind (`ghadelimiter_<uuid>`). */
+function randomToken(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * One variable for GitHub's env file, as the runner reads it (actions/runner SetEnvFileCommand): the
+ * heredoc form for every value, so any text survives — `=` and `<<` inside it, several lines, an empty
+ * value. The runner splits the file into lines at "\r\n" and "\n" and joins a value's lines with "\n"
+ * (Linux and macOS runners), so a value holding "\r\n", or ending with "\r", cannot be carried exactly:
+ * refused by the caller (githubEnvProblem).
+ */
+function githubEnvEntry(name: string, value: string, random: () => string): string {
+  let delimiter = `ghadelimiter_${random()}`;
+  // Never a delimiter the value holds (a random one practically never is; a fixed test one might be).
+  while (value.includes(delimiter)) delimiter = `ghadelimiter_${random()}${random()}`;
+  return `${name}<<${delimiter}\n${value}${value === "" ? "" : "\n"}${delimiter}\n`;
+}
+
+/** Why GitHub's env file cannot carry this variable exactly, or undefined when it can. */
+export function githubEnvProblem(name: string, value: string): string | undefined {
+  if (name.includes("<<") || name.includes("=")) return "its name holds = or <<";
+  if (value.includes("\r\n") || value.endsWith("\r"))
+    return "its value holds a CRLF line break, which GitHub's env file turns into LF";
+  return undefined;
+}
+
+/**
+ * `::add-mask::` commands for a secret: one per line of it (GitHub masks line by line), the data escaped
+ * as workflow commands require (% \r \n).
+ */
+export function githubMasks(value: string): string[] {
+  return value
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map(
+      (line) =>
+        `::add-mask::${line.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A")}\n`,
+    );
 }
 
 const DOTENV_PLAIN = /^[A-Za-z0-9_./:@%+,=-]+$/;
