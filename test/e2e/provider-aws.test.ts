@@ -1,25 +1,22 @@
 /**
  * The aws-secrets-manager and aws-ssm sources end to end: the built CLI against a real moto server
- * (Secrets Manager, SSM, STS, IAM), data put in with the AWS SDK, values compared byte for byte.
+ * (Secrets Manager, SSM, STS, IAM), data put in with moto's JSON APIs (no AWS SDK anywhere: Tessera signs
+ * its own requests, and moto checks those signatures once its authentication is on), values compared
+ * byte for byte. The credential sources Tessera reads itself are proven here against moto's STS and
+ * fakes of the container and SSO endpoints (test/unit/aws-credentials.test.ts has each in detail).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
-import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { project, type Result, tessera, tesseraAsync } from "../helpers.js";
+import { project, type Result, ROOT, tessera, tesseraAsync } from "../helpers.js";
 import { requireComponent } from "../support/consumers.js";
 import { freePort, haveMoto, MOTO_CREDENTIALS, type Moto, motoQuery, startMoto } from "../support/moto.js";
-
-// The SDK's notice about its future Node versions, in this process (tessera hides its own).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 /** Newlines, CR, tab, quotes, backslashes, `$` forms, unicode (4-byte too), leading/trailing spaces, long. */
 const TRICKY = `  line one\nline "two" 'single' \`back\`\r\n\ttab \\n not a newline, C:\\dir\\ $HOME \${NOT_A_REF} $(echo no) $$ =;#&|<>* ünïcödé 中文 🔐 ${"x".repeat(3000)} end  `;
@@ -63,14 +60,40 @@ function manifest(body: string, endpoint = moto.endpoint): string {
   return project({ "tessera.yaml": body.replaceAll("ENDPOINT", endpoint) });
 }
 
+/**
+ * One call of an AWS JSON API on moto, which does not check signatures while its authentication is off:
+ * the Authorization header only names the service and region. Returns the parsed answer.
+ */
+async function motoJson(
+  target: Moto,
+  service: "secretsmanager" | "ssm",
+  operation: string,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const date = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+  const answer = await fetch(`${target.endpoint}/`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `${service === "ssm" ? "AmazonSSM" : "secretsmanager"}.${operation}`,
+      authorization: `AWS4-HMAC-SHA256 Credential=${MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID}/${date}/${MOTO_CREDENTIALS.AWS_REGION}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await answer.text();
+  if (!answer.ok) throw new Error(`moto ${operation}: HTTP ${answer.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
 async function seed(target: Moto): Promise<void> {
-  const sm = new SecretsManagerClient(target.sdk);
-  const ssm = new SSMClient(target.sdk);
   const secret = (Name: string, value: string | Uint8Array) =>
-    sm.send(
-      new CreateSecretCommand(
-        typeof value === "string" ? { Name, SecretString: value } : { Name, SecretBinary: value },
-      ),
+    motoJson(
+      target,
+      "secretsmanager",
+      "CreateSecret",
+      typeof value === "string"
+        ? { Name, SecretString: value }
+        : { Name, SecretBinary: Buffer.from(value).toString("base64") },
     );
   await secret("app/prod/config", JSON.stringify(MAP));
   await secret("shared/db", JSON.stringify(SHARED_DB));
@@ -82,14 +105,15 @@ async function seed(target: Moto): Promise<void> {
   await secret("svc/prod/TRICKY", TRICKY);
   await secret("svc/prod/LONG", LONG);
   await secret("staged/TOKEN", "token-v1-previous");
-  await sm.send(new PutSecretValueCommand({ SecretId: "staged/TOKEN", SecretString: "token-v2-current" }));
-  await sm.send(
-    new PutSecretValueCommand({
-      SecretId: "staged/TOKEN",
-      SecretString: "token-blue",
-      VersionStages: ["BLUE"],
-    }),
-  );
+  await motoJson(target, "secretsmanager", "PutSecretValue", {
+    SecretId: "staged/TOKEN",
+    SecretString: "token-v2-current",
+  });
+  await motoJson(target, "secretsmanager", "PutSecretValue", {
+    SecretId: "staged/TOKEN",
+    SecretString: "token-blue",
+    VersionStages: ["BLUE"],
+  });
   await secret("bin/CERT", new TextEncoder().encode(CERT));
   await secret("bin/BAD", new Uint8Array([0xff, 0xfe, 0x00, 0x41]));
 
@@ -97,7 +121,7 @@ async function seed(target: Moto): Promise<void> {
     Name: string,
     Value: string,
     Type: "String" | "SecureString" | "StringList" = "String",
-  ) => ssm.send(new PutParameterCommand({ Name, Value, Type }));
+  ) => motoJson(target, "ssm", "PutParameter", { Name, Value, Type });
   await parameter("/app/prod/DB_PASSWORD", "pg-p@ss", "SecureString");
   await parameter("/app/prod/LOG_LEVEL", "debug");
   await parameter("/app/prod/HOSTS", "a.example,b.example,c.example", "StringList");
@@ -119,8 +143,40 @@ async function seed(target: Moto): Promise<void> {
   }
   await parameter("/tree/a/TWICE", "twice-a");
   await parameter("/tree/b/TWICE", "twice-b");
-  sm.destroy();
-  ssm.destroy();
+}
+
+/** No keys in the environment, and no instance metadata to fall back to. */
+const NO_KEYS = {
+  AWS_ACCESS_KEY_ID: undefined,
+  AWS_SECRET_ACCESS_KEY: undefined,
+  AWS_EC2_METADATA_DISABLED: "true",
+} as const;
+
+/** A loopback HTTP server in this process (tessera must then run with tesseraAsync). */
+async function httpServer(
+  answer: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer(answer);
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}
+
+/** Whether the installed CLI can load an optional package (resolved from bin/, as the CLI does). */
+function installed(specifier: string): boolean {
+  try {
+    createRequire(join(ROOT, "bin", "tessera.cjs")).resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe("aws-secrets-manager and aws-ssm against moto", requireComponent("moto", haveMoto), () => {
@@ -779,6 +835,209 @@ sources:
       assert.ok(!denied.stderr.includes("sk_live"));
     } finally {
       await own.stop();
+    }
+  });
+  test("AWS_ENDPOINT_URL_SSM and AWS_ENDPOINT_URL_SECRETS_MANAGER win over AWS_ENDPOINT_URL; the region can come from the config file", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const dir = manifest(`
+secrets: [DB_PASSWORD, STRIPE_KEY]
+sources:
+  - { type: aws-ssm, name: ssm, path: /app/prod }
+  - { type: aws-secrets-manager, name: sm, prefix: svc/prod/ }
+`);
+    const home = project({ ".aws/config": "[default]\nregion = us-east-1\n" });
+    const env = {
+      HOME: home,
+      AWS_REGION: undefined,
+      AWS_ENDPOINT_URL: dead,
+      AWS_ENDPOINT_URL_SSM: moto.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+    };
+    assert.deepEqual(exportJson(dir, [], env), { DB_PASSWORD: "pg-p@ss", STRIPE_KEY: "sk_live_123" });
+    const wrong = aws(["export", "--format", "json"], dir, { ...env, AWS_ENDPOINT_URL_SSM: undefined });
+    assert.equal(wrong.status, 5, "AWS_ENDPOINT_URL (nothing listens there) is used for SSM without its own");
+    assert.match(wrong.stderr, /E_SOURCE_UNREACHABLE.*aws-ssm source "ssm".*ECONNREFUSED/);
+  });
+
+  test("a profile with role_arn + source_profile: the source's keys assume the role with STS first", () => {
+    const home = project({
+      ".aws/credentials":
+        "[base]\naws_access_key_id = AKIAFAKEBASEPROFILE\naws_secret_access_key = fake-base-profile-secret\n",
+      ".aws/config":
+        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deployer\nsource_profile = base\nregion = us-east-1\n",
+    });
+    const dir = manifest(`
+secrets: [DB_PASSWORD]
+sources:
+  - { type: aws-ssm, name: ssm, path: /app/prod, endpoint: ENDPOINT }
+`);
+    const before = moto.requests();
+    const env = { ...NO_KEYS, HOME: home, AWS_PROFILE: "deploy", AWS_REGION: undefined };
+    assert.deepEqual(exportJson(dir, [], env), { DB_PASSWORD: "pg-p@ss" });
+    assert.equal(moto.requests() - before, 2, "AssumeRole, then GetParameters");
+  });
+
+  test("a profile's credential_process: run with the environment, its JSON the credentials", () => {
+    const tools = project({
+      "creds.mjs":
+        'import { writeFileSync } from "node:fs"; writeFileSync(process.env.FAKE_MARKER_FILE, "ran"); process.stdout.write(JSON.stringify({ Version: 1, AccessKeyId: "AKIAFAKEPROCESS", SecretAccessKey: "fake-process-secret" }));',
+    });
+    const home = project({
+      ".aws/config": `[default]\ncredential_process = "${process.execPath}" "${tools}/creds.mjs"\n`,
+    });
+    const marker = join(tools, "marker");
+    const dir = manifest(`
+secrets: [DB_PASSWORD]
+sources:
+  - { type: aws-ssm, name: ssm, path: /app/prod, endpoint: ENDPOINT, region: us-east-1 }
+`);
+    assert.deepEqual(exportJson(dir, [], { ...NO_KEYS, HOME: home, FAKE_MARKER_FILE: marker }), {
+      DB_PASSWORD: "pg-p@ss",
+    });
+    assert.equal(readFileSync(marker, "utf8"), "ran");
+
+    const failing = project({ "fail.mjs": 'process.stderr.write("fake-process-stderr"); process.exit(2);' });
+    const badHome = project({
+      ".aws/config": `[default]\ncredential_process = "${process.execPath}" "${failing}/fail.mjs"\n`,
+    });
+    const result = aws(["export", "--format", "json"], dir, { ...NO_KEYS, HOME: badHome });
+    assert.equal(result.status, 5, result.stderr);
+    assert.match(
+      result.stderr,
+      /E_SOURCE_AUTH.*aws-ssm source "ssm": reading the parameters \/app\/prod\/DB_PASSWORD: the credential_process of the profile default failed \(exit status 2\)/,
+    );
+    assert.ok(!result.stderr.includes("fake-process-stderr"));
+  });
+
+  test("web identity (EKS IRSA): AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN through moto's STS", () => {
+    const token = project({ token: "fake.web-identity.token" });
+    const dir = manifest(`
+secrets: [DB_PASSWORD]
+sources:
+  - { type: aws-ssm, name: ssm, path: /app/prod, endpoint: ENDPOINT, region: us-east-1 }
+`);
+    const before = moto.requests();
+    const env = {
+      ...NO_KEYS,
+      HOME: project(),
+      AWS_WEB_IDENTITY_TOKEN_FILE: join(token, "token"),
+      AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/pod-reader",
+      AWS_ROLE_SESSION_NAME: "tessera-e2e",
+    };
+    assert.deepEqual(exportJson(dir, [], env), { DB_PASSWORD: "pg-p@ss" });
+    assert.equal(moto.requests() - before, 2, "AssumeRoleWithWebIdentity, then GetParameters");
+  });
+
+  test("container credentials (ECS / EKS Pod Identity): AWS_CONTAINER_CREDENTIALS_FULL_URI with the token file", async () => {
+    const tokens: (string | undefined)[] = [];
+    const endpoint = await httpServer((request, response) => {
+      tokens.push(request.headers.authorization);
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          AccessKeyId: "ASIAFAKECONTAINER",
+          SecretAccessKey: "fake-container-secret",
+          Token: "fake-container-session-token",
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
+    });
+    try {
+      const files = project({ "eks-pod-identity-token": "fake-pod-identity-token" });
+      const dir = manifest(`
+secrets: [DB_PASSWORD]
+sources:
+  - { type: aws-ssm, name: ssm, path: /app/prod, endpoint: ENDPOINT, region: us-east-1 }
+`);
+      const result = await tesseraAsync(["export", "--format", "json"], {
+        cwd: dir,
+        env: {
+          ...MOTO_CREDENTIALS,
+          ...NO_KEYS,
+          HOME: project(),
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `${endpoint.url}/v1/credentials`,
+          AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: join(files, "eks-pod-identity-token"),
+        },
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { DB_PASSWORD: "pg-p@ss" });
+      assert.deepEqual(tokens, ["fake-pod-identity-token"], "asked once, with the token");
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  test("an SSO profile: through @aws-sdk/credential-provider-sso when it is installed, else E_PROVIDER_MISSING naming the npm i", async () => {
+    const session = "fake-corp";
+    const asked: string[] = [];
+    const portal = await httpServer((request, response) => {
+      asked.push(`${request.url} ${request.headers["x-amz-sso_bearer_token"]}`);
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          roleCredentials: {
+            accessKeyId: "ASIAFAKESSO",
+            secretAccessKey: "fake-sso-secret",
+            sessionToken: "fake-sso-session-token",
+            expiration: Date.now() + 3_600_000,
+          },
+        }),
+      );
+    });
+    try {
+      const cache = createHash("sha1").update(session).digest("hex");
+      const home = project({
+        ".aws/config": [
+          "[profile sso]",
+          `sso_session = ${session}`,
+          "sso_account_id = 123456789012",
+          "sso_role_name = Reader",
+          "region = us-east-1",
+          `[sso-session ${session}]`,
+          "sso_start_url = https://fake-corp.awsapps.com/start",
+          "sso_region = us-east-1",
+          "",
+        ].join("\n"),
+        [`.aws/sso/cache/${cache}.json`]: JSON.stringify({
+          accessToken: "fake-sso-access-token",
+          expiresAt: new Date(Date.now() + 3_600_000).toISOString().replace(/\.[0-9]+Z$/, "Z"),
+          region: "us-east-1",
+          startUrl: "https://fake-corp.awsapps.com/start",
+        }),
+      });
+      const dir = manifest(`
+secrets: [DB_PASSWORD]
+sources:
+  - { type: aws-ssm, name: ssm, path: /app/prod, endpoint: ENDPOINT }
+`);
+      const result = await tesseraAsync(["export", "--format", "json"], {
+        cwd: dir,
+        env: {
+          ...MOTO_CREDENTIALS,
+          ...NO_KEYS,
+          HOME: home,
+          AWS_PROFILE: "sso",
+          AWS_REGION: undefined,
+          AWS_ENDPOINT_URL_SSO: portal.url,
+        },
+      });
+      if (installed("@aws-sdk/credential-provider-sso")) {
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(JSON.parse(result.stdout), { DB_PASSWORD: "pg-p@ss" });
+        assert.equal(asked.length, 1);
+        assert.match(asked[0]!, /^\/federation\/credentials\?.*role_name=Reader.* fake-sso-access-token$/);
+      } else {
+        assert.equal(result.status, 5, result.stderr);
+        assert.match(
+          result.stderr,
+          /E_PROVIDER_MISSING.*aws-ssm source "ssm": .*the SSO profile sso needs @aws-sdk\/credential-provider-sso, which is not installed/,
+        );
+        assert.match(result.stderr, /hint: npm i @aws-sdk\/credential-provider-sso\b/);
+        assert.ok(!/E_INTERNAL|this is a bug/.test(result.stderr));
+        assert.deepEqual(asked, []);
+      }
+    } finally {
+      await portal.close();
     }
   });
 });
