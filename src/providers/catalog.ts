@@ -7,7 +7,7 @@ import type { StoreSettings, StoreType } from "../model/spec.js";
 import { store as ageFile } from "./age-file.js";
 import { secretsManagerStore as awsSecretsManager } from "./aws/secrets-manager.js";
 import { ssmStore as awsSsm } from "./aws/ssm.js";
-import { store as azure } from "./azure.js";
+import { store as azure } from "./azure/index.js";
 import { store as dotenvxFile } from "./dotenvx-file.js";
 import { store as exec } from "./exec.js";
 import { store as gcp } from "./gcp/index.js";
