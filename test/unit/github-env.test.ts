@@ -8,54 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { githubEnvProblem, githubMasks, render } from "../../src/formats/encoders.ts";
-
-function readLine(text: string, at: { index: number }): string | undefined {
-  if (at.index >= text.length) return undefined;
-  const lf = text.indexOf("\n", at.index);
-  if (lf < 0) {
-    const line = text.slice(at.index);
-    at.index = text.length;
-    return line;
-  }
-  const crlf = text.indexOf("\r\n", at.index);
-  if (crlf >= 0 && crlf < lf) {
-    const line = text.slice(at.index, crlf);
-    at.index = crlf + 2;
-    return line;
-  }
-  const line = text.slice(at.index, lf);
-  at.index = lf + 1;
-  return line;
-}
-
-/** What the runner sets from an env file (throws where the runner fails the step). */
-function readGithubEnv(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const at = { index: 0 };
-  for (let line = readLine(text, at); line !== undefined; line = readLine(text, at)) {
-    if (line === "") continue;
-    const equals = line.indexOf("=");
-    const heredoc = line.indexOf("<<");
-    if (equals >= 0 && (heredoc < 0 || equals < heredoc)) {
-      const name = line.slice(0, equals);
-      if (!name) throw new Error("invalid format: empty name");
-      out.set(name, line.slice(equals + 1));
-    } else if (heredoc >= 0 && (equals < 0 || heredoc < equals)) {
-      const name = line.slice(0, heredoc);
-      const delimiter = line.slice(heredoc + 2);
-      if (!name || !delimiter) throw new Error("invalid format: empty name or delimiter");
-      const lines: string[] = [];
-      for (;;) {
-        const next = readLine(text, at);
-        if (next === undefined) throw new Error(`matching delimiter not found: ${delimiter}`);
-        if (next === delimiter) break;
-        lines.push(next);
-      }
-      out.set(name, lines.join("\n"));
-    } else throw new Error("invalid format");
-  }
-  return out;
-}
+import { readGithubEnv } from "../support/github-env.ts";
 
 const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,20}$/);
 const value = fc.oneof(
