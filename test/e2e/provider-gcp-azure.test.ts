@@ -1,16 +1,18 @@
 /**
- * The gcp-secret-manager and azure-key-vault providers, end to end through the built CLI and the real
- * SDKs (@google-cloud/secret-manager over its REST transport, @azure/keyvault-secrets), against local
- * fakes of the two APIs (test/support/fake-stores.ts). These are protocol tests: no real Google Cloud or
- * Azure can be reached here, so what is checked is that the SDKs, as Tessera configures them, send the
- * documented requests with the right credentials (Azure's challenge flow included) and that every
- * answer maps to the right value, exit status and message.
+ * The gcp-secret-manager and azure-key-vault providers, end to end through the built CLI, against local
+ * fakes of the two REST APIs and of the token endpoints behind them (test/support/fake-stores.ts). No
+ * Google or Azure library is needed: the providers speak REST themselves (optional libraries, when
+ * installed, serve only the credential types Tessera does not read). These are protocol tests: no real
+ * Google Cloud or Azure can be reached here, so what is checked is that Tessera sends the documented
+ * requests with the right credentials (Azure's challenge flow included) and that every answer maps to
+ * the right value, exit status and message.
  *
- * Azure's SDK refuses plain http: its fake serves HTTPS with a self-signed certificate made here with
- * openssl, trusted by the CLI through NODE_EXTRA_CA_CERTS.
+ * Key Vault is HTTPS only: its fake serves HTTPS with a self-signed certificate made here with openssl,
+ * trusted by the CLI through NODE_EXTRA_CA_CERTS.
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { project } from "../helpers.ts";
@@ -20,7 +22,10 @@ import {
   googleError,
   selfSignedCert,
   startAzure,
+  startConnectProxy,
+  startEntra,
   startGcp,
+  startGoogleTokenEndpoint,
   startSilentServer,
   type Tls,
   tesseraAsync,
@@ -37,6 +42,16 @@ const TRICKY: Record<string, string> = {
   SPACES: "  leading and trailing  ",
 };
 const NAMES = Object.keys(TRICKY);
+
+/** Whether an optional library is installed where the CLI looks for it (beside it). */
+function installed(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function json(stdout: string): Record<string, string> {
   return JSON.parse(stdout) as Record<string, string>;
@@ -95,7 +110,7 @@ describe("gcp-secret-manager", () => {
     for (const call of calls) {
       assert.equal(call.method, "GET");
       assert.equal(call.headers.authorization, `Bearer ${GCP_TOKEN}`);
-      assert.match(String(call.headers["x-goog-api-client"]), /rest\//, "the REST transport");
+      assert.match(String(call.headers["x-goog-api-client"]), /^gl-node\//);
     }
   });
 
@@ -349,6 +364,127 @@ config:
     }
   });
 
+  test("Application Default Credentials natively: a service account key's signed JWT, or gcloud's authorized_user file, exchanged for the token", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    const tokens = await startGoogleTokenEndpoint({
+      publicKey,
+      refreshTokens: ["1//fake-refresh-token"],
+      issues: GCP_TOKEN,
+    });
+    try {
+      const dir = project({
+        "tessera.yaml": `${source("prefix: app_")}secrets:\n  required: [QUOTES]\n`,
+        "sa.json": JSON.stringify({
+          type: "service_account",
+          project_id: "my-proj",
+          private_key_id: "fake-key-id",
+          private_key: privateKey,
+          client_email: "fake@my-proj.iam.gserviceaccount.com",
+          token_uri: `${tokens.url}/token`,
+        }),
+      });
+      gcp.reset();
+      const viaKey = await tesseraAsync(["export", "--format", "json"], {
+        cwd: dir,
+        env: { GOOGLE_APPLICATION_CREDENTIALS: "sa.json", HOME: project() },
+      });
+      assert.equal(viaKey.status, 0, viaKey.stderr);
+      assert.deepEqual(json(viaKey.stdout), { QUOTES: TRICKY.QUOTES });
+      assert.equal(tokens.calls().length, 1, "one token for the run");
+      assert.equal(gcp.calls()[0]?.headers.authorization, `Bearer ${GCP_TOKEN}`);
+
+      const home = project({
+        ".config/gcloud/application_default_credentials.json": JSON.stringify({
+          type: "authorized_user",
+          client_id: "fake-client.apps.googleusercontent.com",
+          client_secret: "fake-client-secret",
+          refresh_token: "1//fake-refresh-token",
+          token_uri: `${tokens.url}/token`,
+        }),
+      });
+      const viaGcloud = await tesseraAsync(["export", "--format", "json"], { cwd: dir, env: { HOME: home } });
+      assert.equal(viaGcloud.status, 0, viaGcloud.stderr);
+      assert.deepEqual(json(viaGcloud.stdout), { QUOTES: TRICKY.QUOTES });
+      noLeak(viaKey.stderr + viaGcloud.stderr, "fake-client-secret", "1//fake-refresh-token");
+    } finally {
+      await tokens.close();
+    }
+  });
+
+  test("a credential type only google-auth-library reads: used when installed, else E_PROVIDER_MISSING (exit 5) naming npm i google-auth-library", async () => {
+    const tokens = await startGoogleTokenEndpoint({
+      refreshTokens: ["fake-workforce-refresh"],
+      issues: GCP_TOKEN,
+    });
+    try {
+      const dir = project({
+        "tessera.yaml": `${source("prefix: app_")}secrets:\n  required: [QUOTES]\n`,
+        "workforce.json": JSON.stringify({
+          type: "external_account_authorized_user",
+          audience: "//iam.googleapis.com/locations/global/workforcePools/fake-pool/providers/fake",
+          client_id: "fake-client",
+          client_secret: "fake-workforce-secret",
+          refresh_token: "fake-workforce-refresh",
+          token_url: `${tokens.url}/token`,
+          token_info_url: `${tokens.url}/introspect`,
+        }),
+      });
+      const result = await tesseraAsync(["export", "--format", "json"], {
+        cwd: dir,
+        env: { GOOGLE_APPLICATION_CREDENTIALS: "workforce.json", HOME: project() },
+      });
+      if (installed("google-auth-library")) {
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(json(result.stdout), { QUOTES: TRICKY.QUOTES });
+        assert.equal(tokens.calls().length, 1);
+      } else {
+        assert.equal(result.status, 5, result.stderr);
+        assert.match(
+          result.stderr,
+          /E_PROVIDER_MISSING.*gcp-secret-manager source "gsm": workforce\.json holds an external_account_authorized_user credential, which needs google-auth-library, and it is not installed/,
+        );
+        assert.match(result.stderr, /hint: npm i google-auth-library/);
+        assert.equal(tokens.calls().length, 0);
+      }
+      noLeak(result.stderr, "fake-workforce-secret", "fake-workforce-refresh");
+    } finally {
+      await tokens.close();
+    }
+  });
+
+  test("HTTPS_PROXY: Secret Manager through a CONNECT tunnel; NO_PROXY keeps a host off it", async () => {
+    const tls = selfSignedCert();
+    const secure = await startGcp({
+      token: GCP_TOKEN,
+      projects: { p: { VIA_PROXY: ["fake-via-proxy"] } },
+      tls,
+    });
+    const proxy = await startConnectProxy();
+    try {
+      const dir = project({
+        "tessera.yaml": `sources:\n  - { type: gcp-secret-manager, name: gsm, project: p, endpoint: "localhost:${secure.port}" }\nsecrets:\n  required: [VIA_PROXY]\n`,
+      });
+      const base = { ...env, NODE_EXTRA_CA_CERTS: tls.certFile, HTTPS_PROXY: proxy.url };
+      const result = await tesseraAsync(["export", "--format", "json"], { cwd: dir, env: base });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(json(result.stdout), { VIA_PROXY: "fake-via-proxy" });
+      assert.deepEqual(proxy.tunnels, [`localhost:${secure.port}`]);
+      const direct = await tesseraAsync(["export", "--format", "json"], {
+        cwd: dir,
+        env: { ...base, NO_PROXY: "localhost" },
+      });
+      assert.equal(direct.status, 0, direct.stderr);
+      assert.equal(proxy.tunnels.length, 1, "not through the proxy");
+    } finally {
+      await proxy.close();
+      await secure.close();
+    }
+  });
+
   test("connection refused: E_SOURCE_UNREACHABLE", async () => {
     const port = await closedPort();
     const dir = project({
@@ -437,7 +573,7 @@ describe("azure-key-vault", () => {
     const calls = azure.calls();
     const anonymous = calls.filter((call) => call.headers.authorization === undefined);
     const authorized = calls.filter((call) => call.headers.authorization === `Bearer ${AZ_TOKEN}`);
-    assert.ok(anonymous.length >= 1, "the SDK starts with the challenge request");
+    assert.ok(anonymous.length >= 1, "the challenge request comes first");
     assert.equal(authorized.length, NAMES.length);
     assert.equal(anonymous.length + authorized.length, calls.length);
     for (const call of authorized) {
@@ -554,7 +690,7 @@ config:
     }
   });
 
-  test("no credential (DefaultAzureCredential finds none): E_SOURCE_AUTH with a hint", async () => {
+  test("no credential (AZURE_TOKEN_CREDENTIALS=EnvironmentCredential and none set): E_SOURCE_AUTH with a hint", async () => {
     const dir = project({
       "tessera.yaml": `${source(azure, "prefix: app_")}secrets:\n  required: [QUOTES]\n`,
     });
@@ -569,6 +705,76 @@ config:
     assert.equal(result.status, 5, result.stderr);
     assert.match(result.stderr, /E_SOURCE_AUTH.*azure-key-vault source "akv": no Azure credential/);
     assert.match(result.stderr, /AZURE_ACCESS_TOKEN/);
+  });
+
+  test("a client secret read natively (AZURE_AUTHORITY_HOST's v2 endpoint), the vault through HTTPS_PROXY's tunnel", async () => {
+    const entra = await startEntra({
+      tenant: "00000000-0000-0000-0000-0000000000aa",
+      clientId: "11111111-0000-0000-0000-000000000001",
+      clientSecret: "fake~azure~client~secret",
+      issues: AZ_TOKEN,
+    });
+    const proxy = await startConnectProxy();
+    try {
+      const dir = project({
+        "tessera.yaml": `${source(azure, "prefix: app_")}secrets:\n  required: [QUOTES]\n`,
+      });
+      azure.reset();
+      const result = await tesseraAsync(["export", "--format", "json"], {
+        cwd: dir,
+        env: {
+          NODE_EXTRA_CA_CERTS: tls.certFile,
+          AZURE_AUTHORITY_HOST: entra.url,
+          AZURE_TENANT_ID: "00000000-0000-0000-0000-0000000000aa",
+          AZURE_CLIENT_ID: "11111111-0000-0000-0000-000000000001",
+          AZURE_CLIENT_SECRET: "fake~azure~client~secret",
+          HTTPS_PROXY: proxy.url,
+          NO_PROXY: "127.0.0.1",
+          HOME: project(),
+        },
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.deepEqual(json(result.stdout), { QUOTES: TRICKY.QUOTES });
+      assert.equal(entra.calls().length, 1);
+      assert.ok(azure.calls().some((call) => call.headers.authorization === `Bearer ${AZ_TOKEN}`));
+      assert.deepEqual(proxy.tunnels, [`localhost:${azure.port}`]);
+      noLeak(result.stderr, "fake~azure~client~secret");
+    } finally {
+      await proxy.close();
+      await entra.close();
+    }
+  });
+
+  test("a certificate credential: @azure/identity when installed, else E_PROVIDER_MISSING (exit 5) naming npm i @azure/identity", async () => {
+    const dir = project({
+      "tessera.yaml": `${source(azure, "prefix: app_")}secrets:\n  required: [QUOTES]\n`,
+    });
+    const result = await tesseraAsync(["check"], {
+      cwd: dir,
+      env: {
+        NODE_EXTRA_CA_CERTS: tls.certFile,
+        AZURE_TENANT_ID: "00000000-0000-0000-0000-0000000000aa",
+        AZURE_CLIENT_ID: "11111111-0000-0000-0000-000000000001",
+        AZURE_CLIENT_CERTIFICATE_PATH: join(dir, "no-such-cert.pem"),
+        AZURE_CLIENT_CERTIFICATE_PASSWORD: "fake-cert-password",
+        HOME: project(),
+      },
+    });
+    assert.equal(result.status, 5, result.stderr);
+    if (installed("@azure/identity")) {
+      // The library runs, and fails on the missing certificate file.
+      assert.match(
+        result.stderr,
+        /E_SOURCE_AUTH.*azure-key-vault source "akv": a client certificate \(AZURE_CLIENT_CERTIFICATE_PATH\) \(@azure\/identity\)/,
+      );
+    } else {
+      assert.match(
+        result.stderr,
+        /E_PROVIDER_MISSING.*azure-key-vault source "akv": a client certificate \(AZURE_CLIENT_CERTIFICATE_PATH\) needs @azure\/identity, which is not installed/,
+      );
+      assert.match(result.stderr, /hint: npm i @azure\/identity/);
+    }
+    noLeak(result.stderr, "fake-cert-password");
   });
 
   for (const [label, status, code] of [

@@ -1,6 +1,7 @@
 /**
- * Local stand-ins for HashiCorp Vault, Google Cloud Secret Manager and Azure Key Vault, for protocol
- * tests of the providers (no real store can run here). Each implements only the documented API paths
+ * Local stand-ins for HashiCorp Vault, Google Cloud Secret Manager and Azure Key Vault (and the token
+ * endpoints and the proxy the cloud stores' credentials use), for protocol tests of the providers (no
+ * real store can run here). Each implements only the documented API paths
  * the providers use, checks what a real server checks (the method, the path, the auth header, the
  * body of a login), answers with the real APIs' status codes and error bodies, records every request,
  * and can be told to fail: an injected reply (a status and body), a hang (never answers) or a reset.
@@ -9,10 +10,11 @@
  * so the CLI is run asynchronously (`tesseraAsync`): a synchronous spawn would block the servers.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { createPublicKey, verify } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, cleanEnv } from "../helpers.ts";
@@ -555,6 +557,140 @@ export async function startAzure(options: AzureOptions): Promise<FakeServer> {
   };
   server = new FakeServer(handler, options.tls);
   return server.start();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// What the GCP and Azure stores' credentials talk to: Google's OAuth 2.0 token endpoint
+// (https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests),
+// Microsoft Entra's v2 token endpoint
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow), and an
+// HTTP proxy that tunnels HTTPS (CONNECT), as HTTPS_PROXY names one.
+
+export interface GoogleTokenOptions {
+  /** The service account key's public key (PEM): a jwt-bearer assertion must verify with it. */
+  publicKey?: string;
+  /** The refresh tokens the refresh_token grant accepts. */
+  refreshTokens?: string[];
+  /** The access token issued. */
+  issues: string;
+}
+
+/** POST /token: the jwt-bearer grant (RS256 assertion, aud = this endpoint) and the refresh_token grant. */
+export async function startGoogleTokenEndpoint(options: GoogleTokenOptions): Promise<FakeServer> {
+  let server: FakeServer;
+  const handler: Handler = (request, reply) => {
+    const refuse = (error: string, description: string) =>
+      reply.json(400, { error, error_description: description });
+    if (request.method !== "POST" || request.path !== "/token") return reply.json(404, "Not Found");
+    if (!/^application\/x-www-form-urlencoded\b/.test(request.headers["content-type"] ?? "")) {
+      return refuse("invalid_request", "Bad Request");
+    }
+    const form = new URLSearchParams(request.body);
+    const grant = form.get("grant_type");
+    if (grant === "urn:ietf:params:oauth:grant-type:jwt-bearer" && options.publicKey) {
+      const [header = "", claims = "", signature = ""] = (form.get("assertion") ?? "").split(".");
+      const good = verify(
+        "sha256",
+        Buffer.from(`${header}.${claims}`),
+        createPublicKey(options.publicKey),
+        Buffer.from(signature, "base64url"),
+      );
+      if (!good) return refuse("invalid_grant", "Invalid JWT Signature.");
+      const body = JSON.parse(Buffer.from(claims, "base64url").toString("utf8")) as Record<string, unknown>;
+      if (body.aud !== `${server.url}/token`) return refuse("invalid_grant", "Invalid JWT: audience");
+      if (typeof body.scope !== "string" || !body.iss) return refuse("invalid_scope", "Invalid OAuth scope");
+    } else if (grant === "refresh_token") {
+      if (!options.refreshTokens?.includes(form.get("refresh_token") ?? "")) {
+        return refuse("invalid_grant", "Token has been expired or revoked.");
+      }
+    } else {
+      return refuse("unsupported_grant_type", "Invalid grant_type");
+    }
+    reply.json(200, { access_token: options.issues, expires_in: 3599, token_type: "Bearer" });
+  };
+  server = new FakeServer(handler);
+  return server.start();
+}
+
+export interface EntraOptions {
+  tenant: string;
+  clientId: string;
+  clientSecret: string;
+  /** The access token issued. */
+  issues: string;
+}
+
+/** POST /{tenant}/oauth2/v2.0/token with the client_credentials grant and a client secret. */
+export async function startEntra(options: EntraOptions): Promise<FakeServer> {
+  const handler: Handler = (request, reply) => {
+    if (request.method !== "POST" || request.path !== `/${options.tenant}/oauth2/v2.0/token`) {
+      return reply.json(400, {
+        error: "invalid_tenant",
+        error_description: `AADSTS90002: Tenant '${request.path.split("/")[1]}' not found.`,
+      });
+    }
+    const form = new URLSearchParams(request.body);
+    if (form.get("grant_type") !== "client_credentials" || !form.get("scope")?.endsWith("/.default")) {
+      return reply.json(400, { error: "invalid_request", error_description: "AADSTS900144: bad request" });
+    }
+    if (form.get("client_id") !== options.clientId || form.get("client_secret") !== options.clientSecret) {
+      return reply.json(401, {
+        error: "invalid_client",
+        error_description: "AADSTS7000215: Invalid client secret provided.",
+      });
+    }
+    reply.json(200, {
+      token_type: "Bearer",
+      expires_in: 3599,
+      ext_expires_in: 3599,
+      access_token: options.issues,
+    });
+  };
+  return new FakeServer(handler).start();
+}
+
+export interface ConnectProxy {
+  url: string;
+  /** The target ("host:port") of each CONNECT. */
+  tunnels: string[];
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy that tunnels CONNECT requests to 127.0.0.1 (and refuses anything else). */
+export async function startConnectProxy(): Promise<ConnectProxy> {
+  const tunnels: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = http.createServer((_request, response) => {
+    response.writeHead(405);
+    response.end();
+  });
+  server.on("connect", (request: IncomingMessage, client: Socket, head: Buffer) => {
+    tunnels.push(request.url ?? "");
+    sockets.add(client);
+    const port = Number(/:(\d+)$/.exec(request.url ?? "")?.[1]);
+    const upstream = connect(port, "127.0.0.1", () => {
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on("error", drop);
+    client.on("error", drop);
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    tunnels,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

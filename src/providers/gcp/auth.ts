@@ -587,7 +587,7 @@ async function library(
   const what =
     type === "external_account" && source
       ? `an external_account credential from ${text(source.environment_id)?.startsWith("aws") ? "AWS" : source.executable ? "an executable" : "this source"}`
-      : `a ${type} credential`;
+      : `${/^[aeiou]/.test(type) ? "an" : "a"} ${type} credential`;
   let lib: unknown;
   try {
     lib = await context.loadLibrary("google-auth-library");
