@@ -140,12 +140,15 @@ async function fromDockfile(path: string, cwd: string): Promise<Found[]> {
   const spec = parseDockfile(readFileSync(path, "utf8"), basename(path), cwd);
   const out: Found[] = spec.variables.map((declaration: Declaration) => ({
     name: declaration.name,
-    secret: true,
+    // Config from a Dockfile's `config:` section or a `secret: false` entry stays config.
+    secret: declaration.kind === "secret",
     required: declaration.required,
     description: declaration.description,
     default: declaration.value,
   }));
   for (const reference of spec.implicitReferences) {
+    // Not a name yet: an auth name written with ${…} (expanded at resolve time) or a PREFIX_* of multi-key mode.
+    if (!ENV_NAME.test(reference.name)) continue;
     out.push({
       name: reference.name,
       secret: looksSecret(reference.name),
