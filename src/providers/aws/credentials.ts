@@ -24,7 +24,6 @@
  * with its own error (as the SDK's do). Nothing found is a CredentialsError naming where it looked.
  */
 
-import { exec } from "node:child_process";
 import { readFileSync } from "node:fs";
 import {
   type ApiTarget,
@@ -341,6 +340,7 @@ async function processCredentials(
   const label = `the credential_process of the profile ${name}`;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(context.env)) if (value !== undefined) env[key] = value;
+  const { exec } = await import("node:child_process");
   const stdout = await new Promise<string>((resolve, reject) => {
     exec(
       command,

@@ -6,7 +6,7 @@
  */
 
 import http from "node:http";
-import https from "node:https";
+import type https from "node:https";
 
 export interface HttpRequest {
   method: string;
@@ -27,13 +27,20 @@ export interface HttpResponse {
 /** The largest answer read (a secret is at most 64 KiB; a page of parameters well under this). */
 const MAX_BODY = 16 * 1024 * 1024;
 
+/** node:https (with TLS), loaded on the first https request: a loopback endpoint never needs it. */
+let httpsModule: typeof https | undefined;
+async function loadHttps(): Promise<typeof https> {
+  httpsModule ??= (await import("node:https")).default;
+  return httpsModule;
+}
+
 /** Keep-alive agents for one fetch; destroy() closes their connections. */
 export class Agents {
   #http?: http.Agent;
   #https?: https.Agent;
-  for(url: URL): http.Agent {
-    if (url.protocol === "https:") {
-      this.#https ??= new https.Agent({ keepAlive: true });
+  for(secure?: typeof https): http.Agent {
+    if (secure) {
+      this.#https ??= new secure.Agent({ keepAlive: true });
       return this.#https;
     }
     this.#http ??= new http.Agent({ keepAlive: true });
@@ -56,17 +63,26 @@ function abortError(): Error {
 }
 
 /** Send the request and read the whole answer. */
-export function send(request: HttpRequest, agents?: Agents): Promise<HttpResponse> {
-  const { url, signal } = request;
+export async function send(request: HttpRequest, agents?: Agents): Promise<HttpResponse> {
+  const { url } = request;
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return Promise.reject(new TypeError(`not an http(s) URL: ${url.protocol}`));
+    throw new TypeError(`not an http(s) URL: ${url.protocol}`);
   }
+  return exchange(request, url.protocol === "https:" ? await loadHttps() : undefined, agents);
+}
+
+function exchange(
+  request: HttpRequest,
+  secure: typeof https | undefined,
+  agents?: Agents,
+): Promise<HttpResponse> {
+  const { url, signal } = request;
   if (signal?.aborted) return Promise.reject(abortError());
   return new Promise((resolve, reject) => {
     const body = request.body === undefined ? undefined : Buffer.from(request.body);
     const headers: Record<string, string> = { ...request.headers };
     if (body !== undefined) headers["content-length"] = String(body.length);
-    const module = url.protocol === "https:" ? https : http;
+    const module = secure ?? http;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const finish = (error: Error | undefined, response?: HttpResponse) => {
@@ -82,7 +98,7 @@ export function send(request: HttpRequest, agents?: Agents): Promise<HttpRespons
       {
         method: request.method,
         headers,
-        agent: agents?.for(url) ?? false,
+        agent: agents?.for(secure) ?? false,
       },
       (incoming) => {
         const chunks: Buffer[] = [];
