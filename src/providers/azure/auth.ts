@@ -53,6 +53,8 @@ export interface AzureAuthContext {
   loadLibrary: LoadLibrary;
   /** The tool runner (default ../tool.ts's). */
   runTool?: RunTool;
+  /** The attempt's time limit (ms): an IMDS probe takes at most half of it. */
+  timeoutMs?: number;
 }
 
 /** A token source. */
@@ -381,7 +383,15 @@ async function managedIdentity(
     response = await context.http.request(url, {
       ...init,
       signal,
-      ...(probe ? { timeoutMs: IMDS_PROBE_MS } : {}),
+      direct: true,
+      ...(probe
+        ? {
+            timeoutMs: Math.min(
+              IMDS_PROBE_MS,
+              Math.floor((context.timeoutMs ?? Number.POSITIVE_INFINITY) / 2),
+            ),
+          }
+        : {}),
     });
   } catch (error) {
     if (probe && !(isAbort(error) && signal.aborted))

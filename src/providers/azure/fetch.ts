@@ -175,6 +175,7 @@ export async function fetchSecrets(
       tenantId: settings.tenantId,
       loadLibrary: options.loadLibrary ?? optionalLibraries(context.cwd),
       runTool: options.runTool,
+      timeoutMs: context.timeoutMs,
     });
     const send = async (t: Target, signal: AbortSignal, token: string | undefined) => {
       const url = `${base}/secrets/${encodeURIComponent(t.name)}/${t.version === undefined ? "" : encodeURIComponent(t.version)}?api-version=${API_VERSION}`;

@@ -6,8 +6,8 @@
  *   one TLS handshake per concurrent connection, not one per secret.
  * - Proxies from the environment handed in (never process.env): HTTPS_PROXY / https_proxy for https
  *   URLs (a CONNECT tunnel), HTTP_PROXY / http_proxy for http URLs, NO_PROXY / no_proxy (host suffixes,
- *   `*`, optional :port). The cloud metadata addresses (169.254.169.254, metadata.google.internal) are
- *   never proxied: only the machine itself can reach them.
+ *   `*`, optional :port). The cloud metadata addresses (169.254.169.254, metadata.google.internal) and
+ *   requests marked `direct` (a machine-local identity endpoint) never go through a proxy.
  * - Every request takes an AbortSignal (the attempt's time limit) and optionally a limit of its own;
  *   an answer's body is read within them and capped at MAX_BODY bytes.
  * - Trust: Node's default CAs plus NODE_EXTRA_CA_CERTS, as for every TLS connection Node makes.
@@ -34,6 +34,8 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** A limit of this request's own, in ms (a metadata server probe), besides the signal. */
   timeoutMs?: number;
+  /** Never through a proxy: an endpoint only this machine serves (a metadata or identity endpoint). */
+  direct?: boolean;
 }
 
 export interface HttpResponse {
@@ -178,7 +180,7 @@ export class HttpClient {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       return Promise.reject(new TypeError(`not an http(s) URL: ${url.protocol}`));
     }
-    const proxy = proxyFor(url, this.env);
+    const proxy = init.direct ? undefined : proxyFor(url, this.env);
     const plainViaProxy = proxy !== undefined && url.protocol === "http:";
     const headers: Record<string, string> = { ...init.headers };
     if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));

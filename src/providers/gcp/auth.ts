@@ -60,6 +60,8 @@ export interface GcpAuthContext {
   http: HttpClient;
   /** Optional libraries (google-auth-library), undefined when not installed. */
   loadLibrary: LoadLibrary;
+  /** The attempt's time limit (ms): a metadata probe takes at most half of it. */
+  timeoutMs?: number;
   /** Whether this machine says it is a Google Cloud VM (default: its DMI product name). */
   onGoogleCloud?: () => boolean;
   /** The Unix time in seconds (default: now). */
@@ -79,6 +81,10 @@ export interface GcpCredential {
 
 function noCredentials(detail: string): ProviderError {
   return new ProviderError("auth", `no Google credentials (${detail})`, { hint: LOGIN_HINT });
+}
+
+function probeMs(attemptMs: number | undefined): number {
+  return Math.min(METADATA_PROBE_MS, Math.floor((attemptMs ?? Number.POSITIVE_INFINITY) / 2));
 }
 
 function dmiSaysGoogle(): boolean {
@@ -535,7 +541,8 @@ function metadataServer(
         response = await context.http.request(url, {
           headers: { "metadata-flavor": "Google" },
           signal,
-          ...(present ? {} : { timeoutMs: METADATA_PROBE_MS }),
+          direct: true,
+          ...(present ? {} : { timeoutMs: probeMs(context.timeoutMs) }),
         });
       } catch (error) {
         if (!present && !(isAbort(error) && signal.aborted)) throw none;

@@ -193,6 +193,7 @@ export async function fetchSecrets(
       http,
       loadLibrary: options.loadLibrary ?? optionalLibraries(context.cwd),
       onGoogleCloud: options.onGoogleCloud,
+      timeoutMs: context.timeoutMs,
     });
     const token = await context.retry((signal) => credential.token(signal));
     const headers = {
