@@ -19,7 +19,8 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Diagnostic, errnoCode, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
-import { invalidNameWarning, parseDotenv } from "../formats/dotenv.js";
+import { invalidNameWarning, parseDotenv, withEnvironment } from "../formats/dotenv.js";
+import { dialectDiagnostics, dialectFor } from "../formats/dotenv-dialect.js";
 import type { SourceOverride } from "../formats/yaml-values.js";
 import {
   type Candidate,
@@ -29,8 +30,8 @@ import {
   StaticSource,
   type ValueSource,
 } from "../model/layers.js";
+import { isEnvName as isEnvironmentName } from "../model/names.js";
 import {
-  ENV_NAME,
   effectiveDeclarations,
   effectiveSources,
   type FileSource,
@@ -122,7 +123,10 @@ export async function gatherLocalLayers(options: LayerOptions): Promise<LocalLay
             generic: tier === "generic",
           }),
         );
-      } else sources.push(readFileSource(plan, options.cwd, warnings, yamlParser, overrides));
+      } else
+        sources.push(
+          readFileSource(plan, options.cwd, warnings, yamlParser, overrides, dotenvContext(options)),
+        );
     }
   };
   await read("named");
@@ -269,12 +273,30 @@ function parentEnvFiles(dir: string): string[] {
   }
 }
 
+/** What the dotenv layer needs besides the file: whose reader also reads it, and the environment for bare keys. */
+interface DotenvContext {
+  kind?: import("../model/spec.js").ManifestKind;
+  /** The process environment as the environment layer answers it (hostEnvOnly applied). */
+  lookup: (name: string) => string | undefined;
+}
+
+function dotenvContext(options: LayerOptions): DotenvContext {
+  return {
+    kind: options.spec?.kind,
+    lookup: (name) =>
+      (options.hostEnvOnly && !options.hostEnvOnly.has(name)) || !Object.hasOwn(options.env, name)
+        ? undefined
+        : options.env[name],
+  };
+}
+
 function readFileSource(
   plan: FilePlan,
   cwd: string,
   warnings: Diagnostic[],
   yamlParser: typeof import("../formats/yaml-values.js").parseYamlValues | undefined,
   overrides?: SourceOverride[],
+  dotenv: DotenvContext = { lookup: () => undefined },
 ): ValueSource {
   const file = displayPath(cwd, plan.path);
   // Most automatic files do not exist: ask without paying for an exception.
@@ -317,13 +339,25 @@ function readFileSource(
   const generic = plan.tier === "generic" ? { generic: true } : {};
   if (plan.layer === "dotenv") {
     const parsed = parseDotenv(text, file);
+    // Dockrion and Ploinky read this file too, literally: warn at each line they read otherwise.
+    const dialect = dialectFor(dotenv.kind, plan.path);
+    if (dialect) warnings.push(...dialectDiagnostics(text, file, dialect, parsed));
     const candidates: Candidate[] = [];
-    for (const entry of parsed.entries) {
+    // A line holding only NAME takes NAME from the environment (Compose).
+    for (const entry of withEnvironment(parsed, dotenv.lookup)) {
       if (!isEnvName(entry.key, file, entry.line, warnings)) continue;
       candidates.push({
         name: entry.key,
         template: entry.value,
-        origin: { layer, where: `${file}:${entry.line}`, file, line: entry.line, ...generic },
+        origin: {
+          layer,
+          where: entry.fromEnvironment
+            ? `${file}:${entry.line} (from the environment)`
+            : `${file}:${entry.line}`,
+          file,
+          line: entry.line,
+          ...generic,
+        },
       });
     }
     return new StaticSource(layer, plan.label, candidates, { name: plan.name, lastWins: true });
@@ -347,7 +381,7 @@ function readFileSource(
 }
 
 function isEnvName(key: string, file: string, line: number, warnings: Diagnostic[]): boolean {
-  if (ENV_NAME.test(key)) return true;
+  if (isEnvironmentName(key)) return true;
   warnings.push(invalidNameWarning(key, { file, line }));
   return false;
 }

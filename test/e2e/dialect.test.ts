@@ -3,16 +3,11 @@
  * Dockrion or Ploinky also reads (an error with `check --strict`), names with dots, dashes and brackets
  * (legal in Compose and in the environment, refused only by the shell format of `export`), and a line
  * holding only NAME taking NAME from the environment. Values are fake; no message may show one.
- *
- * Tests marked `todo: HOOK` need the gather.ts hook (dialectDiagnostics, withEnvironment, isEnvName in
- * readFileSource) and `check --strict` turning W_DIALECT into E_DIALECT; drop the mark once wired.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { project, type Result, tessera } from "../helpers.ts";
 import { assertNoValues, NODE, parseJson } from "./cli-support.ts";
-
-const HOOK = "needs the gather.ts dialect/names/bare-key hook";
 
 const PLOINKY = `${JSON.stringify({ container: "node:20-alpine", env: ["LOG_LEVEL", "API_TOKEN"] })}\n`;
 const DOCKFILE =
@@ -34,7 +29,7 @@ function ok(result: Result): Result {
 }
 
 describe("W_DIALECT: a .env beside a Ploinky or Dockrion manifest", () => {
-  test("Ploinky: an inline comment is named at its line, never quoted", { todo: HOOK }, () => {
+  test("Ploinky: an inline comment is named at its line, never quoted", () => {
     const cwd = project({
       "manifest.json": PLOINKY,
       ".env": "API_TOKEN=fake-token-5678\nLOG_LEVEL=debug # rotate monthly\n",
@@ -46,7 +41,7 @@ describe("W_DIALECT: a .env beside a Ploinky or Dockrion manifest", () => {
     assertNoValues([result.stdout, result.stderr], ["debug", "rotate", "monthly", "fake-token-5678"]);
   });
 
-  test('Ploinky: "l1\\nl2" and a value spanning lines', { todo: HOOK }, () => {
+  test('Ploinky: "l1\\nl2" and a value spanning lines', () => {
     const cwd = project({
       "manifest.json": PLOINKY,
       ".env": 'LOG_LEVEL="l1\\nl2"\nAPI_TOKEN="fake-begin\nINNER=fake-inner\nfake-end"\n',
@@ -76,7 +71,7 @@ describe("W_DIALECT: a .env beside a Ploinky or Dockrion manifest", () => {
     assert.deepEqual(warnings(result), []);
   });
 
-  test("Dockrion: `export` and an inline comment, each at its line", { todo: HOOK }, () => {
+  test("Dockrion: `export` and an inline comment, each at its line", () => {
     const cwd = project({
       "Dockfile.yaml": DOCKFILE,
       ".env": "export OPENAI_API_KEY=fake-openai-key-1234\nLOG_LEVEL=debug # rotate monthly\n",
@@ -89,7 +84,7 @@ describe("W_DIALECT: a .env beside a Ploinky or Dockrion manifest", () => {
     assertNoValues([result.stdout, result.stderr], ["fake-openai-key-1234", "debug", "rotate"]);
   });
 
-  test("check --strict: W_DIALECT is an error (E_DIALECT, exit 4)", { todo: HOOK }, () => {
+  test("check --strict: W_DIALECT is an error (E_DIALECT, exit 4)", () => {
     const cwd = project({ "manifest.json": PLOINKY, ".env": "LOG_LEVEL=debug # rotate monthly\n" });
     const result = tessera(["check", "--strict"], { cwd });
     assert.equal(result.status, 4, result.stderr);
@@ -121,7 +116,7 @@ describe("W_DIALECT: a .env beside a Ploinky or Dockrion manifest", () => {
 describe("names with dots, dashes and brackets", () => {
   const ENV = "VAR.WITH.DOTS=fake-dots\nVAR-WITH-DASHES=fake-dashes\na[1]=fake-bracket\nPLAIN=fake-plain\n";
 
-  test("they reach the child of run, and export's dotenv and json", { todo: HOOK }, () => {
+  test("they reach the child of run, and export's dotenv and json", () => {
     const cwd = project({ ".env": ENV });
     const child = parseJson<Record<string, string>>(
       ok(
@@ -145,9 +140,7 @@ describe("names with dots, dashes and brackets", () => {
     assert.match(dotenv.stdout, /^VAR\.WITH\.DOTS=fake-dots$/m);
   });
 
-  test("export --format shell refuses them: exit 4, each named with its line, no value", {
-    todo: HOOK,
-  }, () => {
+  test("export --format shell refuses them: exit 4, each named with its line, no value", () => {
     const cwd = project({ ".env": ENV });
     const result = tessera(["export", "--format", "shell"], { cwd });
     assert.equal(result.status, 4, result.stderr);
@@ -172,7 +165,7 @@ describe("names with dots, dashes and brackets", () => {
 });
 
 describe("a line holding only NAME takes NAME from the environment", () => {
-  test("found: the variable has the environment's value, literally", { todo: HOOK }, () => {
+  test("found: the variable has the environment's value, literally", () => {
     const cwd = project({ ".env": "PLAIN=fake-plain\nFROM_HOST\n" });
     const result = ok(
       tessera(["export", "--format", "json"], { cwd, env: { FROM_HOST: "fake-host-$NOT_A_REFERENCE" } }),

@@ -86,7 +86,7 @@ describe("messages never quote a value file", () => {
   test("W_NAME_INVALID names the file and line, never the text (in a warning and in check --json)", () => {
     const dir = project({
       "tessera.yaml": "secrets:\n  required: [API_KEY]\n",
-      ".env": `API_KEY=x\nkey.${SECRET}=y\n${SECRET}\n`,
+      ".env": `API_KEY=x\n1${SECRET}=y\n${SECRET}\n`,
       "env.yaml": `"API_KEY=${SECRET}": x\n"${SECRET}": y\n`,
     });
     const text = tessera(["check"], { cwd: dir });

@@ -272,7 +272,7 @@ describe("sources and from:", () => {
   });
 
   test("invalid names in value files are skipped with a warning that names file and line", async () => {
-    const resolution = await resolveIn({ ".env": "good=1\nbad.name=2\n", "env.yaml": "also-bad: 3\n" });
+    const resolution = await resolveIn({ ".env": "good=1\n1bad=2\n", "env.yaml": "also-bad: 3\n" });
     assert.deepEqual(values(resolution), { good: "1" });
     assert.deepEqual(
       resolution.warnings
