@@ -21,7 +21,13 @@
  *   ratio to the floor = (time behind the stub's proxy − time without a store) / floor
  *   on top of the floor = (time behind the stub's proxy − time without a store) − floor
  * the second being what loading the provider (its library, its code), signing and the resolution of
- * 200 variables from a store cost beyond the .env case. Target: ≤ 20 ms on top of the floor.
+ * 200 variables from a store cost beyond the .env case. And in process, closer to the library alone: a
+ * fresh Node loads dist/providers-catalog.cjs and calls the aws-ssm provider's fetch twice through the
+ * stub's proxy; the first fetch pays the provider's cold start (its library loaded and compiled, Node's
+ * HTTP and crypto first used) and the round trips, the second only the round trips:
+ *   cold start on top of the round trips = first fetch − second fetch    (target ≤ 20 ms)
+ * (without Tessera's code cache, so an upper bound; medians over BENCH_RUNS processes; in wall time and,
+ * less disturbed by a busy machine, in CPU time).
  *
  *   npm run build && node bench/provider-fetch.mjs
  *
@@ -287,6 +293,81 @@ function project(base, label, sources, dotenv) {
   return dir;
 }
 
+/**
+ * A script for a fresh Node: the aws-ssm provider of the build, asked for the 200 variables twice
+ * through `endpoint`; prints the times (ms) as JSON.
+ */
+const IN_PROCESS = `
+const [dist, endpoint, count] = process.argv.slice(2);
+(async () => {
+  const t0 = performance.now();
+  const catalog = require(dist + "/providers-catalog.cjs");
+  const t1 = performance.now();
+  const requests = Array.from({ length: Number(count) }, (_, i) => {
+    const name = "VAR_" + String(i).padStart(3, "0");
+    return { id: name, key: name, searched: true };
+  });
+  const pool = async (items, fn) => {
+    const out = new Array(items.length);
+    let next = 0;
+    const work = async () => { while (next < items.length) { const i = next++; out[i] = await fn(items[i]); } };
+    await Promise.all(Array.from({ length: ${POOL} }, work));
+    return out;
+  };
+  const context = {
+    source: { type: "aws-ssm", name: "ssm", settings: { path: "/bench/app", endpoint, region: "${region}" }, declaredAt: {} },
+    env: process.env, dir: process.cwd(), cwd: process.cwd(), timeoutMs: 30000, pool,
+    retry: (fn) => fn(new AbortController().signal), identities: async () => undefined,
+  };
+  const provider = catalog.storeEntry("aws-ssm").provider;
+  const cpu = (from) => { const used = process.cpuUsage(from); return (used.user + used.system) / 1000; };
+  const t2 = performance.now();
+  const c2 = process.cpuUsage();
+  const first = await provider.fetch(requests, context);
+  const t3 = performance.now();
+  const firstCpu = cpu(c2);
+  const c3 = process.cpuUsage();
+  await provider.fetch(requests, context);
+  const t4 = performance.now();
+  const secondCpu = cpu(c3);
+  const found = [...first.values()].filter((entry) => entry.status === "found").length;
+  if (found !== requests.length) throw new Error("found " + found + " of " + requests.length);
+  process.stdout.write(JSON.stringify({
+    catalog_ms: t1 - t0, first_fetch_ms: t3 - t2, second_fetch_ms: t4 - t3,
+    first_fetch_cpu_ms: firstCpu, second_fetch_cpu_ms: secondCpu,
+  }));
+})().catch((error) => { console.error(error); process.exit(1); });
+`;
+
+/** The provider's cold start in fresh processes (see IN_PROCESS): medians of BENCH_RUNS. */
+async function coldStart(base, endpoint, env) {
+  const script = join(base, "cold-start.cjs");
+  writeFileSync(script, IN_PROCESS);
+  const runs = [];
+  for (let index = 0; index < WARMUP + RUNS; index++) {
+    const result = await run(node, [script, join(root, "dist"), endpoint, String(VARIABLES)], {
+      cwd: base,
+      env,
+    });
+    if (result.status !== 0) fail(`the in-process fetch failed:\n${result.stderr}`);
+    if (index >= WARMUP) runs.push(JSON.parse(result.stdout));
+  }
+  const pick = (key) => median(runs.map((entry) => entry[key]));
+  const first = pick("first_fetch_ms");
+  const second = pick("second_fetch_ms");
+  return {
+    runs: runs.length,
+    catalog_ms: pick("catalog_ms"),
+    first_fetch_ms: first,
+    second_fetch_ms: second,
+    cold_start_ms: median(runs.map((entry) => entry.first_fetch_ms - entry.second_fetch_ms)),
+    // CPU time (user + system) is less disturbed by other work on the machine than wall time.
+    first_fetch_cpu_ms: pick("first_fetch_cpu_ms"),
+    second_fetch_cpu_ms: pick("second_fetch_cpu_ms"),
+    cold_start_cpu_ms: median(runs.map((entry) => entry.first_fetch_cpu_ms - entry.second_fetch_cpu_ms)),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Timing (asynchronously: the proxy lives in this process and must keep running)
 
@@ -505,7 +586,19 @@ async function main() {
       met: overDelayed - floorMs <= TARGET_OVERHEAD_MS,
     };
 
-    const summary = { aws_ssm_on_top_of_network_floor: floor };
+    const inProcess = await coldStart(base, stubProxy.endpoint, {
+      ...env,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    });
+    const cold = {
+      ...inProcess,
+      network_floor_ms: floorMs,
+      first_fetch_ratio_to_floor: inProcess.first_fetch_ms / floorMs,
+      second_fetch_ratio_to_floor: inProcess.second_fetch_ms / floorMs,
+      target_cold_start_ms: TARGET_OVERHEAD_MS,
+      met: inProcess.cold_start_ms <= TARGET_OVERHEAD_MS,
+    };
+    const summary = { aws_ssm_on_top_of_network_floor: floor, aws_ssm_cold_start_in_process: cold };
     if (moto) {
       const byPathDelayed = await listByPath(proxy.endpoint);
       const byPathDirect = await listByPath(moto.endpoint);
@@ -571,6 +664,14 @@ async function main() {
         ` (target ≤ ${TARGET_OVERHEAD_MS} ms: ${floor.met ? "met" : "NOT MET"});` +
         ` without the delay: ${overDirect.toFixed(1)} ms; ${floor.requests_per_export} requests, at most` +
         ` ${floor.sequential_requests} on one connection`,
+    );
+    console.log(
+      `  in process (median of ${cold.runs}): first fetch ${cold.first_fetch_ms.toFixed(1)} ms` +
+        ` (${cold.first_fetch_ratio_to_floor.toFixed(2)} × the floor), second ${cold.second_fetch_ms.toFixed(1)} ms` +
+        ` (${cold.second_fetch_ratio_to_floor.toFixed(2)} ×); the cold start on top of the round trips` +
+        ` ${cold.cold_start_ms.toFixed(1)} ms (target ≤ ${TARGET_OVERHEAD_MS} ms: ${cold.met ? "met" : "NOT MET"});` +
+        ` in CPU time ${cold.first_fetch_cpu_ms.toFixed(1)} − ${cold.second_fetch_cpu_ms.toFixed(1)} =` +
+        ` ${cold.cold_start_cpu_ms.toFixed(1)} ms; loading the store catalog ${cold.catalog_ms.toFixed(1)} ms`,
     );
     const busy = busyWarning();
     if (busy) console.log(busy);
