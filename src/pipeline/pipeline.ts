@@ -125,7 +125,10 @@ export interface Pipeline {
 
 /** What a target may check before rendering (structural: targets sit above the pipeline). */
 export interface Preparing {
+  name?: string;
   prepare?(input: { resolution: Resolution; spec?: Spec }): Resolution;
+  /** The variable names its artifacts can carry (see targets/types.ts Target). */
+  variableNames?: { test(name: string): boolean; rule: string };
 }
 
 export interface RenderTarget<S, O, R> extends Preparing {
@@ -181,11 +184,14 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     },
     async resolveFor(target) {
       const done = await delivered(await resolve(), options.strict);
-      return { ...done, resolution: target.prepare?.(done) ?? done.resolution };
+      const resolution = target.prepare?.(done) ?? done.resolution;
+      carriedNames(target, resolution);
+      return { ...done, resolution };
     },
     async render(target, input) {
       const done = await delivered(await resolve(), options.strict);
       const resolution = target.prepare?.(done) ?? done.resolution;
+      carriedNames(target, resolution);
       return target.render(
         {
           resolution,
@@ -489,6 +495,29 @@ function strictWarnings(warnings: readonly Diagnostic[]): void {
     details: failing.slice(1).map((warning) => `${warning.code}: ${warning.message}`),
     hint: `${first.hint ?? ""}${first.hint ? "; " : ""}--strict makes this an error`,
   });
+}
+
+/**
+ * A name from a value file may hold . - [ ] (the environment and Compose carry it); a target whose
+ * artifacts cannot carry it refuses it, naming each, instead of writing something its consumer misreads.
+ */
+function carriedNames(target: Preparing, resolution: Resolution): void {
+  const rule = target.variableNames;
+  if (!rule) return;
+  const refused = resolution.variables.filter(
+    (variable) => (variable.value !== undefined || variable.required) && !rule.test(variable.name),
+  );
+  if (!refused.length) return;
+  throw new TesseraError(
+    "E_VALUE_UNREPRESENTABLE",
+    `${refused.length === 1 ? `${refused[0]!.name} is not a name` : `${refused.length} variables have names`} the ${target.name ?? "target"} target can carry`,
+    {
+      details: refused.map(
+        (variable) => `${variable.name}${variable.origin ? ` (set at ${variable.origin.where})` : ""}`,
+      ),
+      hint: `its names are ${rule.rule}; rename the variable where it is set, or pass it with \`tessera run\` or \`tessera export --format dotenv|json\`, which carry any environment name`,
+    },
+  );
 }
 
 /**

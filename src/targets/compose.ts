@@ -15,6 +15,7 @@ import type { ResolvedVariable } from "../resolve/resolve.js";
 import {
   type ApplyInput,
   type Artifact,
+  COMPOSE_NAMES,
   GENERATED,
   missingTool,
   type Rendered,
@@ -241,6 +242,7 @@ function refuseCrLf(variables: readonly ResolvedVariable[], tool: string): void 
 export const target: Target = {
   name: "compose",
   names: "container",
+  variableNames: COMPOSE_NAMES,
   options: ["secretsMode"],
   fetchesStores: true,
   hostProcess: true,

@@ -15,6 +15,7 @@ import {
   missingTool,
   type Rendered,
   type Service,
+  SHELL_NAMES,
   splitVariables,
   type Target,
   type TargetInput,
@@ -139,6 +140,7 @@ async function applyDocker(input: ApplyInput, tools: Tools): Promise<void> {
 export const target: Target = {
   name: "docker",
   names: "container",
+  variableNames: SHELL_NAMES,
   options: [],
   fetchesStores: true,
   hostProcess: true,

@@ -32,6 +32,7 @@ import {
 import {
   type Artifact,
   GENERATED,
+  KUBERNETES_NAMES,
   type Rendered,
   type RenderOptions,
   type Service,
@@ -259,6 +260,7 @@ export function builtFromSecrets(resolution: Resolution, spec: Spec | undefined)
 export const target: Target = {
   name: "external-secrets",
   names: "dns-1123",
+  variableNames: KUBERNETES_NAMES,
   options: ["envStyle", "kustomize", "clusterStore", "refreshInterval"],
   fetchesStores: false,
   hostProcess: false,

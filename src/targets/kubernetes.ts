@@ -15,6 +15,7 @@ import {
   type ApplyInput,
   type Artifact,
   GENERATED,
+  KUBERNETES_NAMES,
   missingTool,
   type Rendered,
   type RenderOptions,
@@ -303,6 +304,7 @@ export async function applyObjects(
 export const target: Target = {
   name: "kubernetes",
   names: "dns-1123",
+  variableNames: KUBERNETES_NAMES,
   options: ["envStyle", "kustomize"],
   fetchesStores: true,
   hostProcess: false,

@@ -4,7 +4,9 @@
  * Rendering is pure: a Resolution in, artifacts (data) out. Applying runs programs only through the
  * Tools it is handed (spawning, masking and temporary files belong to the command that applies).
  */
+
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
+import { isKubernetesEnvName, isShellName } from "../model/names.js";
 import type { Spec, StoreSource } from "../model/spec.js";
 import {
   type Lookup,
@@ -117,6 +119,11 @@ export interface Target {
   options: readonly RenderOption[];
   /** What its consumer accepts as the service's name. */
   names: NameRule;
+  /**
+   * Which variable names its artifacts can carry (a name from a .env may hold . - [ ]), and what carries
+   * them; a name it cannot carry is refused (E_VALUE_UNREPRESENTABLE), never mangled.
+   */
+  variableNames: { test(name: string): boolean; rule: string };
   /** false: the consumer reads the external stores itself, so none is fetched here. */
   fetchesStores: boolean;
   /**
@@ -387,6 +394,22 @@ function portOf(
   }
   return port;
 }
+
+/** run.sh is a shell script (`export NAME`, `${NAME?}`): names a POSIX shell can carry. */
+export const SHELL_NAMES = {
+  test: isShellName,
+  rule: "letters, digits and _, not starting with a digit (a shell name)",
+};
+/** Compose interpolates `${NAME}` (secrets, run through tessera run) with the shell's rule. */
+export const COMPOSE_NAMES = {
+  test: isShellName,
+  rule: "letters, digits and _, not starting with a digit (Compose's ${NAME} interpolation)",
+};
+/** Kubernetes env names and Secret/ConfigMap keys: [-._a-zA-Z][-._a-zA-Z0-9]* (no brackets). */
+export const KUBERNETES_NAMES = {
+  test: isKubernetesEnvName,
+  rule: "letters, digits, -, . and _, not starting with a digit (a Kubernetes env name and key)",
+};
 
 /** Exported variables split by sensitivity; `missing` are required ones allowed to be absent. */
 export interface Split {

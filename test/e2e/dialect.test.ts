@@ -162,6 +162,30 @@ describe("names with dots, dashes and brackets", () => {
     assert.match(result.stderr, /warning\[W_NAME_INVALID\]: \.env:1:/);
     assertNoValues([result.stderr], ["1A", "fake-digit"]);
   });
+  test("a target refuses only the names its artifacts cannot carry, naming each", () => {
+    const cwd = project({ ".env": ENV, ".gitignore": "out*/\n" });
+    const docker = tessera(
+      ["build", "-t", "docker", "--name", "app", "--image", "app:1", "-o", "out-docker"],
+      { cwd },
+    );
+    assert.equal(docker.status, 4, docker.stderr);
+    assert.match(
+      docker.stderr,
+      /error\[E_VALUE_UNREPRESENTABLE\]: 3 variables have names the docker target can carry/,
+    );
+    assert.match(docker.stderr, /VAR\.WITH\.DOTS \(set at \.env:1\)/);
+    // Kubernetes keys and env names take dots and dashes, not brackets.
+    const kube = tessera(
+      ["build", "-t", "kubernetes", "--name", "app", "--image", "app:1", "-o", "out-k8s"],
+      { cwd },
+    );
+    assert.equal(kube.status, 4, kube.stderr);
+    assert.match(
+      kube.stderr,
+      /error\[E_VALUE_UNREPRESENTABLE\]: a\[1\] is not a name the kubernetes target can carry/,
+    );
+    assertNoValues([docker.stderr, kube.stderr], ["fake-dots", "fake-dashes", "fake-bracket", "fake-plain"]);
+  });
 });
 
 describe("a line holding only NAME takes NAME from the environment", () => {
