@@ -107,7 +107,8 @@ export function generatedKey(scope: "agent" | "workspace", name: string, repo = 
 export function ploinkyProfileCheck(spec: Spec, profile: string | undefined): TesseraError | undefined {
   const extras = (spec as PloinkySpec).ploinky;
   if (spec.kind !== "ploinky" || !extras) return undefined;
-  const key = profile !== undefined && Object.hasOwn(extras.incomplete, profile) ? profile : "";
+  // A profile with a section of its own has its own env; any other means the default profile's.
+  const key = profile !== undefined && Object.hasOwn(spec.profiles, profile) ? profile : "";
   const found = Object.hasOwn(extras.incomplete, key) ? extras.incomplete[key] : undefined;
   if (!found) return undefined;
   return new TesseraError(

@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { createCipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import {
   chmodSync,
   existsSync,
@@ -25,6 +26,16 @@ import { assertNoValues, exited, NODE, parseJson } from "./cli-support.ts";
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
+
+// Tests marked `todo: HOOK_*` need a hook the lead adds outside the Ploinky files (issue 10 §5): they
+// fail until it is in, and pass with it.
+const HOOK_PIPELINE =
+  "needs the pipeline hook: ploinkyProfileCheck + ensureGeneratedSecrets before the layers are gathered";
+const HOOK_MERGE =
+  "needs the merge hook: expandWildcards over the layers (EnvironmentSource.names enumerating)";
+const HOOK_WARNINGS = "needs the pipeline hook: the Spec's own warnings (spec.warnings) reported";
+const HOOK_BLANK =
+  "needs resolve: for Ploinky a blank value is missing only for a required variable, it still shadows";
 
 type Env = Record<string, string | undefined>;
 
@@ -118,7 +129,7 @@ describe("run with a Ploinky manifest.json", () => {
       "STORE_OVER_DOTENV",
       "WITH_DEFAULT=fake-default-$HOME-${X}",
       "DEFAULT_SHADOWED=fake-default-loses",
-      { name: "INSIDE_KEY", varName: "OUTSIDE_KEY", required: true },
+      { name: "INSIDE_TOKEN", varName: "OUTSIDE_TOKEN", required: true },
       { name: "OBJ_IN", varName: "OBJ_SRC", value: "fake-obj-default-unused" },
       { name: "OBJ_DEFAULT", value: "fake-obj-default" },
       "NOWHERE",
@@ -132,14 +143,14 @@ describe("run with a Ploinky manifest.json", () => {
     container: "node:20-alpine",
     env: {
       OBJ_PLAIN: "fake-obj-plain-default",
-      OBJ_MAPPED: { varName: "OUTSIDE_KEY", required: true },
+      OBJ_MAPPED: { varName: "OUTSIDE_TOKEN", required: true },
       OBJ_NAMED: { name: "OBJ_SRC", default: "fake-named-default-unused" },
       OBJ_NULL: null,
       OBJ_NUMBER: 8080,
     },
     expose: {
       EXP_ALIAS: "$CHAIN_A",
-      EXP_BRACED: "${OUTSIDE_KEY}",
+      EXP_BRACED: "${OUTSIDE_TOKEN}",
       EXP_LITERAL: "plain literal",
       EXP_NOT_ALIAS: "pre$CHAIN_A",
       EXP_NUMBER: 42,
@@ -153,7 +164,7 @@ describe("run with a Ploinky manifest.json", () => {
     FROM_PROCESS: "fake-store-loses",
     STORE_OVER_DOTENV: "fake-store-wins",
     DEFAULT_SHADOWED: "fake-store-over-default",
-    OUTSIDE_KEY: "fake-outside-1234",
+    OUTSIDE_TOKEN: "fake-outside-1234",
     UNDECLARED_SECRET: "fake-undeclared-9999",
   };
   const DOTENV = "FROM_DOTENV=fake-dotenv-val\nSTORE_OVER_DOTENV=fake-dotenv-loses\n";
@@ -176,7 +187,7 @@ describe("run with a Ploinky manifest.json", () => {
     assert.equal(env.STORE_OVER_DOTENV, "fake-store-wins", "the store beats .env");
     assert.equal(env.WITH_DEFAULT, "fake-default-$HOME-${X}", "a default is literal");
     assert.equal(env.DEFAULT_SHADOWED, "fake-store-over-default");
-    assert.equal(env.INSIDE_KEY, "fake-outside-1234", "looked up under varName");
+    assert.equal(env.INSIDE_TOKEN, "fake-outside-1234", "looked up under varName");
     assert.equal(env.OBJ_IN, "fake-obj-src-5555", "varName from the process environment beats the value");
     assert.equal(env.OBJ_DEFAULT, "fake-obj-default");
     assert.equal(env.EXPOSED_REF, "fake-chain-end-7781", "ref CHAIN_B → $CHAIN_C");
@@ -189,16 +200,16 @@ describe("run with a Ploinky manifest.json", () => {
       "STORE_OVER_DOTENV",
       "WITH_DEFAULT",
       "DEFAULT_SHADOWED",
-      "INSIDE_KEY",
+      "INSIDE_TOKEN",
       "OBJ_IN",
       "OBJ_DEFAULT",
       "EXPOSED_REF",
       "EXPOSED_LITERAL",
     ];
     // Everything beyond tessera's own environment is a declared inside name: no store-only variable
-    // (CHAIN_*, OUTSIDE_KEY, UNDECLARED_SECRET), no lookup name.
+    // (CHAIN_*, OUTSIDE_TOKEN, UNDECLARED_SECRET), no lookup name.
     assert.deepEqual(addedKeys(env, ws.parentEnv(PROCESS)), sorted(declared));
-    for (const name of ["CHAIN_A", "CHAIN_B", "CHAIN_C", "OUTSIDE_KEY", "UNDECLARED_SECRET"]) {
+    for (const name of ["CHAIN_A", "CHAIN_B", "CHAIN_C", "OUTSIDE_TOKEN", "UNDECLARED_SECRET"]) {
       assert.ok(!(name in env), `${name} (only in the store) reached the child`);
     }
     assert.ok(!("TESSERA_FINGERPRINT_KEY" in env), "tessera's credentials are not passed on");
@@ -218,7 +229,7 @@ describe("run with a Ploinky manifest.json", () => {
         "STORE_OVER_DOTENV",
         "WITH_DEFAULT",
         "DEFAULT_SHADOWED",
-        "INSIDE_KEY",
+        "INSIDE_TOKEN",
         "OBJ_IN",
         "OBJ_DEFAULT",
         "EXPOSED_REF",
@@ -258,18 +269,18 @@ describe("run with a Ploinky manifest.json", () => {
 
   test("a missing required variable: exit 3 naming the inside and the source name; the child never runs", () => {
     const ws = setup();
-    ok(ws.t(["var", "unset", "-q", "OUTSIDE_KEY"]));
+    ok(ws.t(["var", "unset", "-q", "OUTSIDE_TOKEN"]));
     const result = fails(
       ws.t(["run", "--manifest", "manifest.json", "--", NODE, "-e", "require('fs').writeFileSync('RAN','')"]),
       3,
       "E_MISSING_REQUIRED",
     );
-    assert.match(result.stderr, /INSIDE_KEY/);
-    assert.match(result.stderr, /INSIDE_KEY \(looked up as OUTSIDE_KEY\)/);
+    assert.match(result.stderr, /INSIDE_TOKEN/);
+    assert.match(result.stderr, /INSIDE_TOKEN \(looked up as OUTSIDE_TOKEN\)/);
     assert.ok(!existsSync(join(ws.dir, "RAN")));
     // Setting the inside name does not satisfy the varName mapping.
     fails(
-      ws.t(["run", "--manifest", "manifest.json", "--", "true"], { env: { INSIDE_KEY: "fake-inside" } }),
+      ws.t(["run", "--manifest", "manifest.json", "--", "true"], { env: { INSIDE_TOKEN: "fake-inside" } }),
       3,
       "E_MISSING_REQUIRED",
     );
@@ -277,17 +288,17 @@ describe("run with a Ploinky manifest.json", () => {
 
   test("an alias whose target is missing is an error naming the chain, never an empty string", () => {
     const ws = setup();
-    setVars(ws, { OUTSIDE_KEY: "$MIDDLE", MIDDLE: "$GONE_TARGET" });
+    setVars(ws, { OUTSIDE_TOKEN: "$MIDDLE", MIDDLE: "$GONE_TARGET" });
     const result = fails(
       ws.t(["run", "--manifest", "manifest.json", "--", NODE, "-e", "require('fs').writeFileSync('RAN','')"]),
       4,
       "E_REF_UNSET",
     );
     assert.match(result.stderr, /GONE_TARGET/);
-    assert.match(result.stderr, /OUTSIDE_KEY → MIDDLE → GONE_TARGET/);
+    assert.match(result.stderr, /OUTSIDE_TOKEN → MIDDLE → GONE_TARGET/);
     assert.ok(!existsSync(join(ws.dir, "RAN")));
     // Through an expose ref, the chain starts at the exposed name.
-    setVars(ws, { OUTSIDE_KEY: "fake-outside-1234", CHAIN_C: "$GONE_END" });
+    setVars(ws, { OUTSIDE_TOKEN: "fake-outside-1234", CHAIN_C: "$GONE_END" });
     const exposed = fails(ws.t(["run", "--manifest", "manifest.json", "--", "true"]), 4, "E_REF_UNSET");
     // Through chains of aliases (FROM_STORE = $CHAIN_A, or the expose ref CHAIN_B), the whole chain is named.
     assert.match(exposed.stderr, /(FROM_STORE → CHAIN_A|EXPOSED_REF) → CHAIN_B → CHAIN_C → GONE_END/);
@@ -307,12 +318,14 @@ describe("run with a Ploinky manifest.json", () => {
 
   test("an alias cycle: E_REF_CYCLE naming the cycle", () => {
     const ws = setup();
-    setVars(ws, { OUTSIDE_KEY: "$CYCLE_ONE", CYCLE_ONE: "$CYCLE_TWO", CYCLE_TWO: "$CYCLE_ONE" });
+    setVars(ws, { OUTSIDE_TOKEN: "$CYCLE_ONE", CYCLE_ONE: "$CYCLE_TWO", CYCLE_TWO: "$CYCLE_ONE" });
     const result = fails(ws.t(["run", "--manifest", "manifest.json", "--", "true"]), 4, "E_REF_CYCLE");
     assert.match(result.stderr, /CYCLE_ONE → CYCLE_TWO → CYCLE_ONE|CYCLE_TWO → CYCLE_ONE → CYCLE_TWO/);
   });
 
-  test("declared empty (var declare) is passed as an empty value and shadows lower layers; missing is left out", () => {
+  test("declared empty (var declare) is passed as an empty value and shadows lower layers; missing is left out", {
+    todo: HOOK_BLANK,
+  }, () => {
     const ws = workspace({ ".env": "EMPTY_OVER_DOTENV=fake-dotenv-val\n" });
     writeJson(join(ws.dir, "manifest.json"), {
       env: ["EMPTY_OVER_DEFAULT=fake-default", "EMPTY_OVER_DOTENV", "MISSING_OPT", "REQUIRED_HELPER"],
@@ -328,14 +341,14 @@ describe("run with a Ploinky manifest.json", () => {
     // Required: empty is reported as empty, missing as missing (both exit 3).
     writeJson(join(ws.dir, "manifest.json"), {
       env: [
-        { name: "REQ_EMPTY", required: true },
-        { name: "REQ_MISSING", required: true },
+        { name: "REQ_EMPTY_TOKEN", required: true },
+        { name: "REQ_MISSING_TOKEN", required: true },
       ],
     });
-    ok(ws.t(["var", "declare", "REQ_EMPTY"]));
+    ok(ws.t(["var", "declare", "REQ_EMPTY_TOKEN"]));
     const result = fails(ws.t(["run", "--", "true"]), 3, "E_MISSING_REQUIRED");
-    assert.match(result.stderr, /REQ_EMPTY\n\s+set to an empty value by \.tessera\/store\.age/);
-    assert.match(result.stderr, /REQ_MISSING\n\s+looked in: /);
+    assert.match(result.stderr, /REQ_EMPTY_TOKEN\n\s+set to an empty value by \.tessera\/store\.age/);
+    assert.match(result.stderr, /REQ_MISSING_TOKEN\n\s+looked in: /);
   });
 
   test("echo '$NAME' resolves NAME even when another declared variable is broken", () => {
@@ -359,7 +372,7 @@ describe("build --target docker with a manifest.json, run through tessera run an
       "API_TOKEN",
       { name: "DB_PASS", varName: "DATABASE_PASSWORD", required: true },
       "REGION=eu-fake-1",
-      "MULTI_LINE",
+      "MULTI_LINE_SECRET",
       { name: "MODE", value: "production", secret: false },
     ],
     expose: [
@@ -370,14 +383,14 @@ describe("build --target docker with a manifest.json, run through tessera run an
   const SECRETS = {
     API_TOKEN: "fake-api-token-123456",
     DATABASE_PASSWORD: "fake-db-pass-654321",
-    MULTI_LINE: "fake-line-one\nfake line 'two' \"2\"\r\n",
+    MULTI_LINE_SECRET: "fake-line-one\nfake line 'two' \"2\"\r\n",
     UNDECLARED: "fake-undeclared-000111",
   };
   const EXPECTED: Record<string, string> = {
     API_TOKEN: SECRETS.API_TOKEN,
     DB_PASS: SECRETS.DATABASE_PASSWORD,
     REGION: "eu-fake-1",
-    MULTI_LINE: SECRETS.MULTI_LINE,
+    MULTI_LINE_SECRET: SECRETS.MULTI_LINE_SECRET,
     MODE: "production",
     TRICKY_LITERAL: TRICKY,
     TOKEN_ALIAS: SECRETS.API_TOKEN,
@@ -1107,14 +1120,14 @@ describe("vars and var list with a manifest.json", () => {
     const ws = workspace();
     writeJson(join(ws.dir, "manifest.json"), {
       env: [
-        { name: "INSIDE_KEY", varName: "OUTSIDE_KEY", required: true },
+        { name: "INSIDE_TOKEN", varName: "OUTSIDE_TOKEN", required: true },
         "SAME_NAME",
         { name: "MODE", value: "dev", secret: false },
       ],
       expose: [{ name: "EXPOSED", ref: "ALIASED" }],
     });
     setVars(ws, {
-      OUTSIDE_KEY: "fake-outside-value-1",
+      OUTSIDE_TOKEN: "fake-outside-value-1",
       SAME_NAME: "fake-same-value-2",
       ALIASED: "$TARGET",
       TARGET: "fake-target-value-3",
@@ -1138,12 +1151,12 @@ describe("vars and var list with a manifest.json", () => {
       );
       assert.deepEqual(
         [...rows.keys()],
-        ["ALIASED", "EMPTY_ONE", "OUTSIDE_KEY", "SAME_NAME", "TARGET", "UNUSED"],
+        ["ALIASED", "EMPTY_ONE", "OUTSIDE_TOKEN", "SAME_NAME", "TARGET", "UNUSED"],
       );
       assert.match(rows.get("ALIASED")!, /alias of TARGET\s+manifest\.json: referenced by EXPOSED/);
       assert.match(rows.get("TARGET")!, /set\s+alias target of ALIASED/);
-      assert.match(rows.get("OUTSIDE_KEY")!, /set\s+manifest\.json: secret, required as INSIDE_KEY/);
-      assert.match(rows.get("SAME_NAME")!, /set\s+manifest\.json: secret$/);
+      assert.match(rows.get("OUTSIDE_TOKEN")!, /set\s+manifest\.json: secret, required as INSIDE_TOKEN/);
+      assert.match(rows.get("SAME_NAME")!, /set\s+manifest\.json: config$/);
       assert.match(rows.get("EMPTY_ONE")!, /empty\s+not used by the manifest/);
       assert.match(rows.get("UNUSED")!, /set\s+not used by the manifest/);
     }
@@ -1167,8 +1180,8 @@ describe("vars and var list with a manifest.json", () => {
         usedBy: ["manifest.json: referenced by EXPOSED"],
       },
       { name: "EMPTY_ONE", state: "empty", usedBy: [] },
-      { name: "OUTSIDE_KEY", state: "set", usedBy: ["manifest.json: secret, required as INSIDE_KEY"] },
-      { name: "SAME_NAME", state: "set", usedBy: ["manifest.json: secret"] },
+      { name: "OUTSIDE_TOKEN", state: "set", usedBy: ["manifest.json: secret, required as INSIDE_TOKEN"] },
+      { name: "SAME_NAME", state: "set", usedBy: ["manifest.json: config"] },
       { name: "TARGET", state: "set", usedBy: ["alias target of ALIASED"] },
       { name: "UNUSED", state: "set", usedBy: [] },
     ]);
@@ -1178,10 +1191,438 @@ describe("vars and var list with a manifest.json", () => {
     assert.deepEqual(Object.fromEntries(withValues.map((row) => [row.name, row.value])), {
       ALIASED: "$TARGET",
       EMPTY_ONE: "",
-      OUTSIDE_KEY: "fake-outside-value-1",
+      OUTSIDE_TOKEN: "fake-outside-value-1",
       SAME_NAME: "fake-same-value-2",
       TARGET: "fake-target-value-3",
       UNUSED: "fake-unused-value-4",
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 8. Ploinky as its users run it today (issue 10 §5)
+
+/**
+ * `.ploinky/.secrets` as Ploinky writes it since 2026-04, following its algorithm: key = HKDF-SHA256 of
+ * SHA-256(seed), empty salt, info "ploinky/storage/secrets/v1"; AES-256-GCM with a 12-byte iv; the file is
+ * base64(iv ‖ tag ‖ ciphertext of {"version":1,"secrets":{…}}) and a newline.
+ */
+function ploinkyEnvelope(secrets: Record<string, string>, seed: string): string {
+  const master = createHash("sha256").update(seed, "utf8").digest();
+  const key = Buffer.from(
+    hkdfSync("sha256", master, Buffer.alloc(0), Buffer.from("ploinky/storage/secrets/v1", "utf8"), 32),
+  );
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  const body = Buffer.concat([
+    cipher.update(JSON.stringify({ version: 1, secrets }), "utf8"),
+    cipher.final(),
+  ]);
+  return `${Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64")}\n`;
+}
+
+/** Ploinky's derived generated secrets (masterKey.js): HKDF from the derived-master subkey, hex. */
+function ploinkyDerived(seed: string, info: string): string {
+  const master = createHash("sha256").update(seed, "utf8").digest();
+  const derivedMaster = Buffer.from(
+    hkdfSync("sha256", master, Buffer.alloc(0), Buffer.from("ploinky/derived-master/v1", "utf8"), 32),
+  );
+  return Buffer.from(
+    hkdfSync("sha256", derivedMaster, Buffer.alloc(0), Buffer.from(info, "utf8"), 32),
+  ).toString("hex");
+}
+
+describe("var import of an encrypted .ploinky/.secrets", () => {
+  const SEED = "fake-master-seed-0123456789abcdef";
+  const SECRETS = {
+    API_KEY: "fake-api-key-envelope",
+    ALIAS: "$API_KEY",
+    PRE: "pre$API_KEY",
+    MULTI: "fake-line-1\nfake-line-2",
+  };
+  const EXPECTED = {
+    ALIAS: "$API_KEY",
+    API_KEY: "fake-api-key-envelope",
+    MULTI: "fake-line-1\nfake-line-2",
+    PRE: "pre$$API_KEY",
+  };
+
+  function setup(seed = SEED, extra: Record<string, string | null> = {}): Workspace {
+    const ws = workspace({ ".ploinky/.secrets": ploinkyEnvelope(SECRETS, seed), ...extra });
+    return ws;
+  }
+
+  test("the key from PLOINKY_MASTER_KEY: every variable is imported, aliases kept, no value printed", () => {
+    const ws = setup();
+    const result = ok(ws.t(["var", "import", ".ploinky/.secrets"], { env: { PLOINKY_MASTER_KEY: SEED } }));
+    assert.match(
+      result.stderr,
+      /imported 4 variables from \.ploinky\/\.secrets \(ploinky, encrypted; key from PLOINKY_MASTER_KEY in the environment\)/,
+    );
+    assert.doesNotMatch(result.stderr, /W_LINE_SKIPPED/);
+    assertNoValues([result.stdout, result.stderr], [SEED, "fake-api-key-envelope", "fake-line-1"]);
+    assert.deepEqual(parseJson(ok(ws.t(["var", "export", "--format", "json"])).stdout), EXPECTED);
+    assert.equal(ok(ws.t(["echo", "$ALIAS"])).stdout, "fake-api-key-envelope\n");
+  });
+
+  test("the key where Ploinky keeps it: .ploinky/master-key, or PLOINKY_MASTER_KEY in a .env above", () => {
+    const inFile = setup(SEED, { ".ploinky/master-key": `${SEED}\n` });
+    assert.match(
+      ok(inFile.t(["var", "import", ".ploinky/.secrets"])).stderr,
+      /imported 4 variables .*key from \.ploinky\/master-key\)/,
+    );
+    const parent = project({ ".env": `PLOINKY_MASTER_KEY="${SEED}"\n` });
+    const nested = join(parent, "workspace");
+    mkdirSync(join(nested, ".ploinky"), { recursive: true });
+    writeFileSync(join(nested, ".ploinky/.secrets"), ploinkyEnvelope(SECRETS, SEED));
+    const cfg = project();
+    const result = tessera(["var", "import", ".ploinky/.secrets"], {
+      cwd: nested,
+      env: { XDG_CONFIG_HOME: cfg },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /imported 4 variables .*key from PLOINKY_MASTER_KEY in \S*\.env\)/);
+    assertNoValues([result.stdout, result.stderr], [SEED]);
+  });
+
+  test("another key: exit 4 E_KEY_INVALID, nothing imported, neither key nor value printed", () => {
+    const ws = setup();
+    const result = fails(
+      ws.t(["var", "import", ".ploinky/.secrets"], { env: { PLOINKY_MASTER_KEY: "fake-other-seed" } }),
+      4,
+      "E_KEY_INVALID",
+    );
+    assert.match(result.stderr, /cannot be decrypted with the Ploinky master key from PLOINKY_MASTER_KEY/);
+    assert.doesNotMatch(result.stderr, /imported/);
+    assert.ok(!existsSync(join(ws.dir, ".tessera/store.age")), "nothing was written");
+    assertNoValues([result.stdout, result.stderr], ["fake-other-seed", SEED, "fake-api-key-envelope"]);
+  });
+
+  test("no key anywhere: exit 4 E_KEY_INVALID saying where Ploinky keeps it", () => {
+    const ws = setup();
+    const result = fails(ws.t(["var", "import", ".ploinky/.secrets"]), 4, "E_KEY_INVALID");
+    assert.match(result.stderr, /encrypted by Ploinky, and its master key is not here/);
+    assert.match(result.stderr, /PLOINKY_MASTER_KEY/);
+    assert.ok(!existsSync(join(ws.dir, ".tessera/store.age")));
+  });
+
+  test("a file of which nothing could be read is an error, never 'imported 0 variables'", () => {
+    const ws = workspace({ ".ploinky/.secrets": "fake-not-a-line-1\nfake-not-a-line-2\n" });
+    const result = fails(ws.t(["var", "import", ".ploinky/.secrets"]), 4, "E_FILE_INVALID");
+    assert.match(result.stderr, /no variable could be read from \.ploinky\/\.secrets/);
+    assert.doesNotMatch(result.stderr, /imported 0/);
+    assert.ok(!existsSync(join(ws.dir, ".tessera/store.age")));
+  });
+});
+
+describe("${VAR} in container", () => {
+  test("build --target docker writes the image expanded from the layers (a runtime:false entry lends its default)", () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), {
+      container: "registry.example/agent:${IMAGE_TAG}-${FLAVOR}",
+      env: [{ name: "IMAGE_TAG", value: "1.0.0", runtime: false }, "FLAVOR=slim", "API_TOKEN"],
+    });
+    setVars(ws, { API_TOKEN: "fake-token-for-image-test" });
+    ok(ws.t(["build", "--target", "docker", "--name", "agent"], { env: { IMAGE_TAG: "2.3.4" } }));
+    const script = readFileSync(join(ws.dir, "deploy/docker/run.sh"), "utf8");
+    assert.match(script, /registry\.example\/agent:2\.3\.4-slim$/m);
+    assert.ok(!script.includes("${IMAGE_TAG}"), "the template is not written as is");
+    assert.ok(!/--env IMAGE_TAG/.test(script), "a runtime:false entry is not passed to the agent");
+    ok(ws.t(["build", "--target", "docker", "--name", "agent"]));
+    assert.match(readFileSync(join(ws.dir, "deploy/docker/run.sh"), "utf8"), /agent:1\.0\.0-slim$/m);
+  });
+});
+
+describe("wildcard env names", () => {
+  test("LLM_MODEL_* passes every matching name of the layers; explain says which matched", {
+    todo: HOOK_MERGE,
+  }, () => {
+    const ws = workspace({ ".env": "LLM_MODEL_FROM_DOTENV=fake-dotenv-model\n" });
+    writeJson(join(ws.dir, "manifest.json"), { env: ["LLM_MODEL_*", "OTHER=fake-other"] });
+    setVars(ws, { LLM_MODEL_01: "fake-model-one", UNRELATED: "fake-unrelated" });
+    const env = childEnv(ws, ["--pristine"], { LLM_MODEL_HOST: "fake-host-model" });
+    assert.equal(env.LLM_MODEL_01, "fake-model-one");
+    assert.equal(env.LLM_MODEL_FROM_DOTENV, "fake-dotenv-model");
+    assert.equal(env.LLM_MODEL_HOST, "fake-host-model");
+    assert.equal(env.OTHER, "fake-other");
+    assert.ok(!("UNRELATED" in env));
+    const explained = ok(ws.t(["explain", "LLM_MODEL_01"]));
+    assert.match(explained.stdout, /LLM_MODEL_01 .*matched LLM_MODEL_\* \(manifest\.json:\d+\)/);
+  });
+
+  test("`*` alone: the workspace's names, never the host environment, never an API key", {
+    todo: HOOK_MERGE,
+  }, () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), { env: ["*"] });
+    setVars(ws, { PLAIN_SETTING: "fake-plain", OPENAI_API_KEY: "fake-openai-key" });
+    const env = childEnv(ws, ["--pristine"], { HOST_ONLY_SETTING: "fake-host" });
+    assert.equal(env.PLAIN_SETTING, "fake-plain");
+    assert.ok(!("OPENAI_API_KEY" in env), "Ploinky's `*` never matches an API key");
+    assert.ok(!("HOST_ONLY_SETTING" in env), "the host environment is not handed over by `*`");
+  });
+
+  test("a wildcard manifest is no longer refused", () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), { env: ["LLM_MODEL_*"] });
+    const result = ok(ws.t(["check"]), "check");
+    assert.doesNotMatch(result.stderr, /wildcard/);
+  });
+});
+
+describe("a name in both env and expose", () => {
+  test("when both read the same variable: accepted, one variable, no warning", () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), {
+      env: ["ACHILLES_DEBUG"],
+      expose: [{ name: "ACHILLES_DEBUG", ref: "ACHILLES_DEBUG" }],
+    });
+    setVars(ws, { ACHILLES_DEBUG: "fake-debug-on" });
+    const result = ok(ws.t(["run", "--no-mask", "--", NODE, "-e", PRINT_ENV]));
+    assert.equal(parseJson<Record<string, string>>(result.stdout).ACHILLES_DEBUG, "fake-debug-on");
+    assert.doesNotMatch(result.stderr, /declared twice|W_DECLARED_TWICE/);
+  });
+
+  function differing(): Workspace {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), {
+      env: ["LOG_LEVEL=info", "OPENCODE_API_KEY", "OPENCODE_API_KEY"],
+      expose: { LOG_LEVEL: "debug" },
+    });
+    setVars(ws, { LOG_LEVEL: "fake-trace", OPENCODE_API_KEY: "fake-opencode-key" });
+    return ws;
+  }
+
+  test("when they differ: the expose value wins, as in Ploinky; an identical duplicate is accepted", () => {
+    const env = childEnv(differing(), []);
+    assert.equal(env.LOG_LEVEL, "debug");
+    assert.equal(env.OPENCODE_API_KEY, "fake-opencode-key");
+  });
+
+  test("when they differ, a warning names both places and says which wins", { todo: HOOK_WARNINGS }, () => {
+    const checked = ok(differing().t(["check"]));
+    assert.match(
+      checked.stderr,
+      /W_DECLARED_TWICE\]: manifest\.json:\d+:\d+: LOG_LEVEL is declared at manifest\.json:\d+:\d+ and again in expose: Ploinky passes the expose value last, so it wins/,
+    );
+    assert.doesNotMatch(checked.stderr, /OPENCODE_API_KEY is declared/);
+  });
+});
+
+describe("generated secrets", () => {
+  const MANIFEST = {
+    env: [
+      { name: "SHARED_TOKEN", sharedGeneratedSecret: true },
+      { name: "OWN_SECRET", generatedSecret: true, required: true },
+      { name: "OVERRIDABLE_SECRET", generatedSecret: true, explicitOverride: true },
+    ],
+  };
+
+  function agents(): { ws: Workspace; a: string; b: string } {
+    const ws = workspace();
+    const a = join(ws.dir, ".ploinky/repos/fakeRepo/agentA");
+    const b = join(ws.dir, ".ploinky/repos/fakeRepo/agentB");
+    writeJson(join(a, "manifest.json"), MANIFEST);
+    writeJson(join(b, "manifest.json"), MANIFEST);
+    return { ws, a, b };
+  }
+
+  const hex = /^[0-9a-f]{64}$/;
+
+  test("made once into the workspace store, never printed; shared per workspace, own per agent", {
+    todo: HOOK_PIPELINE,
+  }, () => {
+    const { ws } = agents();
+    const first = ok(
+      ws.t([
+        "run",
+        "--no-mask",
+        "--manifest",
+        ".ploinky/repos/fakeRepo/agentA/manifest.json",
+        "--",
+        NODE,
+        "-e",
+        PRINT_ENV,
+      ]),
+    );
+    const a = parseJson<Record<string, string>>(first.stdout);
+    assert.match(a.SHARED_TOKEN!, hex);
+    assert.match(a.OWN_SECRET!, hex);
+    assert.match(first.stderr, /generated .*GENERATED__SHARED_TOKEN.* \(made once, never shown/);
+    assertNoValues([first.stderr], [a.SHARED_TOKEN!, a.OWN_SECRET!]);
+    const again = childEnv(ws, ["--manifest", ".ploinky/repos/fakeRepo/agentA/manifest.json"]);
+    assert.equal(again.SHARED_TOKEN, a.SHARED_TOKEN);
+    assert.equal(again.OWN_SECRET, a.OWN_SECRET);
+    const b = childEnv(ws, ["--manifest", ".ploinky/repos/fakeRepo/agentB/manifest.json"]);
+    assert.equal(b.SHARED_TOKEN, a.SHARED_TOKEN, "shared across the agents of the workspace");
+    assert.notEqual(b.OWN_SECRET, a.OWN_SECRET, "each agent has its own");
+    const listed = ok(ws.t(["var", "list"])).stdout;
+    assert.match(listed, /^GENERATED__SHARED_TOKEN\s+set/m);
+    assert.match(listed, /^GENERATED__fakeRepo__agentA__OWN_SECRET\s+set/m);
+    assertNoValues([listed], [a.SHARED_TOKEN!, a.OWN_SECRET!]);
+  });
+
+  test("with Ploinky's master key at hand: the very values Ploinky derives; the operator's value only with explicitOverride", {
+    todo: HOOK_PIPELINE,
+  }, () => {
+    const { ws } = agents();
+    const seed = "fake-master-seed-for-derivation";
+    writeFileSync(join(ws.dir, ".ploinky/master-key"), `${seed}\n`);
+    setVars(ws, { SHARED_TOKEN: "fake-operator-shared", OVERRIDABLE_SECRET: "fake-operator-override" });
+    const env = childEnv(ws, ["--manifest", ".ploinky/repos/fakeRepo/agentA/manifest.json"]);
+    assert.equal(env.SHARED_TOKEN, ploinkyDerived(seed, "ploinky/workspace-secret/SHARED_TOKEN/v1"));
+    assert.equal(env.OWN_SECRET, ploinkyDerived(seed, "ploinky/agent-secret/fakeRepo/agentA/OWN_SECRET/v1"));
+    assert.equal(env.OVERRIDABLE_SECRET, "fake-operator-override");
+  });
+});
+
+describe("runtime.resources.env, runtime:false and profile completeness", () => {
+  test("templates mean what Ploinky's runtimeResourcePlanner makes of them; runtime:false is not passed", {
+    todo: HOOK_PIPELINE,
+  }, () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), {
+      env: [{ name: "HOOK_ONLY", value: "fake-hook-only", runtime: false }, "KEPT=fake-kept"],
+      expose: { HOOK_ONLY: "fake-resurrected" },
+      runtime: {
+        resources: {
+          persistentStorage: { key: "agent-data", containerPath: "/data" },
+          env: {
+            DATA_DIR: "{{STORAGE_CONTAINER_PATH}}/cache",
+            FROM_VAR: "{{var:SOME_SETTING}}",
+            FROM_UNSET: "x{{var:NOT_SET_ANYWHERE}}y",
+            DB_PASSWORD: "{{secret:AGENT_DB_PASSWORD}}",
+            KEPT: "fake-resource-wins",
+          },
+        },
+      },
+    });
+    setVars(ws, { SOME_SETTING: "fake-some-setting" });
+    const result = ok(ws.t(["run", "--no-mask", "--pristine", "--", NODE, "-e", PRINT_ENV]));
+    const env = parseJson<Record<string, string>>(result.stdout);
+    assert.equal(env.DATA_DIR, "/data/cache");
+    assert.equal(env.FROM_VAR, "fake-some-setting");
+    assert.equal(env.FROM_UNSET, "xy");
+    assert.match(env.DB_PASSWORD!, /^[0-9a-f]{64}$/);
+    assert.equal(env.KEPT, "fake-resource-wins", "runtime.resources.env is passed after env");
+    assert.ok(!("HOOK_ONLY" in env), "runtime:false: not passed, nor an expose of the same name");
+    assertNoValues([result.stderr], [env.DB_PASSWORD!]);
+    const again = childEnv(ws, ["--pristine"]);
+    assert.equal(again.DB_PASSWORD, env.DB_PASSWORD, "{{secret:NAME}} is made once");
+    assert.match(ok(ws.t(["var", "list"])).stdout, /^AGENT_DB_PASSWORD\s+set/m);
+  });
+
+  test("PLOINKY_PROFILE_CONFIG_INCOMPLETE: a required non-sensitive entry without a profile default", {
+    todo: HOOK_PIPELINE,
+  }, () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), {
+      env: [
+        { name: "KEYCLOAK_URL", required: true },
+        { name: "ADMIN_PASSWORD", required: true },
+      ],
+      profiles: {
+        default: {},
+        prod: { env: [{ name: "KEYCLOAK_URL", required: true, default: "https://sso.example" }] },
+      },
+    });
+    setVars(ws, { KEYCLOAK_URL: "https://fake.example", ADMIN_PASSWORD: "fake-admin-password" });
+    for (const args of [["run", "--", "true"], ["check"], ["build", "--target", "docker"]]) {
+      const result = fails(ws.t(args), 4, "E_MANIFEST_INVALID", args.join(" "));
+      assert.match(
+        result.stderr,
+        /manifest\.json:\d+:\d+: PLOINKY_PROFILE_CONFIG_INCOMPLETE: required non-sensitive env entries for .* profile 'default' must define profile defaults: KEYCLOAK_URL \(Ploinky refuses/,
+      );
+      assert.doesNotMatch(result.stderr, /ADMIN_PASSWORD/, "a secret may go without a default");
+    }
+    const prod = childEnv(ws, ["--env", "prod"]);
+    assert.equal(prod.KEYCLOAK_URL, "https://fake.example", "the profile's default is a default");
+  });
+});
+
+describe("entries without a name, blank values, profile scalars, sensitivity", () => {
+  test("an entry with no name is skipped with a warning at its place, as Ploinky skips it", {
+    todo: HOOK_WARNINGS,
+  }, () => {
+    const ws = workspace();
+    writeFileSync(
+      join(ws.dir, "manifest.json"),
+      '{\n  "env": [\n    {"DEMO_VAR": "DEMO_VALUE"},\n    "KEPT=fake-kept"\n  ]\n}\n',
+    );
+    const result = ok(ws.t(["run", "--no-mask", "--", NODE, "-e", PRINT_ENV]));
+    assert.match(result.stderr, /W_ENTRY_SKIPPED\]: manifest\.json:3:5: an env entry without a name/);
+    assert.doesNotMatch(result.stderr, /undefined/);
+    assert.equal(parseJson<Record<string, string>>(result.stdout).KEPT, "fake-kept");
+  });
+
+  test("an entry with no name no longer stops the manifest", () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), { env: [{ DEMO_VAR: "DEMO_VALUE" }, "KEPT=fake-kept"] });
+    const result = ok(ws.t(["export"]));
+    assert.equal(result.stdout, "KEPT=fake-kept\n");
+    assert.doesNotMatch(result.stderr, /"undefined"/);
+  });
+
+  test("a whitespace-only value of a required variable is missing (exit 3)", () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), { env: [{ name: "REQUIRED_TOKEN", required: true }] });
+    setVars(ws, { REQUIRED_TOKEN: "   " });
+    const result = fails(ws.t(["run", "--", "true"]), 3, "E_MISSING_REQUIRED");
+    assert.match(result.stderr, /REQUIRED_TOKEN/);
+  });
+
+  test("an empty value of an optional variable is passed and shadows the default, as in Ploinky", {
+    todo: HOOK_BLANK,
+  }, () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), { env: ["OPTIONAL_SETTING=fake-default"] });
+    ok(ws.t(["var", "declare", "OPTIONAL_SETTING"]));
+    assert.equal(childEnv(ws, []).OPTIONAL_SETTING, "");
+  });
+
+  test("a profile's object-form scalar is a default: the workspace's value wins (current Ploinky)", () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), {
+      profiles: { default: { env: { MODE: "fake-profile-default", OTHER: "fake-other-default" } } },
+    });
+    setVars(ws, { MODE: "fake-operator-mode" });
+    const env = childEnv(ws, []);
+    assert.equal(env.MODE, "fake-operator-mode");
+    assert.equal(env.OTHER, "fake-other-default");
+  });
+
+  test("Ploinky's sensitivity rule: LLM_MODEL=4 is config (no W_MASK_SHORT), keys and tokens are secrets", () => {
+    const ws = workspace();
+    writeJson(join(ws.dir, "manifest.json"), {
+      env: [
+        "LLM_MODEL=4",
+        "OPENAI_API_KEY",
+        "GATEWAY_TOKEN",
+        { name: "SAYS_SECRET", secret: true },
+        "LISTED_IN_PROFILE",
+      ],
+      profiles: { default: { secrets: ["LISTED_IN_PROFILE"] } },
+    });
+    setVars(ws, {
+      OPENAI_API_KEY: "fake-openai-key-1234",
+      GATEWAY_TOKEN: "fake-gateway-token-1234",
+      SAYS_SECRET: "fake-says-secret-1234",
+      LISTED_IN_PROFILE: "fake-listed-1234",
+    });
+    const result = ok(ws.t(["run", "--", NODE, "-e", "process.stdout.write(process.env.LLM_MODEL)"]));
+    assert.equal(result.stdout, "4");
+    assert.doesNotMatch(result.stderr, /W_MASK_SHORT/);
+    const explained = parseJson<{ variables: { name: string; kind: string; required: boolean }[] }>(
+      ok(ws.t(["explain", "--json"])).stdout,
+    );
+    const kinds = Object.fromEntries(explained.variables.map((row) => [row.name, row.kind]));
+    assert.deepEqual(kinds, {
+      LLM_MODEL: "config",
+      OPENAI_API_KEY: "secret",
+      GATEWAY_TOKEN: "secret",
+      SAYS_SECRET: "secret",
+      LISTED_IN_PROFILE: "secret",
+    });
+    assert.ok(explained.variables.find((row) => row.name === "LISTED_IN_PROFILE")?.required);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from "node:path";
 import type { Diagnostic } from "../../errors.js";
-import { TesseraError } from "../../errors.js";
+import { isTesseraError, TesseraError } from "../../errors.js";
 import { displayPath } from "../../files.js";
 import { ENV_NAME } from "../../model/spec.js";
 import { type Imported, literalText } from "../../workspace/formats.js";
@@ -36,7 +36,7 @@ export async function importPloinkyEnvelope(
     try {
       secrets = crypto.decryptPloinkySecrets(text, seed, shown);
     } catch (error) {
-      if (!(error instanceof TesseraError) || error.code !== "E_KEY_INVALID") throw error;
+      if (!isTesseraError(error) || error.code !== "E_KEY_INVALID") throw error;
       throw new TesseraError(
         "E_KEY_INVALID",
         `${shown} is encrypted by Ploinky, and its master key is not here: PLOINKY_MASTER_KEY is not set (in the environment or a .env from ${show(start)} upwards) and there is no .ploinky/master-key`,
