@@ -62,6 +62,9 @@ const TLS_CODES = new Set([
   "ERR_SSL_WRONG_VERSION_NUMBER",
 ]);
 
+/** What Node lets through as a header value (RFC 7230 field-vchar, space and tab). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** One HTTP exchange. Network, DNS and TLS failures become "unreachable" ProviderErrors. */
 function exchange(
   connection: Connection,
@@ -73,7 +76,18 @@ function exchange(
 ): Promise<Answer> {
   const url = new URL(`${connection.base.pathname.replace(/\/$/, "")}/v1/${apiPath}`, connection.base);
   const headers: Record<string, string> = { accept: "application/json" };
-  if (token !== undefined) headers["x-vault-token"] = token;
+  if (token !== undefined) {
+    // A token HTTP cannot carry (a control character, a BOM from a file or a login answer) is an
+    // authentication problem, named without the token.
+    if (!HEADER_VALUE.test(token)) {
+      return Promise.reject(
+        new ProviderError("auth", "the Vault token holds a character an HTTP header cannot carry", {
+          hint: "check VAULT_TOKEN (or the token file, or what the login returned): a token is printable text",
+        }),
+      );
+    }
+    headers["x-vault-token"] = token;
+  }
   if (connection.namespace) headers["x-vault-namespace"] = connection.namespace;
   const payload = body === undefined ? undefined : JSON.stringify(body);
   if (payload !== undefined) headers["content-type"] = "application/json";
