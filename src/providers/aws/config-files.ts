@@ -9,7 +9,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -28,12 +28,19 @@ export interface SharedConfig {
   credentialsFile: string;
 }
 
-/** The user's home directory as the environment says (HOME, USERPROFILE, HOMEDRIVE+HOMEPATH). */
+/**
+ * The user's home directory as the environment handed to the provider says (HOME, USERPROFILE,
+ * HOMEDRIVE+HOMEPATH), else the account's (the password database, not the process environment).
+ */
 export function homeOf(env: Env): string {
   if (env.HOME) return env.HOME;
   if (env.USERPROFILE) return env.USERPROFILE;
   if (env.HOMEPATH) return `${env.HOMEDRIVE ?? "C:"}${env.HOMEPATH}`;
-  return homedir();
+  try {
+    return userInfo().homedir;
+  } catch {
+    return "/";
+  }
 }
 
 function expandHome(path: string, env: Env): string {
