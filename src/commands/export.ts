@@ -6,7 +6,14 @@
  * (export prints values on success, so a name is no more than it shows anyway).
  */
 import { TesseraError } from "../errors.js";
-import { type Entry, FORMATS, type Format, render } from "../formats/encoders.js";
+import {
+  type Entry,
+  FORMATS,
+  type Format,
+  githubEnvProblem,
+  githubMasks,
+  render,
+} from "../formats/encoders.js";
 import { isEnvName, isShellName } from "../model/names.js";
 import { refuseSteering } from "../pipeline/trust.js";
 import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
@@ -22,11 +29,21 @@ import {
 
 export const flags = {
   ...LAYER_FLAGS,
-  format: { type: "string", short: "f", value: "FORMAT", help: "dotenv (default), json, yaml or shell" },
+  format: {
+    type: "string",
+    short: "f",
+    value: "FORMAT",
+    help: 'dotenv (default), json, yaml, shell or github-env (for >> "$GITHUB_ENV")',
+  },
   only: { type: "string", value: "KIND", help: "secrets or config: print only that kind" },
+  "github-mask": {
+    type: "boolean",
+    help: "also print ::add-mask:: for every line of every secret to stderr (GitHub Actions)",
+  },
 } as const satisfies FlagSpecs;
 
-const usage = "tessera export [--format dotenv|json|yaml|shell] [--only secrets|config] [options]";
+const usage =
+  "tessera export [--format dotenv|json|yaml|shell|github-env] [--only secrets|config] [--github-mask] [options]";
 const summary = "print the resolved values, correctly quoted for the format (this prints secret values)";
 
 function exported(resolution: Resolution, only?: "secrets" | "config"): ResolvedVariable[] {
@@ -69,6 +86,25 @@ export function refuseNames(format: Format, resolution: Resolution, only?: "secr
   );
 }
 
+/** E_VALUE_UNREPRESENTABLE for values GitHub's env file would change (a CRLF line break), each named. */
+function refuseGithubEnv(resolution: Resolution, only?: "secrets" | "config"): void {
+  const refused = exported(resolution, only).flatMap((variable) => {
+    const problem = githubEnvProblem(variable.name, variable.value!.reveal());
+    return problem
+      ? [`${variable.name}: ${problem}${variable.origin ? ` (set at ${variable.origin.where})` : ""}`]
+      : [];
+  });
+  if (refused.length === 0) return;
+  throw new TesseraError(
+    "E_VALUE_UNREPRESENTABLE",
+    `${refused.length === 1 ? "a variable" : `${refused.length} variables`} cannot be written to GitHub's env file exactly`,
+    {
+      details: refused,
+      hint: "store the value with LF line breaks, or pass it to the step with `tessera run -- COMMAND`",
+    },
+  );
+}
+
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   const parsed = parseArgs(argv, flags);
   const options = parsed.flags;
@@ -98,6 +134,14 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
   refuseNames(format, resolution, only);
+  if (format === "github-env") refuseGithubEnv(resolution, only);
+  if (options["github-mask"]) {
+    // Before any value is printed: the runner masks from the moment it reads the command.
+    for (const variable of exported(resolution, only)) {
+      if (variable.kind === "secret")
+        for (const line of githubMasks(variable.value!.reveal())) context.stderr(line);
+    }
+  }
   context.stdout(render(format, exportEntries(resolution, only)));
   return 0;
 }
