@@ -117,9 +117,9 @@ const common = {
   // import() of an external chunk becomes require(): no ES-module loader on any path.
   supported: { "dynamic-import": false },
   plugins: [lazyChunks],
-  // The cloud SDKs stay in node_modules (big, with files of their own): the provider chunks that use
-  // them require them at run time; nothing else ever loads them.
-  external: ["@aws-sdk/*", "@smithy/*", "@google-cloud/*", "google-gax", "@azure/*"],
+  // Optional libraries a few rare cloud credential types use when installed (see src/providers/cloud/):
+  // never bundled, required at run time only if present.
+  external: ["@aws-sdk/*", "@smithy/*", "google-auth-library", "@azure/*"],
   logLevel: "warning",
 };
 
@@ -150,14 +150,17 @@ await build({
   platform: "node",
   target: "node20",
   format: "esm",
-  packages: "external",
+  // Dependencies are bundled, as in the CLI: the package installs nothing else (only the optional
+  // libraries of rare cloud credential types stay outside).
+  external: common.external,
+  // Bundled CommonJS dependencies (yaml) may call require() for Node's own modules.
+  banner: { js: 'import { createRequire as __tesseraRequire } from "node:module"; const require = __tesseraRequire(import.meta.url);' },
   define: { TESSERA_VERSION: JSON.stringify(version) },
   sourcemap: "external",
   logLevel: "warning",
 });
 
-// The library for require(): one CommonJS file. ES-module-only dependencies (age-encryption) are bundled
-// into it; the others are left to the package manager.
+// The library for require(): one CommonJS file, its dependencies bundled.
 await build({
   entryPoints: { index: join(src, "index.ts") },
   outdir: join(dist, "cjs"),
@@ -166,7 +169,7 @@ await build({
   platform: "node",
   target: "node20",
   format: "cjs",
-  external: ["yaml", "@sinclair/typebox", ...common.external],
+  external: common.external,
   define: { TESSERA_VERSION: JSON.stringify(version) },
   supported: { "dynamic-import": false },
   sourcemap: "external",
