@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { project, ROOT, tessera } from "../helpers.ts";
@@ -13,8 +14,9 @@ describe("the library through require() and import", () => {
   test("both give the same exports; a CommonJS consumer gets the CommonJS build", () => {
     const script = (kind: "cjs" | "mjs") =>
       kind === "cjs"
-        ? `const t = require(${JSON.stringify(ROOT)}); console.log(JSON.stringify({keys: Object.keys(t).sort(), version: t.VERSION, cjs: typeof module}))`
-        : `import(${JSON.stringify(ROOT)}).then((t) => console.log(JSON.stringify({keys: Object.keys(t).filter((k) => k !== "default").sort(), version: t.VERSION})))`;
+        ? // By its name, as a consumer writes it (a package may refer to itself by name through "exports").
+          `const t = require("tessera-cli"); console.log(JSON.stringify({keys: Object.keys(t).sort(), version: t.VERSION, cjs: typeof module}))`
+        : `import("tessera-cli").then((t) => console.log(JSON.stringify({keys: Object.keys(t).filter((k) => k !== "default").sort(), version: t.VERSION})))`;
     const viaRequire = spawnSync(process.execPath, ["-e", script("cjs")], { encoding: "utf8", cwd: ROOT });
     assert.equal(viaRequire.status, 0, viaRequire.stderr);
     const viaImport = spawnSync(process.execPath, ["--input-type=module", "-e", script("mjs")], {
@@ -57,6 +59,68 @@ t.openPipeline({ cwd: ${JSON.stringify(dir)}, env: {} }).then((p) => p.resolve()
       "README.md",
     ])
       assert.ok(readFileSync(join(ROOT, path)).length > 0, path);
+  });
+});
+
+describe("installed from its tarball, as a user installs it", () => {
+  test("one package, ≤ 15 MB installed, tarball ≤ 1.5 MB, no source maps; the command and the library work", () => {
+    const work = mkdtempSync(join(tmpdir(), "tessera-pack-"));
+    const packed = spawnSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
+    assert.equal(packed.status, 0, packed.stderr);
+    const [info] = JSON.parse(packed.stdout) as {
+      filename: string;
+      size: number;
+      files: { path: string }[];
+    }[];
+    assert.ok(info!.size <= 1.5 * 1024 * 1024, `tarball ${info!.size} B`);
+    assert.deepEqual(
+      info!.files.filter((file) => file.path.endsWith(".map")),
+      [],
+      "no source maps in the package",
+    );
+    const prefix = join(work, "prefix");
+    // --offline: a package with no dependencies needs nothing from the registry.
+    const installed = spawnSync(
+      "npm",
+      [
+        "install",
+        "--global",
+        "--offline",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        prefix,
+        join(work, info!.filename),
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(installed.status, 0, installed.stderr);
+    const root = join(prefix, "lib", "node_modules");
+    assert.deepEqual(readdirSync(root), ["tessera-cli"]);
+    assert.equal(existsSync(join(root, "tessera-cli", "node_modules")), false, "no dependency installed");
+    const bytes = (dir: string): number =>
+      readdirSync(dir, { withFileTypes: true }).reduce(
+        (sum, entry) =>
+          sum + (entry.isDirectory() ? bytes(join(dir, entry.name)) : statSync(join(dir, entry.name)).size),
+        0,
+      );
+    assert.ok(bytes(root) <= 15 * 1024 * 1024, `installed ${bytes(root)} B`);
+    // The bin link npm made, run as a program (#!/bin/sh).
+    const dir = project({ "tessera.yaml": "secrets: [A]\n", ".env": "A=fake-installed\n" });
+    const version = spawnSync(join(prefix, "bin", "tessera"), ["check"], { cwd: dir, encoding: "utf8" });
+    assert.equal(version.status, 0, version.stderr);
+    const lib = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `require(${JSON.stringify(join(root, "tessera-cli"))}).openPipeline({ cwd: ${JSON.stringify(dir)}, env: {} }).then((p) => p.resolve()).then(({ resolution }) => console.log(resolution.variables[0].value.reveal()))`,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(lib.stdout.trim(), "fake-installed", lib.stderr);
   });
 });
 
