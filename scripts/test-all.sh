@@ -43,3 +43,5 @@ trap 'bash scripts/teardown-containers.sh >/dev/null 2>&1 || true' EXIT
 # use serves only the Linux builds of Biome's optional platform packages, so the lock cannot list the rest.)
 npm install --no-audit --no-fund --loglevel=error
 npm test
+# The same code on Node 22 and 24 (installed from npm): unit tests and the runtime-sensitive e2e tests.
+bash scripts/test-node-versions.sh

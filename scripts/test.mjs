@@ -5,7 +5,7 @@
  *   unit     in process, against fakes: fast, no external program
  *   interop  against real programs (the dotenvx CLI, sh/bash/dash, the age CLI, …)
  *   e2e      the built CLI (dist/cli.cjs): build first (`npm run build`)
- * `all` runs the three; --only keeps the files whose path contains PATTERN.
+ * `all` runs the three; --only keeps the files whose path contains PATTERN (several: PATTERN,PATTERN).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -32,7 +32,10 @@ if (suite !== "all" && !SUITES.includes(suite)) {
 }
 const suites = suite === "all" ? SUITES : [suite];
 let files = suites.flatMap((name) => collect(join(root, "test", name))).sort();
-if (only) files = files.filter((file) => file.includes(only));
+if (only) {
+  const patterns = only.split(",").filter(Boolean);
+  files = files.filter((file) => patterns.some((pattern) => file.includes(pattern)));
+}
 if (files.length === 0) {
   console.error(`no test files for ${suite}${only ? ` matching ${only}` : ""}`);
   process.exit(1);
