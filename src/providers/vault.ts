@@ -490,48 +490,57 @@ export const store: StoreEntry = {
           Type.String({ description: "A PEM file of CA certificates to trust (default: VAULT_CACERT)." }),
         ),
         auth: Type.Optional(
-          Type.Union([
-            Type.Object(
-              {
-                method: Type.Literal("token"),
-                tokenEnv: Type.Optional(
-                  Type.String({
-                    description: "The variable holding the token (default VAULT_TOKEN, then ~/.vault-token).",
+          Type.Union(
+            [
+              Type.Object(
+                {
+                  method: Type.Literal("token"),
+                  tokenEnv: Type.Optional(
+                    Type.String({
+                      description:
+                        "The variable holding the token (default VAULT_TOKEN, then ~/.vault-token).",
+                    }),
+                  ),
+                },
+                { additionalProperties: false },
+              ),
+              Type.Object(
+                {
+                  method: Type.Literal("approle"),
+                  roleId: Type.String({
+                    description: "The AppRole's role id (not secret; the secret id is).",
                   }),
-                ),
-              },
-              { additionalProperties: false },
-            ),
-            Type.Object(
-              {
-                method: Type.Literal("approle"),
-                roleId: Type.String(),
-                secretIdEnv: Type.Optional(
-                  Type.String({
-                    description: "The variable holding the secret id (default VAULT_SECRET_ID).",
-                  }),
-                ),
-                path: Type.Optional(Type.String({ description: "The auth mount (default approle)." })),
-              },
-              { additionalProperties: false },
-            ),
-            Type.Object(
-              {
-                method: Type.Literal("kubernetes"),
-                role: Type.String(),
-                mountPath: Type.Optional(
-                  Type.String({ description: "The auth mount (default kubernetes)." }),
-                ),
-                jwtPath: Type.Optional(
-                  Type.String({
-                    description:
-                      "The service account token (default /var/run/secrets/kubernetes.io/serviceaccount/token).",
-                  }),
-                ),
-              },
-              { additionalProperties: false },
-            ),
-          ]),
+                  secretIdEnv: Type.Optional(
+                    Type.String({
+                      description: "The variable holding the secret id (default VAULT_SECRET_ID).",
+                    }),
+                  ),
+                  path: Type.Optional(Type.String({ description: "The auth mount (default approle)." })),
+                },
+                { additionalProperties: false },
+              ),
+              Type.Object(
+                {
+                  method: Type.Literal("kubernetes"),
+                  role: Type.String({ description: "The Vault role bound to this service account." }),
+                  mountPath: Type.Optional(
+                    Type.String({ description: "The auth mount (default kubernetes)." }),
+                  ),
+                  jwtPath: Type.Optional(
+                    Type.String({
+                      description:
+                        "The service account token (default /var/run/secrets/kubernetes.io/serviceaccount/token).",
+                    }),
+                  ),
+                },
+                { additionalProperties: false },
+              ),
+            ],
+            {
+              description:
+                "How to log in: token (default: VAULT_TOKEN), approle (roleId + VAULT_SECRET_ID) or kubernetes (role + the service account token).",
+            },
+          ),
         ),
         ...StoreCommon,
         eso: EsoBlock,

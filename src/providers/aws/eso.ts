@@ -32,8 +32,16 @@ export function awsSecretStore(store: StoreSource, notes: string[]): Record<stri
 /** The manifest fields both AWS stores take besides their own: region, a role to assume, an endpoint. */
 export function awsCommonFields({ Type }: Pick<StoreSchemaKit, "Type">) {
   return {
-    region: Type.Optional(Type.String()),
-    role: Type.Optional(Type.String({ description: "An IAM role to assume." })),
+    region: Type.Optional(
+      Type.String({
+        description: "The AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region).",
+      }),
+    ),
+    role: Type.Optional(
+      Type.String({
+        description: "The ARN of an IAM role to assume (STS AssumeRole, session name tessera).",
+      }),
+    ),
     endpoint: Type.Optional(
       Type.String({ description: "A custom endpoint URL (a VPC endpoint, LocalStack)." }),
     ),

@@ -200,7 +200,12 @@ export const ssmStore: StoreEntry = {
         name: SourceName,
         ...awsCommonFields({ Type }),
         path: Type.String({ description: "The parameter path prefix, e.g. /app/production/." }),
-        recursive: Type.Optional(Type.Boolean()),
+        recursive: Type.Optional(
+          Type.Boolean({
+            description:
+              "List the whole hierarchy under path (GetParametersByPath) and find a NAME deeper down by its last segment.",
+          }),
+        ),
         decrypt: Type.Optional(
           Type.Boolean({ description: "Decrypt SecureString parameters (default true)." }),
         ),
