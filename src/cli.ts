@@ -60,6 +60,19 @@ const COMMANDS: Record<string, Command> = {
     load: () => import("./commands/init.js"),
   },
   schema: { summary: "print the JSON Schema of tessera.yaml", load: () => import("./commands/schema.js") },
+  types: {
+    summary: "write TypeScript declarations for the declared variables",
+    load: () => import("./commands/types.js"),
+  },
+  scan: {
+    summary:
+      "find where secret values leaked (tracked files, staged changes, history, images); never prints them",
+    load: () => import("./commands/scan.js"),
+  },
+  diff: {
+    summary: "compare profiles, live targets or two files by fingerprint, never by value",
+    load: () => import("./commands/diff.js"),
+  },
 };
 
 function help(): string {

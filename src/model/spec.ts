@@ -14,6 +14,35 @@ export interface FromRef {
   property?: string;
 }
 
+/** The types a declared value may be checked against (issue 12). */
+export type ValueType =
+  | "string"
+  | "url"
+  | "port"
+  | "integer"
+  | "number"
+  | "boolean"
+  | "enum"
+  | "email"
+  | "json"
+  | "pem"
+  | "base64"
+  | "duration"
+  | "hostname";
+
+/** What a value must look like: checked before anything runs (E_VALUE_INVALID, never showing the value). */
+export interface ValueShape {
+  type?: ValueType;
+  enum?: string[];
+  /** A regular expression, anchored (the whole value must match). */
+  pattern?: string;
+  startsWith?: string;
+  minLength?: number;
+  maxLength?: number;
+  min?: number;
+  max?: number;
+}
+
 export interface Declaration {
   /** The name the process sees. */
   name: string;
@@ -39,6 +68,8 @@ export interface Declaration {
    * store and the generic files (tessera.yaml; a Ploinky profile's default stays a default).
    */
   valueProfile?: string;
+  /** What the value must look like (`type:`, `enum:`, `pattern:`, …), where the manifest says. */
+  shape?: ValueShape;
   /** The name is a pattern (`LLM_MODEL_*`): every matching name the layers define is passed on. */
   wildcard?: boolean;
   from?: FromRef;

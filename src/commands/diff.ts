@@ -1,0 +1,7 @@
+/** tessera diff: being built (issue 12). */
+import { TesseraError } from "../errors.js";
+import type { Context } from "./common.js";
+
+export async function main(_argv: readonly string[], _context: Context): Promise<number> {
+  throw new TesseraError("E_USAGE", "tessera diff is not available yet");
+}
