@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   E_OUTPUT_UNWRITABLE: EXIT.usage,
   E_COMMAND_NOT_FOUND: EXIT.notFound,
   E_COMMAND_NOT_EXECUTABLE: EXIT.notExecutable,
+  E_SECRET_FOUND: 6,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
