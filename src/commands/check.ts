@@ -6,7 +6,9 @@ import { type Diagnostic, formatError, formatLocation, isTesseraError, TesseraEr
 import { findManifest, MANIFEST_NAMES } from "../manifest/load.js";
 import { ENV_NAME, type ImplicitReference } from "../model/spec.js";
 import { type Lookup, parseTemplate, render } from "../model/template.js";
+import type { Resolved } from "../pipeline/pipeline.js";
 import type { Resolution } from "../resolve/resolve.js";
+import { InvalidValuesError } from "../resolve/shape.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   type Context,
@@ -79,7 +81,17 @@ async function check(
       },
     );
   }
-  const { spec, resolution, scopeValue } = await resolveFromFlags(options, context, { noCache: true });
+  // A value that does not fit its declared type stops the pipeline (E_VALUE_INVALID): check reports it with the rest.
+  let resolved: Pick<Resolved, "spec" | "resolution" | "scopeValue">;
+  let invalid: InvalidValuesError | undefined;
+  try {
+    resolved = await resolveFromFlags(options, context, { noCache: true });
+  } catch (error) {
+    if (!(error instanceof InvalidValuesError) || !error.resolved) throw error;
+    invalid = error;
+    resolved = error.resolved as Pick<Resolved, "spec" | "resolution" | "scopeValue">;
+  }
+  const { spec, resolution, scopeValue } = resolved;
   const { undeclared, unloadable } = judgeReferences(
     spec?.implicitReferences ?? [],
     resolution,
@@ -110,7 +122,7 @@ async function check(
     context.stdout(
       `${JSON.stringify(
         {
-          ok: !strictFailure && !missingFailure,
+          ok: !strictFailure && !missingFailure && !invalid,
           manifest: spec ? { file: spec.file, kind: spec.kind } : null,
           profile: resolution.profile ?? null,
           counts: count,
@@ -122,6 +134,12 @@ async function check(
             detail: describeMissing(variable, resolution.looked)
               .slice(1)
               .map((line) => line.trim()),
+          })),
+          invalid: (invalid?.problems ?? []).map((problem) => ({
+            name: problem.name,
+            kind: problem.kind,
+            rules: problem.rules,
+            where: problem.where ?? null,
           })),
           warnings: all.map((warning) => ({
             code: warning.code,
@@ -146,6 +164,13 @@ async function check(
     printWarnings(strictFailure ? resolution.warnings : all, context, options.quiet);
   }
 
+  if (invalid) {
+    if (options.json) {
+      context.stderr(`${formatError(invalid)}\n`);
+      return invalid.exitCode;
+    }
+    throw invalid;
+  }
   if (strictFailure) {
     const [first, ...rest] = strictProblems;
     // A file Dockrion cannot load is a missing variable (exit 3); an undeclared reference, invalid input.

@@ -27,7 +27,7 @@ import {
   type ImplicitReference,
   type Spec,
 } from "../model/spec.js";
-import { Problems, scalarText } from "./tessera.js";
+import { Problems, readShape, SHAPE_KEYS, scalarText } from "./tessera.js";
 
 type Path = (string | number)[];
 
@@ -273,6 +273,8 @@ function dockrionSecret(
   const from = own(object, "from");
   if (typeof from === "string") declaration.from = { source: from };
   else if (isFromRef(from)) declaration.from = { ...from };
+  const shape = readShape(object, (key) => yaml.locate([...path, key]), problems, name);
+  if (shape) declaration.shape = shape;
   return declaration;
 }
 
@@ -312,13 +314,13 @@ function configEntry(
       valueAt: yaml.locate(path),
     };
   }
-  const known = new Set(["value", "description", "required", "from"]);
+  const known = new Set<string>(["value", "description", "required", "from", ...SHAPE_KEYS]);
   for (const key of Object.keys(entry)) {
     if (!known.has(key))
       problems.add(
         yaml.locate([...path, key], true),
         `unknown key ${JSON.stringify(key)} in config ${name}`,
-        "a config entry takes value, description, required and from",
+        "a config entry takes value, description, required, from and type, enum, pattern, startsWith, minLength, maxLength, min, max",
       );
   }
   const value = own(entry, "value");
@@ -349,6 +351,8 @@ function configEntry(
   else if (isFromRef(from)) declaration.from = { ...from };
   else if (from !== undefined)
     problems.add(yaml.locate([...path, "from"]), "from must be a source's name or {source, key, property}");
+  const shape = readShape(entry, (key) => yaml.locate([...path, key]), problems, name);
+  if (shape) declaration.shape = shape;
   return declaration;
 }
 

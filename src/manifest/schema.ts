@@ -10,6 +10,7 @@ import {
   SCHEMA_URL,
   type StoreSettings,
   type StoreType,
+  type ValueType,
 } from "../model/spec.js";
 import { CATALOG } from "../providers/catalog.js";
 
@@ -95,6 +96,57 @@ const From = Type.Union(
   { description: "Where the value lives: a declared source and a key in it." },
 );
 
+/** The types a declared value may be checked against (model/spec.ts ValueType). */
+export const VALUE_TYPES = [
+  "string",
+  "url",
+  "port",
+  "integer",
+  "number",
+  "boolean",
+  "enum",
+  "email",
+  "json",
+  "pem",
+  "base64",
+  "duration",
+  "hostname",
+] as const satisfies readonly ValueType[];
+
+/** What a value must look like (issue 12): checked before anything runs, E_VALUE_INVALID (exit 4). */
+const ShapeKeys = {
+  type: Type.Optional(
+    Type.Union(
+      VALUE_TYPES.map((type) => Type.Literal(type)),
+      {
+        description:
+          "What the value must be: string, url, port (1-65535), integer, number, boolean (true/false/1/0/yes/no), enum (one of enum:), email, json, pem, base64, duration (30s, 1h30m) or hostname. A value that does not fit stops check, run, build, deploy and export (E_VALUE_INVALID, exit 4).",
+      },
+    ),
+  ),
+  enum: Type.Optional(
+    Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+      description: "The values allowed (compared as text); implies type: enum when no type is given.",
+    }),
+  ),
+  pattern: Type.Optional(
+    Type.String({
+      description: "A regular expression the whole value must match (anchored: ^(?:pattern)$, Unicode mode).",
+    }),
+  ),
+  startsWith: Type.Optional(
+    Type.String({ description: "Text the value must start with (a key's prefix: sk_live_)." }),
+  ),
+  minLength: Type.Optional(
+    Type.Integer({ minimum: 0, description: "The fewest characters the value may have." }),
+  ),
+  maxLength: Type.Optional(
+    Type.Integer({ minimum: 0, description: "The most characters the value may have." }),
+  ),
+  min: Type.Optional(Type.Number({ description: "The smallest number allowed (port, integer, number)." })),
+  max: Type.Optional(Type.Number({ description: "The largest number allowed (port, integer, number)." })),
+};
+
 const SecretEntry = Type.Union([
   Name,
   Type.Object(
@@ -107,6 +159,7 @@ const SecretEntry = Type.Union([
         Type.String({ description: "Used when no layer sets the variable (interpolated)." }),
       ),
       from: Type.Optional(From),
+      ...ShapeKeys,
     },
     { additionalProperties: false },
   ),
@@ -150,6 +203,7 @@ const ConfigEntry = Type.Union([
         Type.Boolean({ description: "When true, some layer must set a non-empty value." }),
       ),
       from: Type.Optional(From),
+      ...ShapeKeys,
     },
     { additionalProperties: false },
   ),
@@ -157,7 +211,8 @@ const ConfigEntry = Type.Union([
 
 const Config = Type.Record(Type.String({ pattern: NamePattern }), ConfigEntry, {
   additionalProperties: false,
-  description: "Non-sensitive variables: NAME: value (interpolated) or {value, description, required}.",
+  description:
+    "Non-sensitive variables: NAME: value (interpolated) or {value, description, required, from, type, enum, pattern, …}.",
 });
 
 const FileSource = (type: FileSourceType) =>

@@ -11,6 +11,8 @@ import type {
   Spec,
   StoreSource,
   StoreType,
+  ValueShape,
+  ValueType,
 } from "../model/spec.js";
 import { storeEntry } from "../providers/catalog.js";
 import {
@@ -20,6 +22,7 @@ import {
   type SecretEntry,
   type TesseraManifest,
   TesseraManifestSchema,
+  VALUE_TYPES,
 } from "./schema.js";
 import { type SchemaProblem, validate, validStoreEntry } from "./validate.js";
 
@@ -154,6 +157,110 @@ export function parseTesseraManifest(text: string, file: string, dir: string): S
   };
 }
 
+/** The keys of a declaration that say what its value must look like (issue 12). */
+export const SHAPE_KEYS = [
+  "type",
+  "enum",
+  "pattern",
+  "startsWith",
+  "minLength",
+  "maxLength",
+  "min",
+  "max",
+] as const;
+
+const NUMERIC: readonly string[] = ["port", "integer", "number"];
+
+/**
+ * A declaration's shape keys (`type:`, `enum:`, `pattern:`, …) → ValueShape, undefined when it states none.
+ * Invalid definitions (an unknown type, a bad regular expression, min > max, enum without values) are
+ * problems at the key (E_MANIFEST_INVALID at file:line). Shared by the three manifest readers.
+ */
+export function readShape(
+  entry: Record<string, unknown>,
+  locate: (key: string) => Location,
+  problems: Problems,
+  name: string,
+): ValueShape | undefined {
+  const shape: ValueShape = {};
+  const has = (key: string) => Object.hasOwn(entry, key) && entry[key] !== undefined && entry[key] !== null;
+  if (!SHAPE_KEYS.some(has)) return undefined;
+  if (has("type")) {
+    const type = entry.type;
+    const known = VALUE_TYPES.find((candidate) => candidate === type);
+    if (known) shape.type = known as ValueType;
+    else {
+      const suggestion = typeof type === "string" ? closest(type, [...VALUE_TYPES]) : undefined;
+      problems.add(
+        locate("type"),
+        `${name}: type must be one of ${VALUE_TYPES.join(", ")}`,
+        suggestion ? `did you mean "${suggestion}"?` : undefined,
+      );
+    }
+  }
+  if (has("enum")) {
+    const list = entry.enum;
+    if (!Array.isArray(list) || list.length === 0) {
+      problems.add(locate("enum"), `${name}: enum needs a list of the values allowed`, "write enum: [a, b]");
+    } else if (list.some((item) => item === null || typeof item === "object")) {
+      problems.add(locate("enum"), `${name}: enum values must be strings, numbers or booleans`);
+    } else {
+      shape.enum = list.map((item) => String(item));
+    }
+  } else if (shape.type === "enum") {
+    problems.add(locate("type"), `${name}: type: enum needs enum: [the values allowed]`, "add enum: [a, b]");
+  }
+  if (has("pattern")) {
+    const pattern = entry.pattern;
+    if (typeof pattern !== "string") problems.add(locate("pattern"), `${name}: pattern must be a string`);
+    else {
+      try {
+        new RegExp(`^(?:${pattern})$`, "u");
+        shape.pattern = pattern;
+      } catch {
+        problems.add(
+          locate("pattern"),
+          `${name}: pattern is not a valid regular expression`,
+          "write a JavaScript regular expression (Unicode mode), without the slashes; it is anchored",
+        );
+      }
+    }
+  }
+  if (has("startsWith")) {
+    if (typeof entry.startsWith !== "string")
+      problems.add(locate("startsWith"), `${name}: startsWith must be a string`);
+    else shape.startsWith = entry.startsWith;
+  }
+  for (const key of ["minLength", "maxLength"] as const) {
+    if (!has(key)) continue;
+    const value = entry[key];
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      problems.add(locate(key), `${name}: ${key} must be a whole number, 0 or more`);
+    } else shape[key] = value;
+  }
+  if (shape.minLength !== undefined && shape.maxLength !== undefined && shape.minLength > shape.maxLength) {
+    problems.add(locate("minLength"), `${name}: minLength is greater than maxLength`);
+  }
+  for (const key of ["min", "max"] as const) {
+    if (!has(key)) continue;
+    const value = entry[key];
+    if (typeof value !== "number" || !Number.isFinite(value))
+      problems.add(locate(key), `${name}: ${key} must be a number`);
+    else shape[key] = value;
+  }
+  if (shape.min !== undefined && shape.max !== undefined && shape.min > shape.max) {
+    problems.add(locate("min"), `${name}: min is greater than max`);
+  }
+  if ((has("min") || has("max")) && shape.type !== undefined && !NUMERIC.includes(shape.type)) {
+    problems.add(
+      locate(has("min") ? "min" : "max"),
+      `${name}: min and max apply to numbers, not to type ${shape.type}`,
+      "use type: port, integer or number (or minLength/maxLength for text)",
+    );
+  }
+  return shape;
+}
+
 class SpecBuilder {
   /** Names of the declared external stores (`from: property` is meaningful only for them). */
   /** The external stores declared so far, by name: their types. */
@@ -224,6 +331,8 @@ class SpecBuilder {
           valueAt: value === undefined ? undefined : this.yaml.locate([...path, "value"]),
         };
         if (object.from !== undefined) patch.from = this.from(object.from, [...path, "from"], sourceNames);
+        const shape = this.shape(object, path, name);
+        if (shape) patch.shape = shape;
         add(patch);
       } else {
         const value = scalarText(this.yaml, path) ?? "";
@@ -262,7 +371,18 @@ class SpecBuilder {
       declaration.valueAt = this.yaml.locate([...path, "default"]);
     }
     if (object.from !== undefined) declaration.from = this.from(object.from, [...path, "from"], sourceNames);
+    const shape = this.shape(object, path, object.name);
+    if (shape) declaration.shape = shape;
     return declaration;
+  }
+
+  private shape(entry: object, path: Path, name: string): ValueShape | undefined {
+    return readShape(
+      entry as Record<string, unknown>,
+      (key) => this.yaml.locate([...path, key]),
+      this.problems,
+      name,
+    );
   }
 
   private from(value: string | FromRef, path: Path, sourceNames: Set<string>): FromRef {

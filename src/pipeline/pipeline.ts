@@ -29,6 +29,7 @@ import { parseTemplate, referencedNames } from "../model/template.js";
 import type { Env } from "../paths.js";
 import { originLocation } from "../resolve/evaluate.js";
 import { type Resolution, resolveWithScope, type ScopedResolution } from "../resolve/resolve.js";
+import { refuseInvalidValues } from "../resolve/shape.js";
 import { mark } from "../timing.js";
 import { findWorkspace } from "../workspace/workspace.js";
 import { type ChildEnvironmentOptions, childEnvironment, secretsToMask } from "./child-env.js";
@@ -306,6 +307,8 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     }
   }
   if (options.strict) strictWarnings(resolution.warnings);
+  // Typed values (issue 12): a value that does not fit its declared shape stops every command here.
+  if (!options.deferErrors) refuseInvalidValues(resolution, spec, { spec, profile, resolution, scopeValue });
   return {
     spec,
     profile,
