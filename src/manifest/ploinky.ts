@@ -28,9 +28,16 @@ import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import { findJsonSyntaxError, type JsonNode, scanJson, spanAt } from "../formats/json-syntax.js";
 import { isRecord } from "../model/guards.js";
 import { looksSecret } from "../model/sensitivity.js";
-import { type Declaration, ENV_NAME, type ProfileSpec, type Sensitivity, type Spec } from "../model/spec.js";
+import {
+  type Declaration,
+  ENV_NAME,
+  type ProfileSpec,
+  type Sensitivity,
+  type Spec,
+  type ValueShape,
+} from "../model/spec.js";
 import { parseTemplate, referencedNames } from "../model/template.js";
-import { Problems } from "./tessera.js";
+import { Problems, readShape } from "./tessera.js";
 
 type Path = (string | number)[];
 
@@ -363,6 +370,8 @@ interface Entry {
   runtime: boolean;
   /** The Tessera extension `secret: true|false`. */
   secret?: boolean;
+  /** The Tessera extension `type:`, `enum:`, `pattern:`, … (issue 12). */
+  shape?: ValueShape;
   path: Path;
 }
 
@@ -555,6 +564,7 @@ class EnvReader {
         ...this.generated(value),
         runtime: value.runtime !== false,
         secret: typeof value.secret === "boolean" ? value.secret : undefined,
+        shape: this.shape(value, path, named.name),
         path,
       };
     }
@@ -629,8 +639,14 @@ class EnvReader {
       ...this.generated(value),
       runtime: value.runtime !== false,
       secret: typeof value.secret === "boolean" ? value.secret : undefined,
+      shape: this.shape(value, path, named.name),
       path,
     };
+  }
+
+  /** The Tessera extension: what the value must look like (`type:`, `enum:`, …), checked like tessera.yaml's. */
+  private shape(spec: Record<string, unknown>, path: Path, name: string): ValueShape | undefined {
+    return readShape(spec, (key) => this.locate([...path, key]), this.problems, name);
   }
 
   private kind(explicit: boolean | undefined, ...names: string[]): Sensitivity {
@@ -659,6 +675,7 @@ class EnvReader {
       required: entry.required,
       declaredAt,
     };
+    if (entry.shape) declaration.shape = entry.shape;
     if (entry.generated) {
       const name = entry.generated === "workspace" ? entry.lookup : entry.name;
       const key = generatedKey(entry.generated, name, this.agent.repo, this.agent.agent);

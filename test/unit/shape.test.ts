@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { formatError, isTesseraError, type TesseraError } from "../../src/errors.ts";
 import { parseDockfile } from "../../src/manifest/dockfile.ts";
+import { parsePloinkyManifest } from "../../src/manifest/ploinky.ts";
 import { parseTesseraManifest } from "../../src/manifest/tessera.ts";
 import type { Declaration, Spec, ValueShape } from "../../src/model/spec.ts";
 import { Value } from "../../src/model/value.ts";
@@ -278,5 +279,29 @@ describe("rule definitions in the manifests", () => {
     assert.equal(error.code, "E_MANIFEST_INVALID");
     assert.match(error.message, /min is greater than max/);
     assert.equal(error.location?.line, 4);
+  });
+
+  test("Ploinky object-form env specs carry the same keys", () => {
+    const spec = parsePloinkyManifest(
+      JSON.stringify(
+        { env: { PORT: { default: "8080", type: "port" }, LEVEL: { enum: ["debug", "info"] }, PLAIN: "x" } },
+        null,
+        2,
+      ),
+      "manifest.json",
+      "/p",
+    );
+    const shapes = Object.fromEntries(
+      spec.variables.map((declaration) => [declaration.name, declaration.shape]),
+    );
+    assert.deepEqual(shapes.PORT, { type: "port" });
+    assert.deepEqual(shapes.LEVEL, { enum: ["debug", "info"] });
+    assert.equal(shapes.PLAIN, undefined);
+    const error = fails(() =>
+      parsePloinkyManifest('{\n  "env": {\n    "A": { "pattern": "([" }\n  }\n}\n', "manifest.json", "/p"),
+    );
+    assert.equal(error.code, "E_MANIFEST_INVALID");
+    assert.match(error.message, /pattern is not a valid regular expression/);
+    assert.equal(error.location?.line, 3);
   });
 });
