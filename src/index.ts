@@ -10,8 +10,11 @@
  *   process.stdout.write(render("dotenv", resolution.variables.filter((v) => v.value).map((v) => ({ name: v.name, value: v.value!.reveal() }))));
  */
 import { dirname, resolve as resolvePath } from "node:path";
+import { TesseraError } from "./errors.js";
 import { findManifest, kindOf, loadManifest as loadManifestRef } from "./manifest/load.js";
 import type { ManifestKind, Spec } from "./model/spec.js";
+import { openPipeline as open, type PipelineOptions } from "./pipeline/pipeline.js";
+import { coerce, declaredShapes } from "./resolve/shape.js";
 
 export {
   ERROR_CODES,
@@ -43,6 +46,8 @@ export type {
   Sensitivity,
   SourceDecl,
   Spec,
+  ValueShape,
+  ValueType,
 } from "./model/spec.js";
 export { effectiveDeclarations, effectiveSources } from "./model/spec.js";
 export {
@@ -63,6 +68,14 @@ export {
   resolve,
   resolveWithScope,
 } from "./resolve/resolve.js";
+export {
+  brokenRules,
+  checkShapes,
+  coerce,
+  InvalidValuesError,
+  parseBoolean,
+  type ShapeProblem,
+} from "./resolve/shape.js";
 export { type RunChildOptions, runChild } from "./run/run.js";
 export type { Artifact, Rendered, RenderOptions, Service, Target } from "./targets/types.js";
 
@@ -107,4 +120,47 @@ export async function loadManifest(
   }
   const ref = findManifest(cwd);
   return ref ? loadManifestRef(ref, { cwd, env }) : undefined;
+}
+
+/** Options of `load()`: those of the pipeline, with the process's own directory and environment by default. */
+export type LoadOptions = Partial<PipelineOptions>;
+
+/**
+ * The declared variables, resolved and checked as `tessera check` does, their values typed and coerced
+ * by their declared `type:` (port, integer and number → number; boolean → boolean, from true/false/1/0/
+ * yes/no in any case; json → parsed; the rest strings). A variable without a value is left out.
+ *
+ *   import { load } from "tessera";
+ *   import type { Env } from "./env.js"; // written by `tessera types -o src/env.ts`
+ *   const env = await load<Env>({ profile: "production" });
+ *   env.PORT; // number
+ *
+ * Throws TesseraError E_VALUE_INVALID (a value that does not fit its type) and E_MISSING_REQUIRED (a
+ * required variable without a value), naming the variables, never their values; and the CLI's other errors.
+ */
+export async function load<E = Record<string, unknown>>(options: LoadOptions = {}): Promise<E> {
+  const pipeline = await open({ cwd: process.cwd(), env: process.env, ...options });
+  const { resolution, spec, profile } = await pipeline.resolve();
+  if (resolution.missing.length) {
+    const names = resolution.missing.map((variable) => variable.name);
+    throw new TesseraError(
+      "E_MISSING_REQUIRED",
+      `${names.length === 1 ? `${names[0]} is required and has no value` : `${names.length} required variables have no value`}`,
+      {
+        details: resolution.missing.map(
+          (variable) =>
+            `${variable.name}${variable.status === "empty" ? ` (set to an empty value by ${variable.origin?.where})` : ""}`,
+        ),
+        hint: "set them in .env, a value file, the workspace store or a source, or run `tessera check` for where each was looked for",
+      },
+    );
+  }
+  const shapes = declaredShapes(spec, profile);
+  const out: Record<string, unknown> = {};
+  for (const variable of resolution.variables) {
+    if (variable.value === undefined || variable.status !== "set") continue;
+    const text = variable.value.reveal();
+    out[variable.name] = text === "" ? text : coerce(text, shapes.get(variable.name));
+  }
+  return out as E;
 }
