@@ -133,12 +133,16 @@ function secrets() {
 
 const SECRETS = secrets();
 
-/** The .env: config first, then secrets, as a real file would mix them. */
-function dotenvText() {
+/**
+ * The .env: config first, then secrets, as a real file would mix them. `literal`: the five interpolated
+ * values written out, for the Dockfile project (Dockrion reads .env literally, so `${…}` there would draw
+ * W_DIALECT: a Dockrion project writes them out or builds them in its manifest).
+ */
+function dotenvText(literal = false) {
   const lines = ["# Benchmark fixture: every value below is fake.", "", "# config"];
   for (const [name, value] of CONFIG) lines.push(`${name}=${value}`);
   lines.push("", "# secrets");
-  for (const [name, text] of SECRETS) lines.push(`${name}=${text}`);
+  for (const [name, text, value] of SECRETS) lines.push(`${name}=${literal ? value : text}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -376,7 +380,7 @@ function main() {
     const expectedFile = join(work, "expected.json");
     for (const dir of [yamlProject, dockProject]) {
       mkdirSync(dir);
-      writeFileSync(join(dir, ".env"), dotenvText());
+      writeFileSync(join(dir, ".env"), dotenvText(dir === dockProject));
     }
     writeFileSync(join(yamlProject, "tessera.yaml"), tesseraYaml());
     writeFileSync(join(dockProject, "Dockfile.yaml"), dockfileYaml());
