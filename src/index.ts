@@ -131,7 +131,7 @@ export type LoadOptions = Partial<PipelineOptions>;
  * yes/no in any case; json → parsed; the rest strings). A variable without a value is left out.
  *
  *   import { load } from "tessera";
- *   import type { Env } from "./env.js"; // written by `tessera types -o src/env.ts`
+ *   // Env: the type `tessera types -o src/env.ts` writes (import it with `import type`)
  *   const env = await load<Env>({ profile: "production" });
  *   env.PORT; // number
  *

@@ -30,7 +30,7 @@ export const flags = {
 } as const satisfies FlagSpecs;
 
 const usage = "tessera types [--env P] [-o FILE]";
-const summary = "write TypeScript declarations for the declared variables (process.env and load())";
+const summary = "write TypeScript declarations for the declared variables (ProcessEnv and load())";
 const extra =
   "Write it into your sources (tessera types -o src/env.d.ts) and include it in tsconfig.json;\n" +
   "`load<Env>()` from the library returns the values typed and coerced.";
