@@ -8,7 +8,7 @@
  * number of values. A finding names the place, the variable, the form and the layer the value came
  * from: never the value, nor any part of it.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { secretForms } from "../formats/mask-forms.js";
 import { Matcher } from "../formats/mask-matcher.js";
 
@@ -210,8 +210,12 @@ export function scanBuffer(patterns: Patterns, place: Place, bytes: Buffer): Fin
   return scan.finish();
 }
 
-/** Search a file on disk, streamed in chunks. */
+/** Files up to this size are read whole (one read, no stream); larger ones are streamed in chunks. */
+const READ_WHOLE = 8 * CHUNK_SIZE;
+
+/** Search a file on disk: read at once when small, else streamed in chunks. */
 export async function scanFile(patterns: Patterns, place: Place, file: string): Promise<Finding[]> {
+  if (statSync(file).size <= READ_WHOLE) return scanBuffer(patterns, place, readFileSync(file));
   const scan = new StreamScan(patterns, place);
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_SIZE })) scan.push(chunk as Buffer);
   return scan.finish();
