@@ -192,6 +192,8 @@ export function parsePloinkyManifest(text: string, file: string, dir: string): P
       for (const name of body.secrets) if (typeof name === "string") secretNames.add(name);
   }
   reader.secretNames = secretNames;
+  for (const [name, body] of Object.entries(profiles))
+    if (isRecord(body)) reader.checkSecretNames(profileSecrets(body, name));
 
   // The env Ploinky uses: `profileConfig?.env || manifest?.env`.
   const base = reader.read(truthy(defaultProfile, "env") ? defaultEnv : manifestEnv);
@@ -941,15 +943,8 @@ class EnvReader {
       } else put(declaration);
     }
     for (const secret of secrets) {
-      const named = ENV_NAME.test(secret.name) ? secret.name : undefined;
-      if (!named) {
-        if (warn)
-          this.problems.add(
-            this.locate(secret.path),
-            `profile secret ${JSON.stringify(secret.name)} is not a valid environment variable name`,
-          );
-        continue;
-      }
+      const named = secret.name;
+      if (!ENV_NAME.test(named)) continue; // refused once, by checkSecretNames
       const index = byName.get(named);
       if (index !== undefined) {
         out[index] = { ...out[index]!, kind: "secret", required: true };
@@ -964,6 +959,11 @@ class EnvReader {
       });
     }
     return out;
+  }
+
+  /** `profiles.<p>.secrets` names are passed to the agent: they must be variable names. */
+  checkSecretNames(secrets: { name: string; path: Path }[]): void {
+    for (const secret of secrets) this.name(secret.name, secret.path, "profile secret");
   }
 
   private overrides(name: string, first: Location, what: string, at: Location): void {

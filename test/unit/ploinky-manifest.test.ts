@@ -433,3 +433,11 @@ describe("sensitivity and the container image", () => {
     assert.deepEqual(read({}).service.image, "node:18-alpine", "Ploinky's default image");
   });
 });
+
+describe("profile secrets that are not names", () => {
+  test("refused with their place, in every profile", () => {
+    const error = fails(() => read({ profiles: { default: {}, prod: { secrets: ["OK", "X -v /:/host"] } } }));
+    assert.match(error.message, /profile secret "X -v \/:\/host" is not a valid environment variable name/);
+    assert.equal(error.location?.line, 7);
+  });
+});
