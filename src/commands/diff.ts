@@ -41,7 +41,7 @@ import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import { type Context, checkLayerFlags, type LayerFlags, openFromFlags, printWarnings } from "./common.js";
 
 /** diff reads two profiles: its own --env takes two (the other layer flags apply to both sides). */
-const { env: _env, "allow-missing-secrets": _allow, ...SHARED_LAYER_FLAGS } = LAYER_FLAGS;
+const { env: _env, ...SHARED_LAYER_FLAGS } = LAYER_FLAGS;
 
 export const flags = {
   ...SHARED_LAYER_FLAGS,
@@ -58,6 +58,10 @@ export const flags = {
   },
   name: { type: "string", value: "NAME", help: "--live: the service name (default: from the manifest)" },
   namespace: { type: "string", value: "NS", help: "--live kubernetes: the namespace of the objects" },
+  "allow-missing-secrets": {
+    type: "boolean",
+    help: "accepted; diff always reports a missing variable as a state, never fails on it",
+  },
   json: { type: "boolean", help: "print JSON on stdout" },
   same: {
     type: "boolean",
@@ -273,7 +277,7 @@ async function liveDiff(
   // What the target would carry: set variables, and required ones (as empty slots).
   const { secrets, config } = splitVariables(resolved.resolution);
   const carried = new Set([...secrets, ...config].map((variable) => variable.name));
-  const label = profile ? `manifest (--env ${profile})` : "manifest";
+  const label = resolved.profile ? `manifest (--env ${resolved.profile})` : "manifest";
   const manifest = sideFromResolution(label, resolved.resolution, key, (name) => carried.has(name));
   const tools = tool(context, resolved, INSTALL);
   if (target.name === "kubernetes")

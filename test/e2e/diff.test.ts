@@ -317,6 +317,27 @@ describe("diff --live (stand-in kubectl and docker)", () => {
     assertNoValues([result.stdout, result.stderr], VALUES);
   });
 
+  test("kubernetes: TESSERA_ENV picks the profile; a config key found in the Secret is a kind difference", () => {
+    const dir = shop();
+    const secret = { ...SECRET, data: { DB_PASSWORD: b64(PRODUCTION_PASSWORD), LOG_LEVEL: b64(LOG_LEVEL) } };
+    const kubectl = fakeTool(
+      "kubectl",
+      `case "$2" in secret) ${printJson(secret)} ;; configmap) ${printJson({ ...CONFIG, data: {} })} ;; esac`,
+    );
+    const result = tessera(["diff", "--live", "kubernetes", "--allow-missing-secrets"], {
+      cwd: dir,
+      env: { PATH: kubectl.path, TESSERA_ENV: "production" },
+    });
+    assert.equal(result.status, 6, result.stderr);
+    assert.match(result.stdout, /^--- manifest \(--env production\)\n\+\+\+ cluster\n/);
+    const rows = lines(result.stdout);
+    assert.equal(rows.get("DB_PASSWORD")?.symbol, "=");
+    assert.equal(rows.get("LOG_LEVEL")?.symbol, "~");
+    assert.match(rows.get("LOG_LEVEL")!.text, /config → secret/);
+    assert.doesNotMatch(rows.get("LOG_LEVEL")!.text, /value differs/);
+    assertNoValues([result.stdout, result.stderr], VALUES);
+  });
+
   test("kubernetes: an object that does not exist is reported, its keys missing live", () => {
     const dir = shop();
     const kubectl = fakeTool(
