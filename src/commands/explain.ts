@@ -5,6 +5,7 @@
 
 import { LAYER_TITLES } from "../model/layers.js";
 import type { Explanation, OriginJson } from "../pipeline/explain.js";
+import type { Resolution } from "../resolve/resolve.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import { type Context, checkLayerFlags, openFromFlags, printWarnings } from "./common.js";
 
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
           manifest: resolution.manifest?.file ?? null,
           profile: resolution.profile ?? null,
           looked: resolution.looked,
+          ...(resolution.wildcards ? { wildcards: wildcardsJson(resolution.wildcards) } : {}),
           variables: explanations,
         },
         null,
@@ -47,11 +49,28 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   const header = resolution.manifest
     ? `${resolution.manifest.file} (${resolution.manifest.kind})${resolution.profile ? `, profile ${resolution.profile}` : ""}`
     : `no manifest${resolution.profile ? `, profile ${resolution.profile}` : ""}: variables from flags and value files`;
-  const lines = [`# ${header}`, `# precedence: ${resolution.looked.join(" > ")} > manifest defaults`, ""];
+  const lines = [`# ${header}`, `# precedence: ${resolution.looked.join(" > ")} > manifest defaults`];
+  for (const match of resolution.wildcards ?? []) {
+    const at = `${match.declaredAt.file}:${match.declaredAt.line ?? 1}`;
+    lines.push(
+      `# ${match.pattern} (${at}) matched ${match.names.length ? match.names.join(", ") : "nothing"}${match.taken.length ? `; declared before it: ${match.taken.join(", ")}` : ""}${match.displaced.length ? `; it displaced the later entries ${match.displaced.join(", ")}` : ""}`,
+    );
+  }
+  lines.push("");
   for (const explanation of explanations) lines.push(...formatExplanation(explanation), "");
   if (explanations.length === 0) lines.push("(no variables)");
   context.stdout(`${lines.join("\n").trimEnd()}\n`);
   return 0;
+}
+
+function wildcardsJson(matches: NonNullable<Resolution["wildcards"]>) {
+  return matches.map((match) => ({
+    pattern: match.pattern,
+    declaredAt: `${match.declaredAt.file}:${match.declaredAt.line ?? 1}`,
+    matched: match.names,
+    declaredBefore: match.taken,
+    displaced: match.displaced,
+  }));
 }
 
 function formatExplanation(explanation: Explanation): string[] {

@@ -291,6 +291,8 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     stack,
     deferErrors: options.deferErrors,
     emptyIsUnset: options.emptyIsUnset,
+    // Only names, and only the ones a foreign manifest may see.
+    hostNames: Object.keys(options.env).filter((name) => !trust?.hostEnvOnly || trust.hostEnvOnly.has(name)),
   });
   mark("resolve");
   if (spec) {

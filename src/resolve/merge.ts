@@ -8,11 +8,14 @@ import { type Location, TesseraError } from "../errors.js";
 import type { Candidate, LayerStack, ValueSource } from "../model/layers.js";
 import { type Declaration, effectiveDeclarations, refId, type Spec } from "../model/spec.js";
 import { parseTemplate, type Template, TemplateSyntaxError } from "../model/template.js";
+import { expandWildcards, hasWildcards, type WildcardMatch } from "./wildcards.js";
 
 /** The merged scope of a Spec (or of the layers alone, without one) and its layers. */
 export interface MergedScope {
   /** The declared variables, in declaration order (without a Spec: what flags and value files define). */
   declarations: Declaration[];
+  /** What each wildcard declaration matched (for explain). */
+  wildcards?: WildcardMatch[];
   /** The first declaration of a lookup name: the one whose reading of the name the scope uses. */
   declared(name: string): Declaration | undefined;
   /** The candidates of any name in the scope, winner first. */
@@ -29,8 +32,16 @@ export function mergeScope(
   profile: string | undefined,
   stack: LayerStack,
   empty: EmptyRule = "set",
+  hostNames?: Iterable<string>,
 ): MergedScope {
-  const declarations = spec ? effectiveDeclarations(spec, profile) : implicitDeclarations(stack.sources);
+  let declarations = spec ? effectiveDeclarations(spec, profile) : implicitDeclarations(stack.sources);
+  // A Ploinky `LLM_MODEL_*`: every matching name the layers (and the host, for a prefix) define.
+  let wildcards: WildcardMatch[] | undefined;
+  if (hasWildcards(declarations)) {
+    const expansion = expandWildcards(declarations, stack.sources, { hostNames });
+    declarations = expansion.declarations;
+    wildcards = expansion.matches;
+  }
   const declaredByLookup = new Map<string, Declaration>();
   for (const declaration of declarations) {
     if (!declaredByLookup.has(declaration.lookup)) declaredByLookup.set(declaration.lookup, declaration);
@@ -77,6 +88,7 @@ export function mergeScope(
 
   return {
     declarations,
+    wildcards,
     declared: (name) => declaredByLookup.get(name),
     candidates: candidatesFor,
     candidatesOf: (declaration) =>

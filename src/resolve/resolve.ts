@@ -55,6 +55,8 @@ export interface Resolution {
   warnings: Diagnostic[];
   /** Every place values were looked for, in precedence order (files that do not exist say so). */
   looked: string[];
+  /** What each wildcard declaration (`LLM_MODEL_*`) matched. */
+  wildcards?: import("./wildcards.js").WildcardMatch[];
 }
 
 export interface ResolveInput {
@@ -68,6 +70,8 @@ export interface ResolveInput {
   deferErrors?: boolean;
   /** --empty-is-unset: an empty value is no value (it does not shadow lower layers). */
   emptyIsUnset?: boolean;
+  /** The names of the process environment a wildcard declaration may match (none is read here). */
+  hostNames?: Iterable<string>;
 }
 
 export function resolve(input: ResolveInput): Resolution {
@@ -85,7 +89,7 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
   const { spec, profile, stack } = input;
   // A manifest may say so too (`emptyIsUnset: true`); Ploinky treats a whitespace-only value as unset.
   const empty = spec?.blankIsUnset ? "blank" : input.emptyIsUnset || spec?.emptyIsUnset ? "empty" : "set";
-  const scope = mergeScope(spec, profile, stack, empty);
+  const scope = mergeScope(spec, profile, stack, empty, input.hostNames);
   const evaluator = new Evaluator(scope.candidates, scope.declared);
 
   const variables: ResolvedVariable[] = [];
@@ -176,6 +180,7 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
     missing,
     warnings,
     looked,
+    ...(scope.wildcards ? { wildcards: scope.wildcards } : {}),
   };
   const scopeValue = (name: string): Lookup => {
     try {

@@ -1,0 +1,44 @@
+/**
+ * Ploinky wildcard env names (`LLM_MODEL_*`, used by Ploinky's own test agents), end to end: every
+ * matching name of the workspace's layers (and of the host, for a pattern with a prefix) is passed on,
+ * and `explain` says which matched, never their values.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { project, tessera } from "../helpers.ts";
+import { assertNoValues, parseJson } from "./cli-support.ts";
+
+describe("Ploinky wildcard env names", () => {
+  const files = {
+    "agent/manifest.json": JSON.stringify({ container: "node:20", env: ["LLM_MODEL_*", "PLAIN"] }),
+    "agent/.env": "LLM_MODEL_A=fake-model-a\nLLM_MODEL_B=fake-model-b\nOTHER=fake-other\nPLAIN=fake-plain\n",
+  };
+
+  test("every matching name is exported; other names are not; explain lists the matches", () => {
+    const dir = project(files);
+    const cwd = `${dir}/agent`;
+    const env = { LLM_MODEL_HOST: "fake-model-host", UNRELATED: "fake-unrelated" };
+    const exported = tessera(["export", "-f", "json"], { cwd, env });
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.deepEqual(parseJson(exported.stdout), {
+      LLM_MODEL_A: "fake-model-a",
+      LLM_MODEL_B: "fake-model-b",
+      LLM_MODEL_HOST: "fake-model-host",
+      PLAIN: "fake-plain",
+    });
+    const explained = tessera(["explain"], { cwd, env });
+    assert.equal(explained.status, 0, explained.stderr);
+    assert.match(
+      explained.stdout,
+      /^# LLM_MODEL_\* \(manifest\.json:1\) matched LLM_MODEL_A, LLM_MODEL_B, LLM_MODEL_HOST$/m,
+    );
+    const json = parseJson<{ wildcards: { pattern: string; matched: string[] }[] }>(
+      tessera(["explain", "--json"], { cwd, env }).stdout,
+    );
+    assert.deepEqual(
+      json.wildcards.map((w) => [w.pattern, w.matched]),
+      [["LLM_MODEL_*", ["LLM_MODEL_A", "LLM_MODEL_B", "LLM_MODEL_HOST"]]],
+    );
+    assertNoValues([explained.stdout, explained.stderr], ["fake-model-a", "fake-model-b", "fake-model-host"]);
+  });
+});
