@@ -66,8 +66,8 @@ export interface GenerateRequest {
   key: string;
   /**
    * agent: `generatedSecret` / `{{generatedSecret:NAME}}` (one per agent); workspace: `sharedGeneratedSecret`
-   * (one per workspace and source name); persistent: `{{secret:NAME}}` (kept under NAME itself, as Ploinky
-   * keeps it in .secrets, unless the environment already has NAME).
+   * (one per workspace and source name); persistent: `{{secret:NAME}}` (one per workspace and name, the
+   * fallback when no layer sets NAME, as Ploinky's ensurePersistentSecret).
    */
   scope: "agent" | "workspace" | "persistent";
   /** The name Ploinky derives the value for (inside name, or the source name for shared ones). */
@@ -681,7 +681,9 @@ class EnvReader {
     if (entry.generated) {
       const name = entry.generated === "workspace" ? entry.lookup : entry.name;
       const key = generatedKey(entry.generated, name, this.agent.repo, this.agent.agent);
-      this.generateRequests.set(key, { key, scope: entry.generated, name });
+      // A shared secret is derived as Ploinky derives it, even when a {{secret:NAME}} asked for the key first.
+      if (this.generateRequests.get(key)?.scope !== "workspace")
+        this.generateRequests.set(key, { key, scope: entry.generated, name });
       declaration.generated = entry.generated;
       declaration.value = `\${${key}}`;
       // Ploinky ignores the operator's value unless explicitOverride says otherwise.
@@ -841,9 +843,11 @@ class EnvReader {
             // Ploinky: the workspace variable, else the environment, else "".
             template += `\${${ref.name}:-}`;
           } else if (kind === "secret") {
-            // ensurePersistentSecret: the environment or .env, else the store, made once if absent.
-            this.generateRequests.set(ref.name, { key: ref.name, scope: "persistent", name: ref.name });
-            template += `\${${ref.name}}`;
+            // ensurePersistentSecret: NAME from the layers, else a value made once. Kept under a key of its own, so that no manifest writes a name the workspace uses.
+            const storeKey = generatedKey("workspace", ref.name);
+            if (!this.generateRequests.has(storeKey))
+              this.generateRequests.set(storeKey, { key: storeKey, scope: "persistent", name: ref.name });
+            template += `\${${ref.name}:-\${${storeKey}}}`;
             secret = true;
           } else {
             const storeKey = generatedKey("agent", ref.name, this.agent.repo, this.agent.agent);

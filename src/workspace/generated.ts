@@ -6,8 +6,10 @@
  * - agent (`generatedSecret`): one value per agent and name, kept as `GENERATED__<repo>__<agent>__<NAME>`.
  * - workspace (`sharedGeneratedSecret`): one value per workspace and source name, kept as
  *   `GENERATED__<NAME>`: every agent that declares it gets the same value.
- * - persistent (`{{secret:NAME}}`): kept under NAME itself (where Ploinky keeps it in .secrets), unless
- *   the environment already gives NAME a value.
+ * - persistent (`{{secret:NAME}}`): one value per workspace and name, kept as `GENERATED__<NAME>`: the
+ *   fallback when no layer sets NAME (Ploinky's ensurePersistentSecret: the environment, .env, .secrets,
+ *   else a value made and kept). Never under NAME itself, so that no manifest writes a name the
+ *   workspace uses.
  *
  * The value is the one Ploinky would give the agent when Ploinky's master key is at hand
  * (PLOINKY_MASTER_KEY, a .env above, or .ploinky/master-key): Ploinky derives agent and shared secrets

@@ -1509,7 +1509,9 @@ describe("runtime.resources.env, runtime:false and profile completeness", () => 
     assertNoValues([result.stderr], [env.DB_PASSWORD!]);
     const again = childEnv(ws, ["--pristine"]);
     assert.equal(again.DB_PASSWORD, env.DB_PASSWORD, "{{secret:NAME}} is made once");
-    assert.match(ok(ws.t(["var", "list"])).stdout, /^AGENT_DB_PASSWORD\s+set/m);
+    assert.match(ok(ws.t(["var", "list"])).stdout, /^GENERATED__AGENT_DB_PASSWORD\s+set/m);
+    setVars(ws, { AGENT_DB_PASSWORD: "fake-operator-db-password" });
+    assert.equal(childEnv(ws, ["--pristine"]).DB_PASSWORD, "fake-operator-db-password", "a set NAME wins");
   });
 
   test("PLOINKY_PROFILE_CONFIG_INCOMPLETE: a required non-sensitive entry without a profile default", {

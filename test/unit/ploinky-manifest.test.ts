@@ -222,13 +222,13 @@ describe("wildcards, expose, runtime:false, resources", () => {
     );
     assert.equal(byName.get("ROOT")!.value, "${PLOINKY_WORKSPACE_ROOT:-/ws}");
     assert.equal(byName.get("FROM_VAR")!.value, "a${SOME:-}b$$c");
-    assert.equal(byName.get("DB_PASSWORD")!.value, "${AGENT_DB_PASSWORD}");
+    assert.equal(byName.get("DB_PASSWORD")!.value, "${AGENT_DB_PASSWORD:-${GENERATED__AGENT_DB_PASSWORD}}");
     assert.equal(byName.get("DB_PASSWORD")!.kind, "secret");
     assert.equal(byName.get("SIGNING")!.value, "${GENERATED__fakeRepo__fakeAgent__SIGNING_KEY}");
     assert.equal(byName.get("SIGNING")!.kind, "secret");
     assert.equal(byName.get("UNKNOWN")!.value, "{{NOPE}}");
     assert.deepEqual(spec.ploinky?.generate, [
-      { key: "AGENT_DB_PASSWORD", scope: "persistent", name: "AGENT_DB_PASSWORD" },
+      { key: "GENERATED__AGENT_DB_PASSWORD", scope: "persistent", name: "AGENT_DB_PASSWORD" },
       { key: "GENERATED__fakeRepo__fakeAgent__SIGNING_KEY", scope: "agent", name: "SIGNING_KEY" },
     ]);
     assert.match(
