@@ -94,6 +94,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   const patterns = buildPatterns(secrets);
   const findings: Finding[] = [];
   let scanned = 0;
+  let walked: number | undefined;
   const searchBlob = (finding: Finding[]) => findings.push(...finding);
 
   if (patterns.secrets > 0) {
@@ -115,7 +116,8 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       }
     }
     if (options.history) {
-      const { blobs } = historyBlobs(context.cwd, context.env, maxCommits);
+      const { blobs, commits } = historyBlobs(context.cwd, context.env, maxCommits);
+      walked = commits;
       for (const blob of blobs) {
         searchBlob(scanBuffer(patterns, { path: blob.path, commit: blob.commit! }, blob.content));
         scanned++;
@@ -137,7 +139,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     context.stderr(
       patterns.secrets === 0
         ? "tessera: no secret value of 6 characters or more to look for\n"
-        : `tessera: scanned ${scanned} file${scanned === 1 ? "" : "s"} for ${patterns.secrets} secret value${patterns.secrets === 1 ? "" : "s"}\n`,
+        : `tessera: scanned ${scanned} file${scanned === 1 ? "" : "s"}${walked !== undefined ? ` (versions from ${walked} commit${walked === 1 ? "" : "s"})` : ""} for ${patterns.secrets} secret value${patterns.secrets === 1 ? "" : "s"}\n`,
     );
   }
   if (findings.length > 0) {
