@@ -137,7 +137,7 @@ export function historyBlobs(cwd: string, env: Env, maxCommits: number): { blobs
     .filter(Boolean);
   if (commits.length === 0) return { blobs: [], commits: 0 };
   const raw = git(
-    ["diff-tree", "--stdin", "-r", "--root", "-z", "--no-renames", "--diff-filter=AM"],
+    ["diff-tree", "--stdin", "-r", "-m", "--root", "-z", "--no-renames", "--diff-filter=AM"],
     top,
     env,
     `${commits.join("\n")}\n`,
