@@ -31,8 +31,6 @@ import { assertNoValues, exited, NODE, parseJson } from "./cli-support.ts";
 // fail until it is in, and pass with it.
 const HOOK_PIPELINE =
   "needs the pipeline hook: ploinkyProfileCheck + ensureGeneratedSecrets before the layers are gathered";
-const HOOK_MERGE =
-  "needs the merge hook: expandWildcards over the layers (EnvironmentSource.names enumerating)";
 const HOOK_WARNINGS = "needs the pipeline hook: the Spec's own warnings (spec.warnings) reported";
 const HOOK_BLANK =
   "needs resolve: for Ploinky a blank value is missing only for a required variable, it still shadows";
