@@ -62,7 +62,7 @@ describe("a profile's values beat generic development files", () => {
     assert.match(why.winner ?? "", /^\.env\.production:1$/);
     assert.deepEqual(why.shadowed, ["env.yaml:1"]);
     // Without a profile the developer's file is the value, as before.
-    assert.equal(exported(dir, [])["OPENAI_API_KEY"], DEV_KEY);
+    assert.equal(exported(dir, []).OPENAI_API_KEY, DEV_KEY);
     assertNoValues([build.stdout, build.stderr], [DEV_KEY, PROD_KEY]);
   });
 
