@@ -154,7 +154,9 @@ await build({
   // libraries of rare cloud credential types stay outside).
   external: common.external,
   // Bundled CommonJS dependencies (yaml) may call require() for Node's own modules.
-  banner: { js: 'import { createRequire as __tesseraRequire } from "node:module"; const require = __tesseraRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __tesseraRequire } from "node:module"; const require = __tesseraRequire(import.meta.url);',
+  },
   define: { TESSERA_VERSION: JSON.stringify(version) },
   sourcemap: "external",
   logLevel: "warning",
