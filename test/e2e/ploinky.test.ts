@@ -1332,9 +1332,7 @@ describe("${VAR} in container", () => {
 });
 
 describe("wildcard env names", () => {
-  test("LLM_MODEL_* passes every matching name of the layers; explain says which matched", {
-    todo: HOOK_MERGE,
-  }, () => {
+  test("LLM_MODEL_* passes every matching name of the layers; explain says which matched", () => {
     const ws = workspace({ ".env": "LLM_MODEL_FROM_DOTENV=fake-dotenv-model\n" });
     writeJson(join(ws.dir, "manifest.json"), { env: ["LLM_MODEL_*", "OTHER=fake-other"] });
     setVars(ws, { LLM_MODEL_01: "fake-model-one", UNRELATED: "fake-unrelated" });
@@ -1348,9 +1346,7 @@ describe("wildcard env names", () => {
     assert.match(explained.stdout, /LLM_MODEL_01 .*matched LLM_MODEL_\* \(manifest\.json:\d+\)/);
   });
 
-  test("`*` alone: the workspace's names, never the host environment, never an API key", {
-    todo: HOOK_MERGE,
-  }, () => {
+  test("`*` alone: the workspace's names, never the host environment, never an API key", () => {
     const ws = workspace();
     writeJson(join(ws.dir, "manifest.json"), { env: ["*"] });
     setVars(ws, { PLAIN_SETTING: "fake-plain", OPENAI_API_KEY: "fake-openai-key" });
