@@ -155,9 +155,10 @@ function plausibleSpec(spec: unknown): spec is Spec {
     (declaration) =>
       isRecord(declaration) &&
       typeof declaration.name === "string" &&
-      ENV_NAME.test(declaration.name) &&
       typeof declaration.lookup === "string" &&
-      ENV_NAME.test(declaration.lookup) &&
+      // A wildcard (`LLM_MODEL_*`) is a pattern of names, expanded at resolve time.
+      (declaration.wildcard === true ||
+        (ENV_NAME.test(declaration.name) && ENV_NAME.test(declaration.lookup))) &&
       (declaration.kind === "secret" || declaration.kind === "config"),
   );
 }

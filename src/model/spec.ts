@@ -211,7 +211,9 @@ export interface Spec {
   serviceTemplates?: { name?: string; image?: string; port?: string };
   /** Profile names the manifest lists as known (`profiles:` entries without a section of their own). */
   profileNames?: string[];
-  /** An empty value (`emptyIsUnset`), or one of whitespace only (`blankIsUnset`, Ploinky), counts as unset. */
+  /** What reading the manifest found worth saying (Ploinky: skipped entries, duplicates), as warnings. */
+  warnings?: import("../errors.js").Diagnostic[];
+  /** An empty value (`emptyIsUnset`) counts as unset; `blankIsUnset` (Ploinky): a required variable of only whitespace is missing. */
   emptyIsUnset?: boolean;
   blankIsUnset?: boolean;
 }

@@ -174,7 +174,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     resolve,
     async childEnvironment(child = {}) {
       const done = await resolve();
-      if (done.restricted && done.spec) refuseSteering(done.spec, done.profile);
+      if (done.restricted && done.spec) refuseSteering(done.spec, done.profile, done.resolution.variables);
       return childEnvironment(done.resolution, options.env, {
         pristine: child.pristine || done.restricted,
         strip: done.storeCredentials,
@@ -222,6 +222,23 @@ interface Opened {
 
 async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Resolved> {
   const { spec, profile, secrets, trust } = opened;
+  if (spec?.kind === "ploinky") {
+    // Ploinky refuses a profile whose required settings have no default (PLOINKY_PROFILE_CONFIG_INCOMPLETE),
+    // and makes its generated secrets once: both before anything is gathered.
+    const { ploinkyProfileCheck } = await import("../manifest/ploinky.js");
+    const incomplete = ploinkyProfileCheck(spec, profile);
+    if (incomplete) throw incomplete;
+    if (spec.variables.some((declaration) => declaration.generated)) {
+      const { ensureGeneratedSecrets } = await import("../workspace/generated.js");
+      await ensureGeneratedSecrets({
+        spec,
+        profile,
+        cwd: options.cwd,
+        env: options.env,
+        notice: options.notice ?? (() => {}),
+      });
+    }
+  }
   // Stage 1: layers 1–5.
   const local = await gatherLocalLayers({
     hostEnvOnly: trust?.hostEnvOnly,
@@ -298,6 +315,7 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
   if (spec) {
     const declared = new Set(resolution.variables.map((variable) => variable.lookup));
     resolution.warnings.push(...configFromSecretNames(spec, profile, declared));
+    resolution.warnings.push(...(spec.warnings ?? []));
     for (const [name] of secrets) {
       if (!declared.has(name)) {
         resolution.warnings.push({

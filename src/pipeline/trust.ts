@@ -435,8 +435,22 @@ const CONFIG_ENDINGS = ["FLAGS", "RC", "OPTS", "PATH", "HOME", "DOTDIR", "CONF"]
  * values from their own environment. Kubernetes and the External Secrets Operator deliver into a
  * container only, where such an agent belongs.
  */
-export function refuseSteering(spec: Spec, profile: string | undefined): void {
-  const steering = effectiveDeclarations(spec, profile).filter((declaration) => steersHost(declaration.name));
+export function refuseSteering(
+  spec: Spec,
+  profile: string | undefined,
+  resolved: readonly { name: string; declaredAt?: Location }[] = [],
+): void {
+  // A wildcard (`LLM_MODEL_*`) is judged by the names it matched (`resolved`), not by its pattern.
+  const declared = effectiveDeclarations(spec, profile).filter((declaration) => !declaration.wildcard);
+  const steering = [
+    ...declared,
+    ...resolved.filter((variable) => !declared.some((declaration) => declaration.name === variable.name)),
+  ]
+    .filter((declaration) => steersHost(declaration.name))
+    .map((declaration) => ({
+      name: declaration.name,
+      declaredAt: declaration.declaredAt ?? { file: spec.file },
+    }));
   if (steering.length === 0) return;
   const names = steering.map((declaration) => declaration.name);
   throw new TesseraError(

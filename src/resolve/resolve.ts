@@ -87,8 +87,11 @@ export interface ScopedResolution {
 
 export function resolveWithScope(input: ResolveInput): ScopedResolution {
   const { spec, profile, stack } = input;
-  // A manifest may say so too (`emptyIsUnset: true`); Ploinky treats a whitespace-only value as unset.
-  const empty = spec?.blankIsUnset ? "blank" : input.emptyIsUnset || spec?.emptyIsUnset ? "empty" : "set";
+  // A manifest may say so too (`emptyIsUnset: true`).
+  const empty = input.emptyIsUnset || spec?.emptyIsUnset ? "empty" : "set";
+  const blank = spec?.blankIsUnset === true;
+  // Ploinky's blank rule does not unset a value (a blank one still shadows lower layers): it only makes
+  // a required variable missing, below.
   const scope = mergeScope(spec, profile, stack, empty, input.hostNames);
   const evaluator = new Evaluator(scope.candidates, scope.declared);
 
@@ -146,7 +149,7 @@ export function resolveWithScope(input: ResolveInput): ScopedResolution {
         variable.kind = "secret";
         variable.derived = true;
       }
-      if (text === "" && declaration.required) variable.status = "empty";
+      if ((blank ? text.trim() === "" : text === "") && declaration.required) variable.status = "empty";
     } catch (error) {
       if (error instanceof MissingDependency) {
         variable.status = "unresolved";

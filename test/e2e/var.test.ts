@@ -177,7 +177,7 @@ config:
   REGION: { required: false }
 `;
 
-  test("between YAML value files and .env files, and explain names it", () => {
+  test("above every file found for all profiles (env.yaml, .env), and explain names it", () => {
     const { run } = workspace({
       "tessera.yaml": MANIFEST,
       ".env": "API_KEY=from-dotenv\nTOKEN=from-dotenv\nREGION=from-dotenv\n",
@@ -190,7 +190,7 @@ config:
       API_KEY: "from-store",
       TOKEN: "from-dotenv",
       EMPTY_ONE: "",
-      REGION: "from-yaml",
+      REGION: "from-store",
     });
     const explained = run(["explain", "API_KEY", "REGION"]);
     ok(explained);
@@ -198,7 +198,7 @@ config:
     assert.match(explained.stdout, /shadows \.env:1 {2}\(dotenv file\)/);
     assert.match(
       explained.stdout,
-      /REGION .*\n {2}✓ env\.yaml:1 .*\n {4}shadows \.tessera\/store\.age {2}\(workspace store\)/,
+      /REGION .*\n {2}✓ \.tessera\/store\.age {2}\(workspace store\).*\n {4}shadows env\.yaml:1 /,
     );
     assert.ok(!explained.stdout.includes("from-store"));
     const env = run(["export", "--format", "json"], { env: { API_KEY: "from-env" } });

@@ -20,8 +20,6 @@ function fails(fn: () => unknown): TesseraError {
 
 const tessera = (text: string) => parseTesseraManifest(text, "tessera.yaml", "/project");
 const dockfile = (text: string) => parseDockfile(text, "Dockfile.yaml", "/project");
-const ploinky = (value: unknown) =>
-  parsePloinkyManifest(JSON.stringify(value, null, 2), "manifest.json", "/project/agent");
 
 describe("tessera.yaml", () => {
   test("secrets, config, sources and profiles", () => {
@@ -308,120 +306,8 @@ describe("Dockrion Dockfile.yaml", () => {
 });
 
 describe("Ploinky manifest.json", () => {
-  test("env as an array of strings and objects", () => {
-    const spec = ploinky({
-      container: "node:20-alpine",
-      env: [
-        "PLAIN",
-        "WITH_DEFAULT=some default",
-        { name: "INSIDE", varName: "OUTSIDE", required: "yes", value: "dflt" },
-      ],
-    });
-    assert.deepEqual(
-      spec.variables.map((declaration) => [
-        declaration.name,
-        declaration.lookup,
-        declaration.required,
-        declaration.value,
-      ]),
-      [
-        ["PLAIN", "PLAIN", false, undefined],
-        ["WITH_DEFAULT", "WITH_DEFAULT", false, "some default"],
-        ["INSIDE", "OUTSIDE", true, "dflt"],
-      ],
-    );
-    assert.deepEqual(spec.service, { name: "agent", image: "node:20-alpine" });
-    assert.ok(spec.variables.every((declaration) => declaration.kind === "secret"));
-  });
-
-  test("env as an object: defaults, varName, required, and the secret:false extension", () => {
-    const spec = ploinky({
-      env: {
-        PORT: 8080,
-        NOTHING: null,
-        DB_URL: { varName: "POSTGRES_URL", required: true, default: "postgres://localhost/db" },
-        LOG_LEVEL: { default: "info", secret: false },
-      },
-    });
-    assert.deepEqual(
-      spec.variables.map((declaration) => [
-        declaration.name,
-        declaration.lookup,
-        declaration.required,
-        declaration.value,
-        declaration.kind,
-      ]),
-      [
-        ["PORT", "PORT", false, "8080", "secret"],
-        ["NOTHING", "NOTHING", false, undefined, "secret"],
-        ["DB_URL", "POSTGRES_URL", true, "postgres://localhost/db", "secret"],
-        ["LOG_LEVEL", "LOG_LEVEL", false, "info", "config"],
-      ],
-    );
-  });
-
-  test("expose in both forms: references are secrets, literals are config", () => {
-    const array = ploinky({
-      env: ["A"],
-      expose: [
-        { name: "DB_CONN", ref: "DATABASE_URL" },
-        { name: "MODE", value: "fast" },
-      ],
-    });
-    assert.deepEqual(
-      array.variables.slice(1).map((declaration) => [declaration.name, declaration.value, declaration.kind]),
-      [
-        ["DB_CONN", "${DATABASE_URL}", "secret"],
-        ["MODE", "fast", "config"],
-      ],
-    );
-    const object = ploinky({ expose: { ALIAS: "$SHARED_KEY", LITERAL: "plain", NUM: 3 } });
-    assert.deepEqual(
-      object.variables.map((declaration) => [declaration.name, declaration.value, declaration.kind]),
-      [
-        ["ALIAS", "$SHARED_KEY", "secret"],
-        ["LITERAL", "plain", "config"],
-        ["NUM", "3", "config"],
-      ],
-    );
-  });
-
-  test("profiles replace env; the default profile applies without --env", () => {
-    const spec = ploinky({
-      env: ["TOP"],
-      expose: { E: "x" },
-      profiles: { default: { env: ["FROM_DEFAULT"] }, prod: { env: { PROD_ONLY: "p" } }, empty: { env: [] } },
-    });
-    assert.deepEqual(
-      spec.variables.map((declaration) => declaration.name),
-      ["FROM_DEFAULT", "E"],
-    );
-    assert.deepEqual(
-      effectiveDeclarations(spec, "prod").map((declaration) => declaration.name),
-      ["PROD_ONLY", "E"],
-    );
-    assert.deepEqual(
-      effectiveDeclarations(spec, "empty").map((declaration) => declaration.name),
-      ["E"],
-    );
-  });
-
-  test("names that could inject flags or commands are refused", () => {
-    for (const name of ["X -v /:/host", "X;rm -rf /", "$A", "1X", ""]) {
-      const error = fails(() => ploinky({ env: [name === "" ? "=x" : name] }));
-      assert.equal(error.code, "E_MANIFEST_INVALID", name);
-      assert.match(error.message, /not a valid environment variable name/);
-    }
-    const varName = fails(() => ploinky({ env: [{ name: "OK", varName: "bad name" }] }));
-    assert.match(varName.message, /varName "bad name"/);
-  });
-
-  test("duplicate names and env/expose overlaps are refused", () => {
-    const error = fails(() => ploinky({ env: ["A", "A=x"] }));
-    assert.match(error.message, /A is declared twice/);
-    const overlap = fails(() => ploinky({ env: ["A"], expose: { A: "$B" } }));
-    assert.match(overlap.message, /A is declared twice/);
-  });
+  // The reader as current Ploinky means it (forms, first wins, overlaps, profiles, sensitivity, …):
+  // test/unit/ploinky-manifest.test.ts.
 
   test("JSON syntax errors carry line and column", () => {
     const error = fails(() => parsePloinkyManifest('{\n  "env": ["A",]\n}\n', "manifest.json", "/p"));
