@@ -228,16 +228,14 @@ async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Res
     const { ploinkyProfileCheck } = await import("../manifest/ploinky.js");
     const incomplete = ploinkyProfileCheck(spec, profile);
     if (incomplete) throw incomplete;
-    if (spec.variables.some((declaration) => declaration.generated)) {
-      const { ensureGeneratedSecrets } = await import("../workspace/generated.js");
-      await ensureGeneratedSecrets({
-        spec,
-        profile,
-        cwd: options.cwd,
-        env: options.env,
-        notice: options.notice ?? (() => {}),
-      });
-    }
+    const { ensureGeneratedSecrets } = await import("../workspace/generated.js");
+    await ensureGeneratedSecrets({
+      spec,
+      profile,
+      cwd: options.cwd,
+      env: options.env,
+      notice: options.notice ?? (() => {}),
+    });
   }
   // Stage 1: layers 1–5.
   const local = await gatherLocalLayers({

@@ -260,18 +260,18 @@ describe("Ploinky manifest.json", () => {
     env: [
       "PLAIN_VAR",
       "WITH_DEFAULT=fake-default-val",
-      { name: "INSIDE_KEY", varName: "OUTSIDE_KEY", required: true },
+      { name: "INSIDE_TOKEN", varName: "OUTSIDE_TOKEN", required: true },
       { name: "MODE", value: "dev", secret: false },
     ],
     expose: [
       { name: "EXPOSED_LITERAL", value: "fake-literal" },
-      { name: "EXPOSED_REF", ref: "OUTSIDE_KEY" },
+      { name: "EXPOSED_REF", ref: "OUTSIDE_TOKEN" },
     ],
     profiles: {
       prod: {
         env: {
           MODE: { value: "prod", secret: false },
-          INSIDE_KEY: { varName: "OUTSIDE_KEY", required: true },
+          INSIDE_TOKEN: { varName: "OUTSIDE_TOKEN", required: true },
         },
       },
     },
@@ -292,9 +292,9 @@ describe("Ploinky manifest.json", () => {
   }
 
   test("env array forms and varName: the child sees the inside name, looked up under varName", () => {
-    const env = childEnv([], ploinky(), { OUTSIDE_KEY: "fake-outside-1234", PLAIN_VAR: "fake-plain" });
-    assert.equal(env.INSIDE_KEY, "fake-outside-1234");
-    assert.ok(!("OUTSIDE_KEY" in env), "the lookup name is not passed under --pristine");
+    const env = childEnv([], ploinky(), { OUTSIDE_TOKEN: "fake-outside-1234", PLAIN_VAR: "fake-plain" });
+    assert.equal(env.INSIDE_TOKEN, "fake-outside-1234");
+    assert.ok(!("OUTSIDE_TOKEN" in env), "the lookup name is not passed under --pristine");
     assert.equal(env.PLAIN_VAR, "fake-plain");
     assert.equal(env.WITH_DEFAULT, "fake-default-val");
     assert.equal(env.MODE, "dev");
@@ -303,28 +303,28 @@ describe("Ploinky manifest.json", () => {
   });
 
   test("setting the inside name does not satisfy a varName mapping (exit 3)", () => {
-    const result = tessera(["check"], { cwd: ploinky(), env: { INSIDE_KEY: "fake-inside" } });
+    const result = tessera(["check"], { cwd: ploinky(), env: { INSIDE_TOKEN: "fake-inside" } });
     assert.equal(result.status, 3);
-    assert.match(result.stderr, /a required variable is missing: INSIDE_KEY/);
+    assert.match(result.stderr, /a required variable is missing: INSIDE_TOKEN/);
   });
 
   test("explain shows the lookup name", () => {
-    const result = tessera(["explain", "INSIDE_KEY"], {
+    const result = tessera(["explain", "INSIDE_TOKEN"], {
       cwd: ploinky(),
-      env: { OUTSIDE_KEY: "fake-outside-1234" },
+      env: { OUTSIDE_TOKEN: "fake-outside-1234" },
     });
     assert.equal(result.status, 0, result.stderr);
     assert.match(
       result.stdout,
-      /INSIDE_KEY {2}secret, required, looked up as OUTSIDE_KEY\n {2}✓ process environment/,
+      /INSIDE_TOKEN {2}secret, required, looked up as OUTSIDE_TOKEN\n {2}✓ process environment/,
     );
     assert.ok(!result.stdout.includes("fake-outside-1234"));
   });
 
   test("a profile's env replaces the manifest's env; expose entries stay", () => {
-    const env = childEnv(["--env", "prod"], ploinky(), { OUTSIDE_KEY: "fake-outside-1234" });
+    const env = childEnv(["--env", "prod"], ploinky(), { OUTSIDE_TOKEN: "fake-outside-1234" });
     assert.equal(env.MODE, "prod");
-    assert.equal(env.INSIDE_KEY, "fake-outside-1234");
+    assert.equal(env.INSIDE_TOKEN, "fake-outside-1234");
     assert.ok(!("WITH_DEFAULT" in env), "replaced by the profile's env");
     assert.equal(env.EXPOSED_LITERAL, "fake-literal");
   });
@@ -333,14 +333,14 @@ describe("Ploinky manifest.json", () => {
     const cwd = ploinky({
       env: {
         OBJ_A: "fake-a-default",
-        OBJ_B: { varName: "SRC_B", required: true },
+        OBJ_B_TOKEN: { varName: "SRC_B_TOKEN", required: true },
         OBJ_C: { name: "SRC_C", default: "fake-c-default" },
       },
       expose: { EXPOSED_OBJ: "fake-exposed" },
     });
-    const env = childEnv([], cwd, { SRC_B: "fake-b-1234", SRC_C: "fake-c-1234" });
+    const env = childEnv([], cwd, { SRC_B_TOKEN: "fake-b-1234", SRC_C: "fake-c-1234" });
     assert.equal(env.OBJ_A, "fake-a-default");
-    assert.equal(env.OBJ_B, "fake-b-1234");
+    assert.equal(env.OBJ_B_TOKEN, "fake-b-1234");
     assert.equal(env.OBJ_C, "fake-c-1234");
     assert.equal(env.EXPOSED_OBJ, "fake-exposed");
   });

@@ -27,14 +27,6 @@ import { assertNoValues, exited, NODE, parseJson } from "./cli-support.ts";
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 
-// Tests marked `todo: HOOK_*` need a hook the lead adds outside the Ploinky files (issue 10 §5): they
-// fail until it is in, and pass with it.
-const HOOK_PIPELINE =
-  "needs the pipeline hook: ploinkyProfileCheck + ensureGeneratedSecrets before the layers are gathered";
-const HOOK_WARNINGS = "needs the pipeline hook: the Spec's own warnings (spec.warnings) reported";
-const HOOK_BLANK =
-  "needs resolve: for Ploinky a blank value is missing only for a required variable, it still shadows";
-
 type Env = Record<string, string | undefined>;
 
 interface Workspace {
@@ -321,9 +313,7 @@ describe("run with a Ploinky manifest.json", () => {
     assert.match(result.stderr, /CYCLE_ONE → CYCLE_TWO → CYCLE_ONE|CYCLE_TWO → CYCLE_ONE → CYCLE_TWO/);
   });
 
-  test("declared empty (var declare) is passed as an empty value and shadows lower layers; missing is left out", {
-    todo: HOOK_BLANK,
-  }, () => {
+  test("declared empty (var declare) is passed as an empty value and shadows lower layers; missing is left out", {}, () => {
     const ws = workspace({ ".env": "EMPTY_OVER_DOTENV=fake-dotenv-val\n" });
     writeJson(join(ws.dir, "manifest.json"), {
       env: ["EMPTY_OVER_DEFAULT=fake-default", "EMPTY_OVER_DOTENV", "MISSING_OPT", "REQUIRED_HELPER"],
@@ -1393,7 +1383,7 @@ describe("a name in both env and expose", () => {
     assert.equal(env.OPENCODE_API_KEY, "fake-opencode-key");
   });
 
-  test("when they differ, a warning names both places and says which wins", { todo: HOOK_WARNINGS }, () => {
+  test("when they differ, a warning names both places and says which wins", () => {
     const checked = ok(differing().t(["check"]));
     assert.match(
       checked.stderr,
@@ -1423,9 +1413,7 @@ describe("generated secrets", () => {
 
   const hex = /^[0-9a-f]{64}$/;
 
-  test("made once into the workspace store, never printed; shared per workspace, own per agent", {
-    todo: HOOK_PIPELINE,
-  }, () => {
+  test("made once into the workspace store, never printed; shared per workspace, own per agent", {}, () => {
     const { ws } = agents();
     const first = ok(
       ws.t([
@@ -1456,9 +1444,7 @@ describe("generated secrets", () => {
     assertNoValues([listed], [a.SHARED_TOKEN!, a.OWN_SECRET!]);
   });
 
-  test("with Ploinky's master key at hand: the very values Ploinky derives; the operator's value only with explicitOverride", {
-    todo: HOOK_PIPELINE,
-  }, () => {
+  test("with Ploinky's master key at hand: the very values Ploinky derives; the operator's value only with explicitOverride", {}, () => {
     const { ws } = agents();
     const seed = "fake-master-seed-for-derivation";
     writeFileSync(join(ws.dir, ".ploinky/master-key"), `${seed}\n`);
@@ -1471,9 +1457,7 @@ describe("generated secrets", () => {
 });
 
 describe("runtime.resources.env, runtime:false and profile completeness", () => {
-  test("templates mean what Ploinky's runtimeResourcePlanner makes of them; runtime:false is not passed", {
-    todo: HOOK_PIPELINE,
-  }, () => {
+  test("templates mean what Ploinky's runtimeResourcePlanner makes of them; runtime:false is not passed", {}, () => {
     const ws = workspace();
     writeJson(join(ws.dir, "manifest.json"), {
       env: [{ name: "HOOK_ONLY", value: "fake-hook-only", runtime: false }, "KEPT=fake-kept"],
@@ -1508,9 +1492,7 @@ describe("runtime.resources.env, runtime:false and profile completeness", () => 
     assert.equal(childEnv(ws, ["--pristine"]).DB_PASSWORD, "fake-operator-db-password", "a set NAME wins");
   });
 
-  test("PLOINKY_PROFILE_CONFIG_INCOMPLETE: a required non-sensitive entry without a profile default", {
-    todo: HOOK_PIPELINE,
-  }, () => {
+  test("PLOINKY_PROFILE_CONFIG_INCOMPLETE: a required non-sensitive entry without a profile default", {}, () => {
     const ws = workspace();
     writeJson(join(ws.dir, "manifest.json"), {
       env: [
@@ -1537,9 +1519,7 @@ describe("runtime.resources.env, runtime:false and profile completeness", () => 
 });
 
 describe("entries without a name, blank values, profile scalars, sensitivity", () => {
-  test("an entry with no name is skipped with a warning at its place, as Ploinky skips it", {
-    todo: HOOK_WARNINGS,
-  }, () => {
+  test("an entry with no name is skipped with a warning at its place, as Ploinky skips it", {}, () => {
     const ws = workspace();
     writeFileSync(
       join(ws.dir, "manifest.json"),
@@ -1567,9 +1547,7 @@ describe("entries without a name, blank values, profile scalars, sensitivity", (
     assert.match(result.stderr, /REQUIRED_TOKEN/);
   });
 
-  test("an empty value of an optional variable is passed and shadows the default, as in Ploinky", {
-    todo: HOOK_BLANK,
-  }, () => {
+  test("an empty value of an optional variable is passed and shadows the default, as in Ploinky", {}, () => {
     const ws = workspace();
     writeJson(join(ws.dir, "manifest.json"), { env: ["OPTIONAL_SETTING=fake-default"] });
     ok(ws.t(["var", "declare", "OPTIONAL_SETTING"]));
