@@ -8,6 +8,7 @@
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import { isKubernetesEnvName, isShellName } from "../model/names.js";
 import type { Spec, StoreSource } from "../model/spec.js";
+import { effectiveDeclarations } from "../model/spec.js";
 import {
   type Lookup,
   parseTemplate,
@@ -356,7 +357,7 @@ export function serviceFrom(
   return {
     name,
     image,
-    port: spec?.service.port ?? portOf(expandField(spec, "port", values)),
+    port: spec?.service.port ?? portOf(expandField(spec, "port", values)) ?? typedPort(spec, values),
     namespace: flags.namespace,
     ...(renamed ? { renamed } : {}),
   };
@@ -373,6 +374,23 @@ function nonEmpty(
     });
   }
   return expanded?.text;
+}
+
+/**
+ * Types survive into targets: with no port in the manifest, the one config variable declared
+ * `type: port` (checked 1–65535 before any target runs) is the container's port. Two such variables
+ * are ambiguous, and none is taken.
+ */
+function typedPort(spec: Spec | undefined, values: ServiceValues | undefined): number | undefined {
+  if (!spec || !values) return undefined;
+  const ports = effectiveDeclarations(spec, values.resolution.profile).filter(
+    (declaration) => declaration.kind === "config" && declaration.shape?.type === "port",
+  );
+  if (ports.length !== 1) return undefined;
+  const variable = values.resolution.variables.find((entry) => entry.name === ports[0]!.name);
+  const text = variable?.kind === "config" ? variable.value?.reveal().trim() : undefined;
+  const port = text && /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
 }
 
 /** An expanded port: an integer 1–65535 (the value itself is not repeated: it came from the layers). */

@@ -317,3 +317,20 @@ try {
     assert.match(thrown.message, /API_KEY/);
   });
 });
+
+describe("types survive into targets", () => {
+  test("with no port in the manifest, the config variable of type port is the container port", () => {
+    const dir = project({
+      "tessera.yaml":
+        "service: { name: agent, image: agent:1 }\nconfig:\n  PORT: { value: 9090, type: port }\n  LOG_LEVEL: info\n",
+      ".gitignore": "out/\nout-compose/\n",
+    });
+    const result = tessera(["build", "-t", "kubernetes", "-o", "out"], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    const deployment = readFileSync(join(dir, "out", "deployment.yaml"), "utf8");
+    assert.match(deployment, /containerPort: 9090/);
+    const compose = tessera(["build", "-t", "compose", "-o", "out-compose"], { cwd: dir });
+    assert.equal(compose.status, 0, compose.stderr);
+    assert.match(readFileSync(join(dir, "out-compose", "compose.yaml"), "utf8"), /9090:9090/);
+  });
+});
