@@ -83,6 +83,18 @@ function writeCache(file, data) {
 
 const cacheFile = cachePath();
 
+/** The code caches to write at exit: { cache, script } for each file compiled without a usable one. */
+const toWrite = [];
+function writeCaches() {
+  for (const { cache, script } of toWrite) {
+    try {
+      writeCache(cache, script.createCachedData());
+    } catch {
+      // the cache is an optimisation only
+    }
+  }
+}
+
 /**
  * Compile and run a CommonJS file of the build (the bundle, or one of its lazy chunks) with its own code
  * cache: `cache` is the cache file for it, or undefined (no cache). It runs as a CommonJS module would
@@ -93,14 +105,10 @@ function runCached(text, filename, cache, module) {
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${text.replace(/^#!/, "//")}\n})`;
   const script = new vm.Script(wrapped, { filename, cachedData });
   if (cache && (cachedData === undefined || script.cachedDataRejected)) {
-    // At exit, so that the functions this command ran are compiled into the cache as well.
-    process.once("exit", () => {
-      try {
-        writeCache(cache, script.createCachedData());
-      } catch {
-        // the cache is an optimisation only
-      }
-    });
+    // At exit, so that the functions this command ran are compiled into the cache as well; one exit
+    // listener writes every cache this run made (a command may load many chunks).
+    if (toWrite.length === 0) process.once("exit", writeCaches);
+    toWrite.push({ cache, script });
   }
   script.runInThisContext()(module.exports, bundleRequire, module, filename, dist);
   return module.exports;

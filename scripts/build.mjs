@@ -73,10 +73,33 @@ const VENDOR = new Map([
   ["age-encryption", "vendor-age"],
 ]);
 
-/** Turn every dynamic import() of a src module into a require of its own chunk. */
+/**
+ * Commands share most of their code (the pipeline, the manifest readers, the option parser): bundled
+ * one chunk per command, each would carry its own copy of it. So the commands are bundled by group,
+ * one chunk holding every command of its group (`tessera run` stays in the entry bundle).
+ */
+function groupOf(key) {
+  if (key === "commands/vars" || key.startsWith("commands/var/")) return "commands-var";
+  if (key.startsWith("commands/")) return "commands";
+  return undefined;
+}
+/** Per group: the member modules (src-relative keys) dynamic imports reach, and those it was built with. */
+const groups = new Map();
+const memberExport = (key) => key.replace(/[^\w]/g, "_");
+
+/** Turn every dynamic import() of a src module into a require of its own chunk (or its group's). */
 const lazyChunks = {
   name: "lazy-chunks",
   setup(builder) {
+    const building = builder.initialOptions.stdin?.sourcefile?.replace(/\.js$/, "");
+    builder.onResolve({ filter: /^\.\/commands(-var)?\.cjs$/, namespace: "group-member" }, (args) => ({
+      path: args.path,
+      external: true,
+    }));
+    builder.onLoad({ filter: /.*/, namespace: "group-member" }, (args) => ({
+      contents: `module.exports = require("./${args.pluginData.group}.cjs")[${JSON.stringify(memberExport(args.path))}];`,
+      loader: "js",
+    }));
     builder.onResolve({ filter: /^(yaml|age-encryption)$/ }, (args) => {
       const name = VENDOR.get(args.path);
       if (!name) return undefined;
@@ -93,6 +116,15 @@ const lazyChunks = {
       const target = resolve(args.resolveDir, args.path).replace(/\.js$/, ".ts");
       const key = relative(src, target).replace(/\.ts$/, "");
       if (INLINE.has(key)) return undefined;
+      const group = groupOf(key);
+      if (group) {
+        // Inside its own group's chunk, a member is bundled in place.
+        if (group === building) return undefined;
+        if (!groups.has(group)) groups.set(group, { members: new Set(), built: "" });
+        groups.get(group).members.add(key);
+        planned.add(group);
+        return { path: key, namespace: "group-member", pluginData: { group } };
+      }
       const name = chunkName(target);
       if (!planned.has(name)) {
         planned.add(name);
@@ -136,9 +168,29 @@ const cliPath = join(dist, "cli.cjs");
 const cliText = readFileSync(cliPath, "utf8");
 const buildId = createHash("sha256").update(cliText).digest("hex").slice(0, 24);
 writeFileSync(cliPath, cliText.replace(`// tessera-build ${PLACEHOLDER}`, `// tessera-build ${buildId}`));
-while (pending.length > 0) {
-  const { name, entry } = pending.shift();
-  await build({ ...common, entryPoints: { [name]: entry }, outdir: dist });
+for (;;) {
+  while (pending.length > 0) {
+    const { name, entry } = pending.shift();
+    await build({ ...common, entryPoints: { [name]: entry }, outdir: dist });
+  }
+  // A group's chunk re-exports each member under its key; built again if a later chunk reached a new member.
+  const stale = [...groups].find(([, group]) => group.built !== [...group.members].sort().join(","));
+  if (!stale) break;
+  const [name, group] = stale;
+  const members = [...group.members].sort();
+  group.built = members.join(",");
+  await build({
+    ...common,
+    stdin: {
+      contents: members
+        .map((key) => `export * as ${memberExport(key)} from ${JSON.stringify(`./${key}.js`)};`)
+        .join("\n"),
+      resolveDir: src,
+      sourcefile: `${name}.js`,
+      loader: "ts",
+    },
+    outfile: join(dist, `${name}.cjs`),
+  });
 }
 
 // The library: ES modules, dependencies left to the package manager.
@@ -158,6 +210,9 @@ await build({
     js: 'import { createRequire as __tesseraRequire } from "node:module"; const require = __tesseraRequire(import.meta.url);',
   },
   define: { TESSERA_VERSION: JSON.stringify(version) },
+  // Whitespace and syntax only: a library user's stack traces keep our function names.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: "external",
   logLevel: "warning",
 });
@@ -174,6 +229,8 @@ await build({
   external: common.external,
   define: { TESSERA_VERSION: JSON.stringify(version) },
   supported: { "dynamic-import": false },
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: "external",
   logLevel: "warning",
 });

@@ -27,7 +27,7 @@ import { basename, dirname, sep } from "node:path";
 import { type Diagnostic, type Location, TesseraError } from "../errors.js";
 import { findJsonSyntaxError, type JsonNode, scanJson, spanAt } from "../formats/json-syntax.js";
 import { isRecord } from "../model/guards.js";
-import { looksSecret } from "../model/sensitivity.js";
+import { ploinkySensitiveName, ploinkySensitivity } from "../model/sensitivity.js";
 import {
   type Declaration,
   ENV_NAME,
@@ -76,28 +76,6 @@ export interface GenerateRequest {
 
 /** A Spec as this reader returns it: the fields proposed for src/model/spec.ts are optional here. */
 export type PloinkySpec = Spec & { warnings?: Diagnostic[]; ploinky?: PloinkyExtras };
-
-/** Ploinky's `isSensitiveEnvVariableName` (secretVars.js): what it treats as secret-owned, by name. */
-export function ploinkySensitiveName(name: string): boolean {
-  const upper = name.toUpperCase();
-  return (
-    /(^|_)(SECRET|TOKEN|PASSWORD|PASS|CREDENTIAL|CREDENTIALS)($|_)/.test(upper) ||
-    ["API_KEY", "APIKEY", "PRIVATE_KEY", "MASTER_KEY", "ENCRYPTION_KEY", "JWT_SECRET"].some((word) =>
-      upper.includes(word),
-    )
-  );
-}
-
-/** Ploinky's `isApiKeyVariable`: names a bare `*` wildcard never matches. */
-export function ploinkyApiKeyName(name: string): boolean {
-  const upper = name.toUpperCase();
-  return upper.includes("API_KEY") || upper.includes("APIKEY");
-}
-
-/** The sensitivity of a Ploinky variable that does not say: Ploinky's rule, widened by Tessera's. */
-export function ploinkySensitivity(...names: string[]): Sensitivity {
-  return names.some((name) => ploinkySensitiveName(name) || looksSecret(name)) ? "secret" : "config";
-}
 
 /** The workspace-store key of a generated value (a variable name, so `var list` shows it). */
 export function generatedKey(scope: "agent" | "workspace", name: string, repo = "", agent = ""): string {

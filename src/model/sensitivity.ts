@@ -1,3 +1,5 @@
+import type { Sensitivity } from "./spec.js";
+
 /**
  * Which names look sensitive, by their words: `init` uses it to sort a .env into secrets and config,
  * and the pipeline to warn when config is built from an undeclared name that looks like a secret.
@@ -22,4 +24,26 @@ export function looksSecret(name: string): boolean {
   }
   if (SETTING_WORD.test(last)) return false;
   return words.some((word) => SECRET_WORD.test(word) || /PASSWORD|SECRET|TOKEN/.test(word));
+}
+
+/** Ploinky's `isSensitiveEnvVariableName` (secretVars.js): what it treats as secret-owned, by name. */
+export function ploinkySensitiveName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return (
+    /(^|_)(SECRET|TOKEN|PASSWORD|PASS|CREDENTIAL|CREDENTIALS)($|_)/.test(upper) ||
+    ["API_KEY", "APIKEY", "PRIVATE_KEY", "MASTER_KEY", "ENCRYPTION_KEY", "JWT_SECRET"].some((word) =>
+      upper.includes(word),
+    )
+  );
+}
+
+/** Ploinky's `isApiKeyVariable`: names a bare `*` wildcard never matches. */
+export function ploinkyApiKeyName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return upper.includes("API_KEY") || upper.includes("APIKEY");
+}
+
+/** The sensitivity of a Ploinky variable that does not say: Ploinky's rule, widened by Tessera's. */
+export function ploinkySensitivity(...names: string[]): Sensitivity {
+  return names.some((name) => ploinkySensitiveName(name) || looksSecret(name)) ? "secret" : "config";
 }

@@ -17,8 +17,8 @@
  * Pure: reads nothing but its arguments.
  */
 import type { Location } from "../errors.js";
-import { ploinkyApiKeyName, ploinkySensitivity } from "../manifest/ploinky.js";
 import type { ValueSource } from "../model/layers.js";
+import { ploinkyApiKeyName, ploinkySensitivity } from "../model/sensitivity.js";
 import { type Declaration, ENV_NAME } from "../model/spec.js";
 
 export interface WildcardMatch {

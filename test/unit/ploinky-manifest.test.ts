@@ -12,8 +12,8 @@ import {
   type PloinkySpec,
   parsePloinkyManifest,
   ploinkyProfileCheck,
-  ploinkySensitiveName,
 } from "../../src/manifest/ploinky.ts";
+import { ploinkySensitiveName } from "../../src/model/sensitivity.ts";
 import { type Declaration, effectiveDeclarations } from "../../src/model/spec.ts";
 
 const read = (value: unknown, dir = "/ws/.ploinky/repos/fakeRepo/fakeAgent"): PloinkySpec =>

@@ -254,12 +254,13 @@ describe("sources and from:", () => {
   test("a Ploinky varName is looked up under its own name and exported under the inside name", async () => {
     const resolution = await resolveIn({
       "manifest.json": JSON.stringify({
-        env: { DB_URL: { varName: "POSTGRES_URL", required: true } },
+        // A secret by Ploinky's rule: a required entry without a default is refused otherwise.
+        env: { DB_PASSWORD: { varName: "POSTGRES_PASSWORD", required: true } },
         expose: { ALIAS: "$SHARED" },
       }),
-      ".env": "POSTGRES_URL=postgres://x\nSHARED=shared-value\nDB_URL=ignored\n",
+      ".env": "POSTGRES_PASSWORD=fake-pw\nSHARED=shared-value\nDB_PASSWORD=ignored\n",
     });
-    assert.deepEqual(values(resolution), { DB_URL: "postgres://x", ALIAS: "shared-value" });
+    assert.deepEqual(values(resolution), { DB_PASSWORD: "fake-pw", ALIAS: "shared-value" });
   });
 
   test("without a manifest, the variables are those the flags and value files define (never the environment)", async () => {
