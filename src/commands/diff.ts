@@ -7,8 +7,8 @@
  * `git diff --exit-code`): a result, not an error.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, delimiter, join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
 import { TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
@@ -35,6 +35,7 @@ import {
 } from "../pipeline/diff.js";
 import type { Resolved } from "../pipeline/pipeline.js";
 import { targetNamed } from "../targets/catalog.js";
+import { composeProjectName } from "../targets/compose.js";
 import { objectNames } from "../targets/kubernetes.js";
 import { missingTool, type Service, serviceFrom, splitVariables, type Target } from "../targets/types.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
@@ -215,13 +216,31 @@ function artifactSide(dir: string, shown: string, key: Buffer): DiffSide {
 // ----------------------------------------------------------------------------------------------- live
 
 interface Tool {
+  /** The container engine: docker, else podman when only podman is installed (as deploy chooses). */
+  engine: string;
   run(argv: readonly string[]): { status: number; stdout: string; stderr: string };
+}
+
+/** Whether an executable `name` is on PATH. */
+function onPath(name: string, path: string | undefined): boolean {
+  return (path ?? "").split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return statSync(join(dir, name)).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 function tool(context: Context, resolved: Resolved, install: Record<string, string>): Tool {
   // The caller's environment without Tessera's and the stores' credentials, and no resolved value (as deploy).
   const env = toolEnvironment(context.env, resolved.storeCredentials);
+  const engine =
+    !onPath("docker", context.env.PATH) && onPath("podman", context.env.PATH) ? "podman" : "docker";
   return {
+    engine,
     run(argv) {
       const result = spawnSync(argv[0]!, argv.slice(1), {
         env,
@@ -257,7 +276,7 @@ function parseToolJson(text: string, argv: readonly string[]): unknown {
 
 const INSTALL = {
   kubectl: "install kubectl (Debian: apt-get install kubernetes-client)",
-  docker: "install docker (Debian: apt-get install docker.io)",
+  docker: "install docker (Debian: apt-get install docker.io) or podman",
 };
 
 async function liveDiff(
@@ -352,7 +371,7 @@ function kubernetesSide(service: Service, options: DiffFlags, tools: Tool, key: 
 }
 
 function inspect(ids: readonly string[], tools: Tool): ReturnType<typeof containerEnv> {
-  const argv = ["docker", "inspect", ...ids];
+  const argv = [tools.engine, "inspect", ...ids];
   const result = tools.run(argv);
   if (result.status !== 0) {
     if (/no such (object|container)/i.test(result.stderr)) return [];
@@ -367,10 +386,9 @@ function dockerContainers(service: Service, tools: Tool) {
 }
 
 function composeContainers(service: Service, tools: Tool) {
-  // `deploy --target compose` names the project after the service (lowercase, [a-z0-9_-]), as compose.ts does.
-  const project = service.name.toLowerCase().replace(/[^a-z0-9_-]/g, "-");
+  const project = composeProjectName(service.name);
   const argv = [
-    "docker",
+    tools.engine,
     "ps",
     "--quiet",
     "--filter",

@@ -205,8 +205,7 @@ async function applyCompose(input: ApplyInput, tools: Tools): Promise<void> {
       "install docker-compose (Debian: apt-get install docker-compose) or podman-compose",
     );
   if (tool[0] === "podman-compose") refuseCrLf(resolution.variables, "podman-compose");
-  // Compose project names are lowercase letters, digits, - and _ (service names in the file are not).
-  const project = service.name.toLowerCase().replace(/[^a-z0-9_-]/g, "-");
+  const project = composeProjectName(service.name);
   const command = (file: string) => [...tool, "--file", file, "--project-name", project, "up", "--detach"];
   if (input.dryRun) {
     tools.plan(compose.content);
@@ -253,3 +252,12 @@ export const target: Target = {
 };
 
 export type { ResolvedVariable };
+
+/**
+ * The compose project `deploy --target compose` starts (and `diff --live compose` looks for): named after
+ * the service, as compose wants project names (lowercase letters, digits, - and _; service names in the
+ * file are not restricted so).
+ */
+export function composeProjectName(service: string): string {
+  return service.toLowerCase().replace(/[^a-z0-9_-]/g, "-");
+}

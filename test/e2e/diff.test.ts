@@ -5,7 +5,15 @@
  * are the same, 6 when they differ, 5 when the tool is missing; no output ever holds a value.
  */
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -378,6 +386,23 @@ describe("diff --live (stand-in kubectl and docker)", () => {
       assert.equal(result.status, 5, result.stderr);
       assert.match(result.stderr, /error\[E_TOOL_MISSING\]: (kubectl|docker) is not available/);
     }
+  });
+
+  test("docker with only podman installed: podman inspect NAME, as deploy falls back to podman", () => {
+    const dir = shop();
+    const container = { Name: "shop", Config: { Env: [`DB_PASSWORD=${STAGING_PASSWORD}`] } };
+    const podman = fakeTool("podman", printJson([container]));
+    // A PATH with podman and the programs the stand-in uses, and no docker.
+    const bin = podman.path.split(":")[0]!;
+    symlinkSync("/usr/bin/env", join(bin, "env"));
+    const result = tessera(["diff", "--live", "docker", "--env", "production"], {
+      cwd: dir,
+      env: { PATH: bin },
+    });
+    assert.equal(result.status, 6, result.stderr);
+    assert.equal(readFileSync(`${podman.log}.args`, "utf8"), "inspect shop\n");
+    assert.equal(lines(result.stdout).get("DB_PASSWORD")?.symbol, "~");
+    assertNoValues([result.stdout, result.stderr], VALUES);
   });
 
   test("docker: docker inspect NAME, the declared names of the container's environment compared", () => {
