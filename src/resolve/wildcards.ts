@@ -58,6 +58,15 @@ function matcher(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/**
+ * Whether a wildcard pattern takes a name from a layer other than the process environment (the workspace
+ * store, a value file): the pattern matches it, it is a variable name, and `*` alone skips API keys.
+ */
+export function wildcardTakes(pattern: string, name: string): boolean {
+  if (!ENV_NAME.test(name) || !matcher(pattern).test(name)) return false;
+  return !(pattern === "*" && ploinkyApiKeyName(name));
+}
+
 export function expandWildcards(
   declarations: readonly Declaration[],
   sources: readonly ValueSource[],

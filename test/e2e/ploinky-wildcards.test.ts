@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { project, tessera } from "../helpers.ts";
+import { cleanEnv, project, tessera } from "../helpers.ts";
 import { assertNoValues, parseJson } from "./cli-support.ts";
 
 describe("Ploinky wildcard env names", () => {
@@ -40,5 +40,23 @@ describe("Ploinky wildcard env names", () => {
       [["LLM_MODEL_*", ["LLM_MODEL_A", "LLM_MODEL_B", "LLM_MODEL_HOST"]]],
     );
     assertNoValues([explained.stdout, explained.stderr], ["fake-model-a", "fake-model-b", "fake-model-host"]);
+  });
+
+  test("vars says which pattern takes a stored name, and a name no pattern takes is not used", () => {
+    const dir = project(files);
+    const cwd = `${dir}/agent`;
+    const env = cleanEnv();
+    for (const [name, value] of [
+      ["LLM_MODEL_C", "fake-model-c"],
+      ["OTHER_NAME", "fake-other-name"],
+    ] as const) {
+      const set = tessera(["var", "set", name, value], { cwd, env });
+      assert.equal(set.status, 0, set.stderr);
+    }
+    const listed = tessera(["vars"], { cwd, env });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, /^LLM_MODEL_C +set +manifest\.json: matched by LLM_MODEL_\* \(config\)$/m);
+    assert.match(listed.stdout, /^OTHER_NAME +set +not used by the manifest$/m);
+    assertNoValues([listed.stdout, listed.stderr], ["fake-model-c", "fake-other-name"]);
   });
 });

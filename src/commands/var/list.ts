@@ -6,6 +6,7 @@ import { displayPath } from "../../files.js";
 import { findManifest, loadManifest } from "../../manifest/load.js";
 import { effectiveDeclarations, type Spec } from "../../model/spec.js";
 import { parseTemplate, referencedNames } from "../../model/template.js";
+import { wildcardTakes } from "../../resolve/wildcards.js";
 import { findWorkspace, storeExists } from "../../workspace/workspace.js";
 import { type FlagSpecs, helpText, parseArgs } from "../args.js";
 import { type Context, noArguments } from "../common.js";
@@ -31,6 +32,11 @@ function manifestUses(spec: Spec | undefined, name: string): string[] {
   if (!spec) return [];
   const uses: string[] = [];
   for (const declaration of effectiveDeclarations(spec, undefined)) {
+    if (declaration.wildcard) {
+      if (wildcardTakes(declaration.name, name))
+        uses.push(`${spec.file}: matched by ${declaration.name} (${declaration.kind})`);
+      continue;
+    }
     if (declaration.lookup === name) {
       const inside = declaration.name !== name ? ` as ${declaration.name}` : "";
       uses.push(`${spec.file}: ${declaration.kind}${declaration.required ? ", required" : ""}${inside}`);
