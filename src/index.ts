@@ -2,7 +2,7 @@
  * Tessera as a library: the same pipeline the CLI runs, with the same policy (a manifest from another
  * repository, store credentials kept from children).
  *
- *   import { openPipeline, render } from "tessera";
+ *   import { openPipeline, render } from "tessera-cli";
  *   const pipeline = await openPipeline({ cwd: process.cwd(), env: process.env, profile: "production" });
  *   const { resolution } = await pipeline.resolve();
  *   if (resolution.missing.length) throw new Error(resolution.missing.map((v) => v.name).join(", "));
@@ -78,6 +78,7 @@ export {
 } from "./resolve/shape.js";
 export { type RunChildOptions, runChild } from "./run/run.js";
 export type { Artifact, Rendered, RenderOptions, Service, Target } from "./targets/types.js";
+export type { SetOptions, StoreInput, WorkspaceStore } from "./workspace/access.js";
 
 /**
  * A deployment target from the catalog, for `pipeline.render(target, { service, withValues, options })`
@@ -123,14 +124,14 @@ export async function loadManifest(
 }
 
 /** Options of `load()`: those of the pipeline, with the process's own directory and environment by default. */
-export type LoadOptions = Partial<PipelineOptions>;
+export type LoadOptions = { [K in keyof PipelineOptions]?: PipelineOptions[K] | undefined };
 
 /**
  * The declared variables, resolved and checked as `tessera check` does, their values typed and coerced
  * by their declared `type:` (port, integer and number → number; boolean → boolean, from true/false/1/0/
  * yes/no in any case; json → parsed; the rest strings). A variable without a value is left out.
  *
- *   import { load } from "tessera";
+ *   import { load } from "tessera-cli";
  *   // Env: the type `tessera types -o src/env.ts` writes (import it with `import type`)
  *   const env = await load<Env>({ profile: "production" });
  *   env.PORT; // number
@@ -139,7 +140,12 @@ export type LoadOptions = Partial<PipelineOptions>;
  * required variable without a value), naming the variables, never their values; and the CLI's other errors.
  */
 export async function load<E = Record<string, unknown>>(options: LoadOptions = {}): Promise<E> {
-  const pipeline = await open({ cwd: process.cwd(), env: process.env, ...options });
+  const pipeline = await open({
+    ...options,
+    // An explicit undefined (as `exactOptionalPropertyTypes` allows) is the default, not a missing value.
+    cwd: options.cwd ?? process.cwd(),
+    env: options.env ?? process.env,
+  });
   const { resolution, spec, profile } = await pipeline.resolve();
   if (resolution.missing.length) {
     const names = resolution.missing.map((variable) => variable.name);
@@ -163,4 +169,41 @@ export async function load<E = Record<string, unknown>>(options: LoadOptions = {
     out[variable.name] = text === "" ? text : coerce(text, shapes.get(variable.name));
   }
   return out as E;
+}
+
+/** Options of `openStore()`. */
+export interface OpenStoreOptions {
+  /** Where the workspace is looked for (the nearest directory upwards with a `.tessera/`); default: process.cwd(). */
+  cwd?: string | undefined;
+  /** Where the age identity comes from (TESSERA_AGE_KEY, TESSERA_AGE_KEY_FILE, XDG_CONFIG_HOME, HOME); default: process.env. */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** One-off messages, as `tessera var` prints them on stderr (your age key created, a file updated); default: nowhere. */
+  notice?: ((text: string) => void) | undefined;
+  /** Warnings (`W_…`), each once per opened store; default: formatted, to `notice`. */
+  onWarning?: ((warning: import("./errors.js").Diagnostic) => void) | undefined;
+}
+
+/**
+ * The project's encrypted workspace store, `.tessera/store.age` (what `tessera var` reads and writes):
+ *
+ *   import { openStore } from "tessera-cli";
+ *   const store = await openStore({ cwd: process.cwd(), env: process.env });
+ *   await store.set("STRIPE_KEY", "sk_test_fake"); // locked, signed, atomic, as `tessera var set`
+ *   (await store.get("STRIPE_KEY"))?.reveal();
+ *
+ * Reads need the user's age identity when there is a store (E_STORE_LOCKED without one) and check its
+ * signer (E_STORE_UNTRUSTED); a first write creates the store and, if the user has none, their identity.
+ * Opening reads nothing; each method reads the file as it is then. Loaded on demand: importing the
+ * library loads no cryptography.
+ */
+export async function openStore(
+  options: OpenStoreOptions = {},
+): Promise<import("./workspace/access.js").WorkspaceStore> {
+  const { openWorkspaceStore } = await import("./workspace/access.js");
+  return openWorkspaceStore({
+    cwd: options.cwd ?? process.cwd(),
+    env: options.env ?? process.env,
+    notice: options.notice,
+    onWarning: options.onWarning,
+  });
 }

@@ -47,11 +47,11 @@ export interface Origin {
   layer: LayerId;
   /** Human-readable place: "--secret", "process environment", ".env:3", "tessera.yaml:12 (default)". */
   where: string;
-  file?: string;
-  line?: number;
-  column?: number;
+  file?: string | undefined;
+  line?: number | undefined;
+  column?: number | undefined;
   /** A local file found for every profile (`.env`, `env.yaml`, a base `sources:` file), not for the selected one. */
-  generic?: boolean;
+  generic?: boolean | undefined;
 }
 
 export interface Candidate {
@@ -66,11 +66,11 @@ export interface ValueSource {
   /** How the source is named in "looked in" lists: ".env", "--env-file prod.env", "process environment". */
   label: string;
   /** The source's `name:` in the manifest, for `from:` references. */
-  name?: string;
+  name?: string | undefined;
   /** false for a file that does not exist (it still appears in "looked in" lists). */
   present: boolean;
   /** Why a source that is not present was not read, for "looked in" lists (default: "not found"). */
-  note?: string;
+  note?: string | undefined;
   /** Candidates for `name`, the winner first (a file may set a name twice). */
   lookup(name: string): readonly Candidate[];
   /** Every name defined here (the process environment answers none: it is never enumerated). */
@@ -79,7 +79,7 @@ export interface ValueSource {
    * For a `manifest` source in the list: the position of a profile's manifest values (`profiles.P`),
    * which outrank the workspace store and the generic files. It defines no name itself.
    */
-  profileValues?: string;
+  profileValues?: string | undefined;
 }
 
 /** A source backed by a finished list of candidates (flags, files). */
@@ -90,7 +90,12 @@ export class StaticSource implements ValueSource {
     readonly layer: LayerId,
     readonly label: string,
     candidates: Iterable<Candidate>,
-    options: { name?: string; present?: boolean; lastWins?: boolean; note?: string } = {},
+    options: {
+      name?: string | undefined;
+      present?: boolean | undefined;
+      lastWins?: boolean | undefined;
+      note?: string | undefined;
+    } = {},
   ) {
     this.name = options.name;
     this.present = options.present ?? true;
@@ -103,9 +108,9 @@ export class StaticSource implements ValueSource {
     }
   }
 
-  readonly name?: string;
+  readonly name?: string | undefined;
   readonly present: boolean;
-  readonly note?: string;
+  readonly note?: string | undefined;
 
   lookup(name: string): readonly Candidate[] {
     return this.byName.get(name) ?? [];

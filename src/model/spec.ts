@@ -10,8 +10,8 @@ export type Sensitivity = "secret" | "config";
 /** Where a declared variable's value lives in an external store (used by the providers). */
 export interface FromRef {
   source: string;
-  key?: string;
-  property?: string;
+  key?: string | undefined;
+  property?: string | undefined;
 }
 
 /** The types a declared value may be checked against (issue 12). */
@@ -32,15 +32,15 @@ export type ValueType =
 
 /** What a value must look like: checked before anything runs (E_VALUE_INVALID, never showing the value). */
 export interface ValueShape {
-  type?: ValueType;
-  enum?: string[];
+  type?: ValueType | undefined;
+  enum?: string[] | undefined;
   /** A regular expression, anchored (the whole value must match). */
-  pattern?: string;
-  startsWith?: string;
-  minLength?: number;
-  maxLength?: number;
-  min?: number;
-  max?: number;
+  pattern?: string | undefined;
+  startsWith?: string | undefined;
+  minLength?: number | undefined;
+  maxLength?: number | undefined;
+  min?: number | undefined;
+  max?: number | undefined;
 }
 
 export interface Declaration {
@@ -50,32 +50,32 @@ export interface Declaration {
   lookup: string;
   kind: Sensitivity;
   required: boolean;
-  description?: string;
+  description?: string | undefined;
   /** The manifest's value or default: a template (interpolated), never a secret from a file. */
-  value?: string;
+  value?: string | undefined;
   /**
    * "default" for a declared default, "value" for a config value or a Ploinky expose; "fixed" for a value
    * the manifest's own tool passes last (a Ploinky profile's object-form scalar): it outranks every layer.
    */
-  valueKind?: "default" | "value" | "fixed";
+  valueKind?: "default" | "value" | "fixed" | undefined;
   /**
    * Ploinky `generatedSecret` ("agent") / `sharedGeneratedSecret` ("workspace"): a random value is made once,
    * kept in the workspace store and never printed.
    */
-  generated?: "agent" | "workspace";
+  generated?: "agent" | "workspace" | undefined;
   /**
    * The profile whose section gave `value`: it ranks with that profile's sources, above the workspace
    * store and the generic files (tessera.yaml; a Ploinky profile's default stays a default).
    */
-  valueProfile?: string;
+  valueProfile?: string | undefined;
   /** What the value must look like (`type:`, `enum:`, `pattern:`, …), where the manifest says. */
-  shape?: ValueShape;
+  shape?: ValueShape | undefined;
   /** The name is a pattern (`LLM_MODEL_*`): every matching name the layers define is passed on. */
-  wildcard?: boolean;
-  from?: FromRef;
+  wildcard?: boolean | undefined;
+  from?: FromRef | undefined;
   declaredAt: Location;
   /** Where the value/default text starts, for errors inside it. */
-  valueAt?: Location;
+  valueAt?: Location | undefined;
 }
 
 /** `files`: a directory of one-file secrets (/run/secrets, a Kubernetes secret volume): file name = variable. */
@@ -97,7 +97,7 @@ export type SourceType = FileSourceType | StoreType;
 /** A file Tessera reads values from (never the values themselves in the manifest). */
 export interface FileSource {
   type: FileSourceType;
-  name?: string;
+  name?: string | undefined;
   /** Relative to the manifest's directory. */
   path: string;
   /** When true a missing file is an error; otherwise it is noted and skipped. */
@@ -107,54 +107,56 @@ export interface FileSource {
 
 /** Settings of an external store, as validated by its schema (see manifest/schema.ts). */
 export interface StoreSettings {
-  address?: string;
-  namespace?: string;
-  mount?: string;
-  path?: string;
-  version?: string;
-  caCert?: string;
-  auth?: {
-    method: "token" | "approle" | "kubernetes";
-    tokenEnv?: string;
-    roleId?: string;
-    secretIdEnv?: string;
-    role?: string;
-    path?: string;
-    mountPath?: string;
-    jwtPath?: string;
-  };
-  region?: string;
-  secret?: string;
-  prefix?: string;
-  versionStage?: string;
-  role?: string;
-  recursive?: boolean;
-  decrypt?: boolean;
-  project?: string;
-  vaultUrl?: string;
-  tenantId?: string;
-  endpoint?: string;
+  address?: string | undefined;
+  namespace?: string | undefined;
+  mount?: string | undefined;
+  path?: string | undefined;
+  version?: string | undefined;
+  caCert?: string | undefined;
+  auth?:
+    | {
+        method: "token" | "approle" | "kubernetes";
+        tokenEnv?: string | undefined;
+        roleId?: string | undefined;
+        secretIdEnv?: string | undefined;
+        role?: string | undefined;
+        path?: string | undefined;
+        mountPath?: string | undefined;
+        jwtPath?: string | undefined;
+      }
+    | undefined;
+  region?: string | undefined;
+  secret?: string | undefined;
+  prefix?: string | undefined;
+  versionStage?: string | undefined;
+  role?: string | undefined;
+  recursive?: boolean | undefined;
+  decrypt?: boolean | undefined;
+  project?: string | undefined;
+  vaultUrl?: string | undefined;
+  tenantId?: string | undefined;
+  endpoint?: string | undefined;
   /** 1password */
-  vault?: string;
-  item?: string;
-  account?: string;
+  vault?: string | undefined;
+  item?: string | undefined;
+  account?: string | undefined;
   /** pass */
-  storeDir?: string;
+  storeDir?: string | undefined;
   /** keepassxc */
-  database?: string;
-  group?: string;
-  keyFile?: string;
-  passwordEnv?: string;
+  database?: string | undefined;
+  group?: string | undefined;
+  keyFile?: string | undefined;
+  passwordEnv?: string | undefined;
   /** exec */
-  command?: string[];
+  command?: string[] | undefined;
   /** exec, age-file */
-  format?: string;
+  format?: string | undefined;
   /** dotenvx-file */
-  keysFile?: string;
-  environment?: string;
-  cache?: { maxAge: string };
-  timeout?: string;
-  eso?: { auth?: Record<string, unknown> };
+  keysFile?: string | undefined;
+  environment?: string | undefined;
+  cache?: { maxAge: string } | undefined;
+  timeout?: string | undefined;
+  eso?: { auth?: Record<string, unknown> | undefined } | undefined;
 }
 
 /** An external store (layer 6): fetched by its provider (src/providers/), and served by ESO for the five it knows. */
@@ -179,7 +181,7 @@ export interface ProfileSpec {
   variables: DeclarationPatch[];
   sources: SourceDecl[];
   /** Ploinky: the profile's env replaces the manifest's env entirely. */
-  replacesVariables?: boolean;
+  replacesVariables?: boolean | undefined;
 }
 
 /** A `${VAR}` or env-var name used elsewhere in a Dockfile: it should be declared. */
@@ -202,20 +204,22 @@ export interface Spec {
   profiles: Record<string, ProfileSpec>;
   implicitReferences: ImplicitReference[];
   /** Facts about the service that targets use (name, image, port), where the manifest has them. */
-  service: { name?: string; image?: string; port?: number };
+  service: { name?: string | undefined; image?: string | undefined; port?: number | undefined };
   /**
    * Service facts the manifest writes with `${…}` (Dockrion `agent.name: ${AGENT_NAME}`, `expose.port:
    * ${PORT:-8080}`, a Ploinky `container` with `${VAR}`): the raw text, expanded from the resolution by the
    * targets. When a field is here, the same field of `service` is unset.
    */
-  serviceTemplates?: { name?: string; image?: string; port?: string };
+  serviceTemplates?:
+    | { name?: string | undefined; image?: string | undefined; port?: string | undefined }
+    | undefined;
   /** Profile names the manifest lists as known (`profiles:` entries without a section of their own). */
-  profileNames?: string[];
+  profileNames?: string[] | undefined;
   /** What reading the manifest found worth saying (Ploinky: skipped entries, duplicates), as warnings. */
-  warnings?: import("../errors.js").Diagnostic[];
+  warnings?: import("../errors.js").Diagnostic[] | undefined;
   /** An empty value (`emptyIsUnset`) counts as unset; `blankIsUnset` (Ploinky): a required variable of only whitespace is missing. */
-  emptyIsUnset?: boolean;
-  blankIsUnset?: boolean;
+  emptyIsUnset?: boolean | undefined;
+  blankIsUnset?: boolean | undefined;
 }
 
 /** Declarations and sources in effect for a profile (base + profile overrides). */

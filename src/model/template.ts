@@ -17,9 +17,9 @@ export type Operator = ":-" | "-" | ":?" | "?" | ":+" | "+";
 
 export interface Reference {
   readonly name: string;
-  readonly operator?: Operator;
+  readonly operator?: Operator | undefined;
   /** The default or alternative, or for the `?` forms the error message: a template, evaluated lazily. */
-  readonly argument?: Template;
+  readonly argument?: Template | undefined;
   /** Offset of the `$` in the source text. */
   readonly offset: number;
   /** The source text of the whole expression, e.g. `${DB_PASS:-x}`: may be part of a secret, never print it. */

@@ -13,9 +13,9 @@ export const PRISTINE_KEEP = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", 
 export { TESSERA_CREDENTIALS };
 
 export interface ChildEnvironmentOptions {
-  pristine?: boolean;
+  pristine?: boolean | undefined;
   /** More names not to pass on: the credentials of the manifest's external stores. */
-  strip?: readonly string[];
+  strip?: readonly string[] | undefined;
 }
 
 /** The child's environment: the parent's (or a minimal set) plus every resolved variable. */

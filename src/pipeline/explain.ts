@@ -10,25 +10,25 @@ import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
 export interface Explanation {
   name: string;
   declared: boolean;
-  kind?: "secret" | "config";
+  kind?: "secret" | "config" | undefined;
   /** Declared as config, treated as a secret because its value is built from one. */
-  derived?: boolean;
-  required?: boolean;
-  description?: string;
+  derived?: boolean | undefined;
+  required?: boolean | undefined;
+  description?: string | undefined;
   status: "set" | "missing" | "empty" | "unresolved" | "undeclared";
-  lookup?: string;
-  winner?: OriginJson;
+  lookup?: string | undefined;
+  winner?: OriginJson | undefined;
   shadowed: OriginJson[];
-  fingerprint?: string;
-  dependsOn?: string;
-  declaredAt?: string;
+  fingerprint?: string | undefined;
+  dependsOn?: string | undefined;
+  declaredAt?: string | undefined;
 }
 
 export interface OriginJson {
   layer: string;
   where: string;
-  file?: string;
-  line?: number;
+  file?: string | undefined;
+  line?: number | undefined;
 }
 
 function originJson(origin: Origin): OriginJson {

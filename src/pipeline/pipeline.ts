@@ -48,40 +48,40 @@ export interface PipelineOptions {
   /** The process environment (or any other), read at the entry and passed in. */
   env: Env;
   /** --manifest: a path relative to cwd; else the first of tessera.yaml, Dockfile.yaml, manifest.json in cwd. */
-  manifest?: string;
+  manifest?: string | undefined;
   /** --env: the profile (else TESSERA_ENV from `env`). */
-  profile?: string;
+  profile?: string | undefined;
   /** --secret NAME=VALUE, as typed. */
-  secrets?: readonly string[];
+  secrets?: readonly string[] | undefined;
   /** --values FILE… (relative to cwd). */
-  values?: readonly string[];
+  values?: readonly string[] | undefined;
   /** --env-file FILE… (relative to cwd). */
-  envFiles?: readonly string[];
+  envFiles?: readonly string[] | undefined;
   /** --secrets-dir DIR…: directories of one-file secrets (relative to cwd). */
-  secretsDirs?: readonly string[];
+  secretsDirs?: readonly string[] | undefined;
   /** --empty-is-unset: an empty value does not shadow lower layers. */
-  emptyIsUnset?: boolean;
+  emptyIsUnset?: boolean | undefined;
   /** --strict: W_GENERIC_VALUE and W_DIALECT are errors. */
-  strict?: boolean;
+  strict?: boolean | undefined;
   /** --allow-host-env: trust a manifest from another repository with the host environment. */
-  allowHostEnv?: boolean;
+  allowHostEnv?: boolean | undefined;
   /** --secrets-from: the only external stores used. */
-  secretsFrom?: readonly string[];
+  secretsFrom?: readonly string[] | undefined;
   /** --offline: external stores answer from their caches only. */
-  offline?: boolean;
+  offline?: boolean | undefined;
   /** Parse the manifest in full, bypassing the Spec cache. */
-  noCache?: boolean;
+  noCache?: boolean | undefined;
   /** Leave out variables whose value cannot be computed instead of failing (echo '$NAME'). */
-  deferErrors?: boolean;
+  deferErrors?: boolean | undefined;
   /** false: do not fetch external stores (the external-secrets target: the operator reads them). */
-  external?: boolean;
+  external?: boolean | undefined;
   /** Where a one-off notice goes (a key created for the fetch cache); default: nowhere. */
-  notice?: (text: string) => void;
+  notice?: ((text: string) => void) | undefined;
 }
 
 export interface Resolved {
-  spec?: Spec;
-  profile?: string;
+  spec?: Spec | undefined;
+  profile?: string | undefined;
   resolution: Resolution;
   stack: LayerStack;
   /** The value of any name in the merged scope. */
@@ -95,8 +95,8 @@ export interface Resolved {
 }
 
 export interface Pipeline {
-  readonly spec?: Spec;
-  readonly profile?: string;
+  readonly spec?: Spec | undefined;
+  readonly profile?: string | undefined;
   /** The manifest comes from another repository and --allow-host-env was not given. */
   readonly restricted: boolean;
   /** Gather and resolve (once; later calls return the same result). */
@@ -118,7 +118,7 @@ export interface Pipeline {
   /** Resolve for a target and render its artifacts (data; nothing is written). */
   render<S, O, R>(
     target: RenderTarget<S, O, R>,
-    input: { service: S; withValues?: boolean; options?: O },
+    input: { service: S; withValues?: boolean | undefined; options?: O | undefined },
   ): Promise<R>;
   /** Where each variable (or each of `names`) comes from and what it shadows: never a value. */
   explain(names?: readonly string[]): Promise<Explanation[]>;
@@ -126,18 +126,18 @@ export interface Pipeline {
 
 /** What a target may check before rendering (structural: targets sit above the pipeline). */
 export interface Preparing {
-  name?: string;
+  name?: string | undefined;
   prepare?(input: { resolution: Resolution; spec?: Spec }): Resolution;
   /** The variable names its artifacts can carry (see targets/types.ts Target). */
-  variableNames?: { test(name: string): boolean; rule: string };
+  variableNames?: { test(name: string): boolean; rule: string } | undefined;
 }
 
 export interface RenderTarget<S, O, R> extends Preparing {
   render(
     input: {
       resolution: Resolution;
-      spec?: Spec;
-      stores?: readonly StoreSource[];
+      spec?: Spec | undefined;
+      stores?: readonly StoreSource[] | undefined;
       service: S;
       withValues: boolean;
     },
@@ -214,10 +214,10 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
 }
 
 interface Opened {
-  spec?: Spec;
-  profile?: string;
+  spec?: Spec | undefined;
+  profile?: string | undefined;
   secrets: [string, string][];
-  trust?: Foreign;
+  trust?: Foreign | undefined;
 }
 
 async function resolveAll(options: PipelineOptions, opened: Opened): Promise<Resolved> {

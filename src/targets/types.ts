@@ -24,8 +24,8 @@ export interface Service {
   /** A DNS-1123 label: the container, Deployment and compose service name. */
   name: string;
   image: string;
-  port?: number;
-  namespace?: string;
+  port?: number | undefined;
+  namespace?: string | undefined;
 }
 
 export interface Artifact {
@@ -50,9 +50,9 @@ export interface Rendered {
 
 export interface TargetInput {
   resolution: Resolution;
-  spec?: Spec;
+  spec?: Spec | undefined;
   /** The external stores in effect, fields interpolated (default: the manifest's, as written). */
-  stores?: readonly StoreSource[];
+  stores?: readonly StoreSource[] | undefined;
   service: Service;
   /** Write values into the artifacts (0600 files) instead of templates. */
   withValues: boolean;
@@ -61,17 +61,17 @@ export interface TargetInput {
 /** The render flags, as data: each target says which it reads. */
 export interface RenderOptions {
   /** compose: env-file (default) or files (/run/secrets/<name> and NAME_FILE). */
-  secretsMode?: "env-file" | "files";
+  secretsMode?: "env-file" | "files" | undefined;
   /** kubernetes, external-secrets: envFrom (default) or refs (one secretKeyRef/configMapKeyRef per key). */
-  envStyle?: "envFrom" | "refs";
+  envStyle?: "envFrom" | "refs" | undefined;
   /** kubernetes, external-secrets: also write a kustomization.yaml listing the objects. */
-  kustomize?: boolean;
+  kustomize?: boolean | undefined;
   /** external-secrets: a ClusterSecretStore instead of namespaced SecretStores. */
-  clusterStore?: boolean;
+  clusterStore?: boolean | undefined;
   /** external-secrets: ESO's refresh interval (default 1h). */
-  refreshInterval?: string;
+  refreshInterval?: string | undefined;
   /** kubernetes: the key of the checksum of secret values (a per-user key: the checksum reveals nothing). */
-  checksumKey?: Buffer;
+  checksumKey?: Buffer | undefined;
 }
 
 /** The render options a user sets with a flag. */
@@ -81,7 +81,7 @@ export type RenderOption = Exclude<keyof RenderOptions, "checksumKey">;
 export interface Step {
   argv: string[];
   env: Record<string, string>;
-  input?: string;
+  input?: string | undefined;
 }
 
 /** What `apply` may do to the world, handed in by the command (a fake in tests). */
@@ -133,7 +133,7 @@ export interface Target {
    */
   hostProcess: boolean;
   /** Why --with-values does not apply, where it does not. */
-  noValues?: string;
+  noValues?: string | undefined;
   /** Files with values a --with-values build writes: removed when a build no longer writes them. */
   valueFiles: readonly string[];
   /** The output directory's .gitignore lines (files with values). */
