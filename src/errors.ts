@@ -75,16 +75,16 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 /** A place in a file; line and column are 1-based. */
 export interface Location {
   file: string;
-  line?: number;
-  column?: number;
+  line?: number | undefined;
+  column?: number | undefined;
 }
 
 export interface ErrorOptions {
-  location?: Location;
-  hint?: string;
+  location?: Location | undefined;
+  hint?: string | undefined;
   /** Extra lines printed under the message (never values). */
-  details?: string[];
-  cause?: unknown;
+  details?: string[] | undefined;
+  cause?: unknown | undefined;
 }
 
 const BRAND = Symbol.for("tessera.error");
@@ -142,8 +142,8 @@ export function formatError(error: TesseraError): string {
 export interface Diagnostic {
   code: string;
   message: string;
-  location?: Location;
-  hint?: string;
+  location?: Location | undefined;
+  hint?: string | undefined;
 }
 
 export function formatWarning(diagnostic: Diagnostic): string {

@@ -17,6 +17,7 @@ import { openPipeline as open, type PipelineOptions } from "./pipeline/pipeline.
 import { coerce, declaredShapes } from "./resolve/shape.js";
 
 export {
+  type Diagnostic,
   ERROR_CODES,
   type ErrorCode,
   EXIT,

@@ -48,7 +48,7 @@ export interface DotenvEntry {
   endLine: number;
   span: Span;
   /** Set on entries `withEnvironment` made from a bare key: the value is the environment's. */
-  fromEnvironment?: true;
+  fromEnvironment?: true | undefined;
 }
 
 /** A line holding only `KEY`: Compose takes KEY from the environment. */

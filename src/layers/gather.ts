@@ -46,20 +46,20 @@ import { findWorkspace, storeExists } from "../workspace/workspace.js";
 export interface LayerOptions {
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
-  spec?: Spec;
-  profile?: string;
+  spec?: Spec | undefined;
+  profile?: string | undefined;
   /** --secret NAME=VALUE, in the order given. */
-  secrets?: readonly (readonly [string, string])[];
+  secrets?: readonly (readonly [string, string])[] | undefined;
   /** --values FILE, relative to cwd. */
-  valuesFiles?: readonly string[];
+  valuesFiles?: readonly string[] | undefined;
   /** --env-file FILE, relative to cwd. */
-  envFiles?: readonly string[];
+  envFiles?: readonly string[] | undefined;
   /** The only names the process environment may answer (a manifest from another repository). */
-  hostEnvOnly?: ReadonlySet<string>;
+  hostEnvOnly?: ReadonlySet<string> | undefined;
   /** Where automatic value files are looked for, instead of the manifest's directory (ditto). */
-  autoDir?: string;
+  autoDir?: string | undefined;
   /** --secrets-dir DIR, relative to cwd. */
-  secretsDirs?: readonly string[];
+  secretsDirs?: readonly string[] | undefined;
 }
 
 /** Layers 1–5 gathered, and the external stores (layer 6) still to be asked, with value-file overrides applied. */
@@ -79,10 +79,10 @@ interface FilePlan {
   tier: "named" | "profile" | "generic";
   path: string;
   label: string;
-  name?: string;
+  name?: string | undefined;
   /** A missing file is an error (given on the command line, or declared `required: true`). */
   mustExist: "flag" | "declared" | false;
-  declaredAt?: import("../errors.js").Location;
+  declaredAt?: import("../errors.js").Location | undefined;
 }
 
 /**
@@ -275,7 +275,7 @@ function parentEnvFiles(dir: string): string[] {
 
 /** What the dotenv layer needs besides the file: whose reader also reads it, and the environment for bare keys. */
 interface DotenvContext {
-  kind?: import("../model/spec.js").ManifestKind;
+  kind?: import("../model/spec.js").ManifestKind | undefined;
   /** The process environment as the environment layer answers it (hostEnvOnly applied). */
   lookup: (name: string) => string | undefined;
 }

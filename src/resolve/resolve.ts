@@ -27,27 +27,27 @@ export interface ResolvedVariable {
   /** The declared kind, raised to "secret" when the value is built from a secret (see `derived`). */
   kind: Sensitivity;
   /** Declared as config, but its value reads a secret: so it is treated as one. */
-  derived?: boolean;
+  derived?: boolean | undefined;
   required: boolean;
-  description?: string;
+  description?: string | undefined;
   /**
    * set: has a value (empty only when optional); missing: no layer sets it and there is no default
    * (omitted when optional); empty: required but set to ""; unresolved: refers to a missing required variable.
    */
   status: "set" | "missing" | "empty" | "unresolved";
-  value?: Value;
-  origin?: Origin;
+  value?: Value | undefined;
+  origin?: Origin | undefined;
   /** Every other candidate, in precedence order. */
   shadowed: Origin[];
-  from?: FromRef;
-  declaredAt?: Location;
+  from?: FromRef | undefined;
+  declaredAt?: Location | undefined;
   /** For "unresolved": the required variable its value refers to, which is missing. */
-  dependsOn?: string;
+  dependsOn?: string | undefined;
 }
 
 export interface Resolution {
-  manifest?: { file: string; kind: ManifestKind };
-  profile?: string;
+  manifest?: { file: string; kind: ManifestKind } | undefined;
+  profile?: string | undefined;
   /** Every declared variable, in declaration order; those with a `value` are exported. */
   variables: ResolvedVariable[];
   /** Required variables that are missing, empty, or unresolved (in declaration order). */
@@ -56,22 +56,22 @@ export interface Resolution {
   /** Every place values were looked for, in precedence order (files that do not exist say so). */
   looked: string[];
   /** What each wildcard declaration (`LLM_MODEL_*`) matched. */
-  wildcards?: import("./wildcards.js").WildcardMatch[];
+  wildcards?: import("./wildcards.js").WildcardMatch[] | undefined;
 }
 
 export interface ResolveInput {
-  spec?: Spec;
-  profile?: string;
+  spec?: Spec | undefined;
+  profile?: string | undefined;
   stack: LayerStack;
   /**
    * Do not fail on a variable whose value cannot be computed (a reference to an unset name, a cycle):
    * leave it out, and let `scopeValue` report it if that name is asked for (`tessera echo '$NAME'`).
    */
-  deferErrors?: boolean;
+  deferErrors?: boolean | undefined;
   /** --empty-is-unset: an empty value is no value (it does not shadow lower layers). */
-  emptyIsUnset?: boolean;
+  emptyIsUnset?: boolean | undefined;
   /** The names of the process environment a wildcard declaration may match (none is read here). */
-  hostNames?: Iterable<string>;
+  hostNames?: Iterable<string> | undefined;
 }
 
 export function resolve(input: ResolveInput): Resolution {

@@ -88,6 +88,13 @@ const CONSUMER_ESM = `import {
   type SetOptions,
   type Value,
   type WorkspaceStore,
+  type Diagnostic,
+  type DotenvEntry,
+  gatherLocalLayers,
+  parseDotenv,
+  type Resolution,
+  resolve,
+  TesseraError,
 } from "tessera-cli";
 import type { Env } from "./env.js";
 
@@ -109,6 +116,15 @@ const rendered = await pipeline.render(kubernetes, {
 });
 const paths: string[] = rendered.artifacts.map((artifact) => artifact.path);
 
+// The lower-level functions take their own results back, optional fields and all.
+const { resolution, spec } = await pipeline.resolve();
+const layers = await gatherLocalLayers({ cwd: process.cwd(), env: process.env, spec, profile: maybe, envFiles: undefined });
+const again: Resolution = resolve({ spec, profile: maybe, stack: layers, deferErrors: flag, emptyIsUnset: undefined });
+const parsed = parseDotenv("A=1", ".env");
+const entry: DotenvEntry | undefined = parsed.entries[0];
+const error = new TesseraError("E_USAGE", "an example", { location: { file: "x", line: undefined }, hint: maybe });
+const warning: Diagnostic = { code: "W_EXAMPLE", message: "an example", location: undefined };
+
 const storeOptions: OpenStoreOptions = { cwd: maybe, env: process.env, notice: undefined, onWarning: undefined };
 const store: WorkspaceStore = await openStore(storeOptions);
 const names: string[] = await store.names();
@@ -124,7 +140,7 @@ try {
 } catch (error) {
   if (isTesseraError(error) && error.code === "E_STORE_LOCKED") console.error(error.hint);
 }
-export { child, feature, names, paths, port, removed, text, where };
+export { again, child, entry, error, feature, names, paths, port, removed, resolution, text, warning, where };
 `;
 
 /** The same through require(), against the CommonJS declarations. */
