@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
-import { TesseraError } from "../errors.js";
+import { type Diagnostic, TesseraError } from "../errors.js";
 import { displayPath } from "../files.js";
 import { shellWord } from "../formats/encoders.js";
 import { gitEnvironment } from "../pipeline/child-env.js";
@@ -13,18 +13,24 @@ import {
   serviceFrom,
   type Target,
 } from "../targets/types.js";
-import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type FlagSpecs, type FlagValues, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
+  asksForJson,
   type Context,
   checkLayerFlags,
   enforceRequired,
   type LayerFlags,
+  missingError,
+  missingWarnings,
   noArguments,
   openFromFlags,
+  printJson,
   printWarnings,
   type Resolved,
+  warningJson,
+  withJsonErrors,
 } from "./common.js";
-import { writeOutputs } from "./outputs.js";
+import { type OutputResult, type WrittenFile, writeOutputs } from "./outputs.js";
 
 export const RENDER_FLAGS = {
   target: { type: "string", short: "t", value: "TARGET", help: `one of ${TARGET_NAMES.join(", ")}` },
@@ -77,6 +83,10 @@ export const flags = {
     type: "boolean",
     help: "write the values into artifacts (files of mode 0600, git-ignored)",
   },
+  json: {
+    type: "boolean",
+    help: "print a JSON report on stdout (files written and removed, warnings, to-dos; never values)",
+  },
 } as const satisfies FlagSpecs;
 
 const usage = `tessera build --target ${TARGET_NAMES.join("|")} [options]`;
@@ -121,16 +131,28 @@ export function renderOptions(flags: RenderFlags, context: Context): RenderOptio
   };
 }
 
-/** Resolve and check what a target needs: every required variable, except what the target leaves out. */
+/**
+ * Resolve and check what a target needs: every required variable, except what the target leaves out.
+ * Warnings (and the missing variables --allow-missing-secrets lets through) go to stderr, or into
+ * `report` when one is given (--json).
+ */
 export async function resolveForTarget(
   target: Target,
   options: RenderFlags,
   context: Context,
+  report?: Diagnostic[],
 ): Promise<Resolved> {
   const pipeline = await openFromFlags(options, context, { external: target.fetchesStores });
   const resolved = await pipeline.resolveFor(target);
   if (target.hostProcess && resolved.restricted && resolved.spec)
     refuseSteering(resolved.spec, resolved.profile);
+  if (report) {
+    report.push(...resolved.resolution.warnings);
+    if (resolved.resolution.missing.length && !options["allow-missing-secrets"])
+      throw missingError(resolved.resolution);
+    report.push(...missingWarnings(resolved.resolution));
+    return resolved;
+  }
   printWarnings(resolved.resolution.warnings, context, options.quiet);
   enforceRequired(resolved.resolution, options, context);
   return resolved;
@@ -141,14 +163,16 @@ export function serviceFor(
   options: RenderFlags,
   target: Target,
   context: Context,
-): Service {
+  /** Say nothing on stderr (--json reports the renaming itself). */
+  silent = false,
+): Service & { renamed?: { from: string; to: string } } {
   const service = serviceFrom(
     resolved.spec,
     { name: options.name, image: options.image, namespace: options.namespace },
     target.names,
     resolved,
   );
-  if (service.renamed && !options.quiet)
+  if (service.renamed && !options.quiet && !silent)
     context.stderr(
       `tessera: ${target.name} names must be DNS-1123 labels: the service ${JSON.stringify(service.renamed.from)} is named ${service.renamed.to} there (--name sets it)\n`,
     );
@@ -156,21 +180,38 @@ export function serviceFor(
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  const parsed = parseArgs(argv, flags);
-  const options = parsed.flags;
+  let json = asksForJson(argv);
+  return withJsonErrors(
+    () => json,
+    context,
+    async () => {
+      const parsed = parseArgs(argv, flags);
+      json = parsed.flags.json === true;
+      return build(parsed.flags, parsed.positionals, context);
+    },
+  );
+}
+
+async function build(
+  options: FlagValues<typeof flags>,
+  positionals: readonly string[],
+  context: Context,
+): Promise<number> {
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
+  const json = options.json === true;
   checkLayerFlags(options, context.env);
-  noArguments(parsed.positionals, usage);
+  noArguments(positionals, usage);
   const target = targetNamed(options.target);
   const withValues = options["with-values"] === true;
   if (withValues && target.noValues)
     throw new TesseraError("E_USAGE", `--with-values does not apply to ${target.name}: ${target.noValues}`);
   const renderWith = renderOptions(options, context);
-  const resolved = await resolveForTarget(target, options, context);
-  const service = serviceFor(resolved, options, target, context);
+  const warnings: Diagnostic[] | undefined = json ? [] : undefined;
+  const resolved = await resolveForTarget(target, options, context, warnings);
+  const service = serviceFor(resolved, options, target, context, json);
   const rendered = target.render(
     { resolution: resolved.resolution, spec: resolved.spec, stores: resolved.stores, service, withValues },
     renderWith,
@@ -178,29 +219,81 @@ export async function main(argv: readonly string[], context: Context): Promise<n
 
   const base = resolved.spec?.dir ?? context.cwd;
   const out = options.out ? resolve(context.cwd, options.out) : join(base, "deploy", target.name);
-  const { written, removed } = writeOutputs(
-    context.cwd,
-    out,
-    rendered.artifacts,
-    target,
-    gitEnvironment(context.env),
+  const result = writeOutputs(context.cwd, out, rendered.artifacts, target, gitEnvironment(context.env));
+  const shown = displayPath(context.cwd, out);
+  const again = selectionFlags(options, resolved.profile);
+  const todo = rendered.notes.map((note) =>
+    note.replaceAll("{out}", () => shown).replaceAll("{flags}", () => again),
   );
-  for (const path of written) context.stdout(`${path}\n`);
+  if (json) {
+    printJson(context, {
+      ok: true,
+      command: "build",
+      target: target.name,
+      manifest: resolved.spec?.file ?? null,
+      profile: resolved.profile ?? null,
+      out: shown,
+      withValues,
+      service: serviceJson(service),
+      written: result.files.map(writtenJson),
+      removed: removedJson(result.removed),
+      warnings: [...(warnings ?? []), ...rendered.warnings].map(warningJson),
+      todo: todo.map(todoJson),
+    });
+    return 0;
+  }
+  for (const path of result.written) context.stdout(`${path}\n`);
+  printWarnings(rendered.warnings, context, options.quiet);
   if (!options.quiet) {
-    for (const { path, sensitive } of removed)
+    for (const { path, sensitive } of result.removed)
       context.stderr(
         sensitive
           ? `tessera: removed ${path}: it held values from an earlier --with-values build\n`
           : `tessera: removed ${path}: an earlier build wrote it and this one does not\n`,
       );
-    const shown = displayPath(context.cwd, out);
-    const again = selectionFlags(options, resolved.profile);
-    for (const note of rendered.notes)
-      context.stderr(
-        `tessera: to do: ${note.replaceAll("{out}", () => shown).replaceAll("{flags}", () => again)}\n`,
-      );
+    for (const note of todo) context.stderr(`tessera: to do: ${note}\n`);
   }
   return 0;
+}
+
+/** The role of a file a build writes, in `--json` reports. */
+export type FileRole = "artifact" | "value-file" | "kustomization" | "gitignore" | "record";
+
+function roleOf(file: Pick<WrittenFile, "name" | "kind" | "sensitive">): FileRole {
+  if (file.kind !== "artifact") return file.kind;
+  if (file.sensitive) return "value-file";
+  return file.name === "kustomization.yaml" ? "kustomization" : "artifact";
+}
+
+function writtenJson(file: WrittenFile) {
+  return {
+    path: file.path,
+    role: roleOf(file),
+    values: file.sensitive,
+    mode: file.mode.toString(8).padStart(4, "0"),
+  };
+}
+
+function removedJson(removed: OutputResult["removed"]) {
+  return removed.map(({ path, sensitive }) => ({
+    path,
+    role: sensitive ? "value-file" : "artifact",
+    values: sensitive,
+  }));
+}
+
+/** The service as `--json` reports it: its name (and what the manifest called it), its namespace. */
+export function serviceJson(service: Service & { renamed?: { from: string; to: string } }) {
+  return {
+    name: service.name,
+    namespace: service.namespace ?? null,
+    renamed: service.renamed ?? null,
+  };
+}
+
+/** A to-do in `--json` reports: the sentence the text output prints, and the commands in it, runnable as printed. */
+export function todoJson(note: string): { message: string; commands: string[] } {
+  return { message: note, commands: [...note.matchAll(/`([^`]+)`/g)].map((match) => match[1]!) };
 }
 
 /**

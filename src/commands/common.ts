@@ -1,6 +1,13 @@
 /** What every resolving command shares: flags in, a Resolution out, warnings and missing variables reported. */
 import type { Writable } from "node:stream";
-import { type Diagnostic, formatWarning, TesseraError } from "../errors.js";
+import {
+  type Diagnostic,
+  formatError,
+  formatLocation,
+  formatWarning,
+  isTesseraError,
+  TesseraError,
+} from "../errors.js";
 import {
   openPipeline,
   type Pipeline,
@@ -138,5 +145,78 @@ export function enforceRequired(resolution: Resolution, flags: LayerFlags, conte
       `tessera: warning[W_MISSING_REQUIRED]: required variable ${head} is missing (allowed by --allow-missing-secrets)\n`,
     );
     for (const line of rest) context.stderr(`  ${line}\n`);
+  }
+}
+
+/** The warnings `--allow-missing-secrets` lets through, as diagnostics (what enforceRequired prints). */
+export function missingWarnings(resolution: Resolution): Diagnostic[] {
+  return resolution.missing.map((variable) => {
+    const [head, ...rest] = describeMissing(variable, resolution.looked);
+    const detail = rest.map((line) => line.trim()).join("; ");
+    return {
+      code: "W_MISSING_REQUIRED",
+      message: `required variable ${head} is missing (allowed by --allow-missing-secrets)${detail ? `: ${detail}` : ""}`,
+    };
+  });
+}
+
+/** A warning in a `--json` report: the shape `check --json` prints. */
+export function warningJson(warning: Diagnostic): { code: string; message: string; location: string | null } {
+  return {
+    code: warning.code,
+    message: warning.message,
+    location: warning.location ? formatLocation(warning.location) : null,
+  };
+}
+
+/** One JSON document on stdout. */
+export function printJson(context: Context, value: unknown): void {
+  context.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Whether the command line asks for `--json` (before `--`): for errors raised before it is parsed. */
+export function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/**
+ * Run a command's body; with `--json` (as `json()` says once the flags are parsed), an error becomes
+ * the report `check --json` prints for one, `{ok: false, error: {code, message, location, hint}}` on
+ * stdout, with the message on stderr as usual and the error's own exit code. Never a value: an error
+ * carries names and places only. An internal error is reported so too, then left to the CLI (exit 1).
+ */
+export async function withJsonErrors(
+  json: () => boolean,
+  context: Context,
+  body: () => Promise<number>,
+): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (!json()) throw error;
+    if (isTesseraError(error)) {
+      printJson(context, {
+        ok: false,
+        error: {
+          code: error.code,
+          message: error.message,
+          location: error.location ? formatLocation(error.location) : null,
+          hint: error.hint ?? null,
+        },
+      });
+      context.stderr(`${formatError(error)}\n`);
+      return error.exitCode;
+    }
+    printJson(context, {
+      ok: false,
+      error: {
+        code: "E_INTERNAL",
+        message: error instanceof Error ? error.message : String(error),
+        location: null,
+        hint: "this is a bug in Tessera; TESSERA_DEBUG=1 shows the stack",
+      },
+    });
+    throw error;
   }
 }

@@ -6,8 +6,15 @@
 import { LAYER_TITLES } from "../model/layers.js";
 import type { Explanation, OriginJson } from "../pipeline/explain.js";
 import type { Resolution } from "../resolve/resolve.js";
-import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
-import { type Context, checkLayerFlags, openFromFlags, printWarnings } from "./common.js";
+import { type FlagSpecs, helpText, LAYER_FLAGS, type Parsed, parseArgs } from "./args.js";
+import {
+  asksForJson,
+  type Context,
+  checkLayerFlags,
+  openFromFlags,
+  printWarnings,
+  withJsonErrors,
+} from "./common.js";
 
 export const flags = {
   ...LAYER_FLAGS,
@@ -18,7 +25,20 @@ const usage = "tessera explain [NAME…] [--json] [options]";
 const summary = "show where each variable comes from and what it shadows (never values)";
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  const parsed = parseArgs(argv, flags);
+  // With --json, an error is the JSON report `check --json` prints for one (on stdout, exit code kept).
+  let json = asksForJson(argv);
+  return withJsonErrors(
+    () => json,
+    context,
+    async () => {
+      const parsed = parseArgs(argv, flags);
+      json = parsed.flags.json === true;
+      return explain(parsed, context);
+    },
+  );
+}
+
+async function explain(parsed: Parsed<typeof flags>, context: Context): Promise<number> {
   const options = parsed.flags;
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));

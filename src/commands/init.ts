@@ -7,13 +7,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve as resolvePath } from "node:path";
 import { TesseraError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
+import { displayPath, writeFileAtomic } from "../files.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import { looksSecret } from "../model/sensitivity.js";
 import { type Declaration, ENV_NAME, SCHEMA_URL } from "../model/spec.js";
 import { gitEnvironment } from "../pipeline/child-env.js";
-import { type FlagSpecs, helpText, parseArgs } from "./args.js";
-import { type Context, noArguments } from "./common.js";
+import { type FlagSpecs, type FlagValues, helpText, parseArgs } from "./args.js";
+import { asksForJson, type Context, noArguments, printJson, withJsonErrors } from "./common.js";
 
 export const flags = {
   from: {
@@ -24,6 +24,10 @@ export const flags = {
   },
   force: { type: "boolean", help: "overwrite an existing tessera.yaml" },
   quiet: { type: "boolean", short: "q", help: "print nothing on success" },
+  json: {
+    type: "boolean",
+    help: "print a JSON report on stdout (files written, names found, warnings, to-dos; never values)",
+  },
   help: { type: "boolean", short: "h", help: "show help" },
 } as const satisfies FlagSpecs;
 
@@ -49,15 +53,33 @@ interface Found {
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  const parsed = parseArgs(argv, flags);
-  const options = parsed.flags;
+  let json = asksForJson(argv);
+  return withJsonErrors(
+    () => json,
+    context,
+    async () => {
+      const parsed = parseArgs(argv, flags);
+      json = parsed.flags.json === true;
+      return init(parsed.flags, parsed.positionals, context);
+    },
+  );
+}
+
+const REVIEW = "review the guesses (secret or config, required or optional), then run `tessera check`";
+
+async function init(
+  options: FlagValues<typeof flags>,
+  positionals: readonly string[],
+  context: Context,
+): Promise<number> {
   if (options.help) {
     context.stdout(helpText(usage, summary, flags));
     return 0;
   }
-  noArguments(parsed.positionals, `${usage}: name source files with --from FILE`);
+  noArguments(positionals, `${usage}: name source files with --from FILE`);
   const target = join(context.cwd, "tessera.yaml");
-  if (existsSync(target) && !options.force) {
+  const existed = existsSync(target);
+  if (existed && !options.force) {
     throw new TesseraError("E_OUTPUT_EXISTS", "tessera.yaml already exists", {
       hint: "use --force to replace it",
     });
@@ -78,7 +100,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   }
   const found = new Map<string, Found>();
   const used: string[] = [];
-  const skipped: string[] = [];
+  const skipped: Skipped[] = [];
   for (const input of inputs) {
     if (!existsSync(input)) throw new TesseraError("E_FILE_NOT_FOUND", `${input} not found`);
     used.push(basename(input));
@@ -91,23 +113,67 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   const entries = [...found.values()];
   writeFileAtomic(target, manifestText(entries, used), 0o644);
   const ignored = ensureGitignore(context.cwd);
+  if (options.json) {
+    const tracked = trackedValueFiles(context.cwd, context.env);
+    printJson(context, {
+      ok: true,
+      command: "init",
+      manifest: "tessera.yaml",
+      replaced: existed,
+      sources: inputs.map((input) => displayPath(context.cwd, input)),
+      variables: entries.map((entry) => ({
+        name: entry.name,
+        kind: entry.secret ? "secret" : "config",
+        required: entry.required,
+      })),
+      written: [
+        { path: "tessera.yaml", role: "manifest", values: false, mode: "0644" },
+        ...(ignored.length ? [{ path: ".gitignore", role: "gitignore", values: false, mode: "0644" }] : []),
+      ],
+      removed: [],
+      gitignoreAdded: ignored,
+      skipped: skipped.map(({ path, lines }) => ({ file: displayPath(context.cwd, path), lines })),
+      warnings: tracked.map((file) => ({
+        code: "W_VALUE_FILE_TRACKED",
+        message: trackedMessage(file),
+        location: file,
+      })),
+      todo: [{ message: REVIEW, commands: ["tessera check"] }],
+    });
+    return 0;
+  }
   if (!options.quiet) {
     const secrets = entries.filter((entry) => entry.secret).length;
     context.stderr(
       `tessera: wrote tessera.yaml: ${secrets} secret, ${entries.length - secrets} config (names from ${used.join(", ")})\n` +
         (ignored.length ? `tessera: added to .gitignore: ${ignored.join(" ")}\n` : "") +
         (skipped.length
-          ? `tessera: skipped what assigns no NAME= (a stray value is not a name): ${skipped.join("; ")}\n`
+          ? `tessera: skipped what assigns no NAME= (a stray value is not a name): ${skipped.map(skippedText).join("; ")}\n`
           : "") +
-        "tessera: review the guesses (secret or config, required or optional), then run `tessera check`\n",
+        `tessera: ${REVIEW}\n`,
     );
     for (const file of trackedValueFiles(context.cwd, context.env)) {
-      context.stderr(
-        `tessera: warning[W_VALUE_FILE_TRACKED]: ${file} is tracked by git; remove it from the index with \`git rm --cached ${file}\` (and rotate what it held)\n`,
-      );
+      context.stderr(`tessera: warning[W_VALUE_FILE_TRACKED]: ${trackedMessage(file)}\n`);
     }
   }
   return 0;
+}
+
+function trackedMessage(file: string): string {
+  return `${file} is tracked by git; remove it from the index with \`git rm --cached ${file}\` (and rotate what it held)`;
+}
+
+/** Lines of a value file that assign no NAME= (reported by number, never by content). */
+interface Skipped {
+  /** The file's name, as the text output says it. */
+  file: string;
+  /** Its absolute path. */
+  path: string;
+  lines: number[];
+}
+
+function skippedText({ file, lines }: Skipped): string {
+  return `${file}: line${lines.length === 1 ? "" : "s"} ${lines.join(", ")}`;
 }
 
 /**
@@ -115,7 +181,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
  * a token pasted on a line of its own, or text after a closing quote, is a value that lost its way, and
  * must not become a variable name in a file meant for committing. Such lines are reported by number.
  */
-function fromDotenv(path: string, skipped: string[]): Found[] {
+function fromDotenv(path: string, skipped: Skipped[]): Found[] {
   const text = readFileSync(path, "utf8");
   const parsed = parseDotenv(text, basename(path));
   const lines = text.split(/\r?\n|\r/);
@@ -128,10 +194,7 @@ function fromDotenv(path: string, skipped: string[]): Found[] {
     else rejected.add(entry.line);
   }
   for (const entry of parsed.bare) rejected.add(entry.line);
-  if (rejected.size)
-    skipped.push(
-      `${basename(path)}: line${rejected.size === 1 ? "" : "s"} ${[...rejected].sort((a, b) => a - b).join(", ")}`,
-    );
+  if (rejected.size) skipped.push({ file: basename(path), path, lines: [...rejected].sort((a, b) => a - b) });
   return names.map((name) => ({ name, secret: looksSecret(name), required: true }));
 }
 

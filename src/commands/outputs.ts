@@ -30,6 +30,22 @@ export interface OutputResult {
   written: string[];
   /** Files of an earlier build removed, with whether they held values. */
   removed: { path: string; sensitive: boolean }[];
+  /**
+   * Every file written, for reports: the artifacts (as `written`), then the .gitignore when Tessera's
+   * lines changed it, and the record. `name` is relative to the output directory.
+   */
+  files: WrittenFile[];
+}
+
+export interface WrittenFile {
+  /** As the user would type it. */
+  path: string;
+  /** Relative to the output directory. */
+  name: string;
+  kind: "artifact" | "gitignore" | "record";
+  mode: number;
+  /** Holds values. */
+  sensitive: boolean;
 }
 
 /** What the record lists (undefined: there is no record). */
@@ -164,6 +180,7 @@ export function writeOutputs(
 
   // 3. Write, then remove what an earlier build wrote and this one does not.
   const written: string[] = [];
+  const files: WrittenFile[] = [];
   for (const artifact of artifacts) {
     const path = join(out, artifact.path);
     mkdirSync(dirname(path), { recursive: true, mode: artifact.sensitive ? 0o700 : 0o755 });
@@ -171,7 +188,22 @@ export function writeOutputs(
     if (artifact.sensitive && dirname(path) !== out) chmodSync(dirname(path), 0o700);
     writeFileAtomic(path, artifact.content, artifact.mode);
     written.push(displayPath(cwd, path));
+    files.push({
+      path: displayPath(cwd, path),
+      name: artifact.path,
+      kind: "artifact",
+      mode: artifact.mode,
+      sensitive: artifact.sensitive,
+    });
   }
+  if (ignore !== undefined)
+    files.push({
+      path: displayPath(cwd, ignorePath),
+      name: ".gitignore",
+      kind: "gitignore",
+      mode: 0o644,
+      sensitive: false,
+    });
   const keep = new Set([...names, ...(ignoreOurs && target.ignores.length ? [".gitignore"] : [])]);
   const earlier = record ?? new Set(legacyFiles(out, target.valueFiles));
   const removed: OutputResult["removed"] = [];
@@ -187,7 +219,14 @@ export function writeOutputs(
     removeEmptyParents(out, dirname(path));
   }
   writeFileAtomic(join(out, RECORD), `${RECORD_HEADER}${[...keep].sort().join("\n")}\n`, 0o644);
-  return { written, removed };
+  files.push({
+    path: displayPath(cwd, join(out, RECORD)),
+    name: RECORD,
+    kind: "record",
+    mode: 0o644,
+    sensitive: false,
+  });
+  return { written, removed, files };
 }
 
 /** Files an earlier version wrote into `out` (it kept no record). */
