@@ -145,7 +145,7 @@ export async function resolveForTarget(
   const pipeline = await openFromFlags(options, context, { external: target.fetchesStores });
   const resolved = await pipeline.resolveFor(target);
   if (target.hostProcess && resolved.restricted && resolved.spec)
-    refuseSteering(resolved.spec, resolved.profile);
+    refuseSteering(resolved.spec, resolved.profile, resolved.resolution.variables);
   if (report) {
     report.push(...resolved.resolution.warnings);
     if (resolved.resolution.missing.length && !options["allow-missing-secrets"])

@@ -130,7 +130,8 @@ export async function main(argv: readonly string[], context: Context): Promise<n
   const resolved = await resolveFromFlags(options, context);
   const { resolution } = resolved;
   // What export prints is sourced into a shell on this host.
-  if (resolved.restricted && resolved.spec) refuseSteering(resolved.spec, resolved.profile);
+  if (resolved.restricted && resolved.spec)
+    refuseSteering(resolved.spec, resolved.profile, resolution.variables);
   printWarnings(resolution.warnings, context, options.quiet);
   enforceRequired(resolution, options, context);
   refuseNames(format, resolution, only);

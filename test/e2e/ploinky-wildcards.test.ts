@@ -4,6 +4,9 @@
  * and `explain` says which matched, never their values.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { cleanEnv, project, tessera } from "../helpers.ts";
 import { assertNoValues, parseJson } from "./cli-support.ts";
@@ -58,5 +61,29 @@ describe("Ploinky wildcard env names", () => {
     assert.match(listed.stdout, /^LLM_MODEL_C +set +manifest\.json: matched by LLM_MODEL_\* \(config\)$/m);
     assert.match(listed.stdout, /^OTHER_NAME +set +not used by the manifest$/m);
     assertNoValues([listed.stdout, listed.stderr], ["fake-model-c", "fake-other-name"]);
+  });
+
+  test("a foreign agent's wildcard is judged by the names it matched: run, export and build refuse NODE_OPTIONS", () => {
+    const agent = ".ploinky/repos/demo/agent";
+    const dir = project({
+      [`${agent}/manifest.json`]: JSON.stringify({ container: "node:20", env: ["NODE_*", "OK_VAR"] }),
+      ".env": "NODE_OPTIONS=--require ./fake-evil.cjs\nOK_VAR=fake-ok\n",
+    });
+    // The agent comes from another repository (its own git repository inside the workspace).
+    for (const where of [dir, join(dir, agent)]) {
+      spawnSync("git", ["init", "-q"], { cwd: where });
+    }
+    const manifest = `${agent}/manifest.json`;
+    for (const args of [
+      ["run", "--manifest", manifest, "--", "true"],
+      ["export", "--manifest", manifest],
+      ["build", "-t", "docker", "--manifest", manifest, "--name", "demo"],
+    ]) {
+      const result = tessera(args, { cwd: dir });
+      assert.equal(result.status, 4, `${args[0]}: ${result.stderr}`);
+      assert.match(result.stderr, /E_HOST_VARIABLE\]: .*declares NODE_OPTIONS, which could steer/);
+      assert.equal(result.stdout, "", `${args[0]} printed nothing`);
+    }
+    assert.equal(existsSync(join(dir, agent, "deploy")), false, "no artifact was written");
   });
 });
