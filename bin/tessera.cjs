@@ -15,16 +15,21 @@
  *   cache is used only from a directory and a file that this user owns and no one else can write;
  *   files are written whole (exclusive temporary file, then rename). V8 rejects data that does not
  *   fit this V8 and this source, and then the cache is made again. It holds compiled code, no value.
+ *   A run that writes a cache removes the code caches of other builds, Node versions and architectures
+ *   (never read again), so the directory holds one build's caches, not one per upgrade.
  */
 const {
   closeSync,
   fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } = require("node:fs");
 const { dirname, join } = require("node:path");
@@ -52,7 +57,42 @@ function cachePath() {
   const dir = setting || (base && join(base, "tessera"));
   if (!dir) return undefined;
   const group = process.argv[2] === "run" ? "run" : "cli";
-  return join(dir, `code-${build[1]}-${process.version}-${process.arch}-${group}.bin`);
+  cacheKey = `code-${build[1]}-${process.version}-${process.arch}-`;
+  return join(dir, `${cacheKey}${group}.bin`);
+}
+
+/** What every code cache file of this build, Node and architecture starts with (set by cachePath). */
+let cacheKey;
+
+/** The names this launcher gives code caches (any build), and its temporary files (see writeCache). */
+const CODE_CACHE = /^code-[0-9a-f]{24}-v\d+\.\d+\.\d+[\w.+-]*-(?:run|cli|chunk-[\w-]+)\.bin$/;
+const CODE_TEMP = /^code-[0-9a-f]{24}-v\d+\.\d+\.\d+[\w.+-]*-(?:run|cli|chunk-[\w-]+)\.bin\.\d+\.[0-9a-z]+\.tmp$/;
+
+/**
+ * Remove the code caches of other builds, Node versions and architectures from `dir`, and temporary
+ * files an interrupted write left (older than an hour). Only files named as this launcher names them,
+ * owned by this user, and regular files (a symbolic link is not followed, nor removed). Best effort.
+ */
+function pruneCaches(dir, keep) {
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const temp = CODE_TEMP.test(name);
+    if (!temp && (name.startsWith(keep) || !CODE_CACHE.test(name))) continue;
+    const file = join(dir, name);
+    try {
+      const stat = lstatSync(file);
+      if (!stat.isFile() || (uid !== undefined && stat.uid !== uid)) continue;
+      if (temp && Date.now() - stat.mtimeMs < 3_600_000) continue;
+      unlinkSync(file);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
 }
 
 function readCache(file) {
@@ -71,7 +111,7 @@ function readCache(file) {
 function writeCache(file, data) {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!privateTo(statSync(dir))) return;
+  if (!privateTo(statSync(dir))) return false;
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     writeFileSync(temp, data, { mode: 0o600, flag: "wx" });
@@ -79,6 +119,7 @@ function writeCache(file, data) {
   } catch {
     rmSync(temp, { force: true });
   }
+  return true;
 }
 
 const cacheFile = cachePath();
@@ -86,13 +127,16 @@ const cacheFile = cachePath();
 /** The code caches to write at exit: { cache, script } for each file compiled without a usable one. */
 const toWrite = [];
 function writeCaches() {
+  let wrote = false;
   for (const { cache, script } of toWrite) {
     try {
-      writeCache(cache, script.createCachedData());
+      if (writeCache(cache, script.createCachedData())) wrote = true;
     } catch {
       // the cache is an optimisation only
     }
   }
+  // Only when a cache was written (the first run of a build and command): no directory scan otherwise.
+  if (wrote && cacheKey) pruneCaches(dirname(cacheFile), cacheKey);
 }
 
 /**

@@ -3,6 +3,7 @@
  * every other command is loaded on demand.
  */
 
+import type { FlagSpecs } from "./commands/args.js";
 import type { Context } from "./commands/common.js";
 import { closest, formatError, isTesseraError } from "./errors.js";
 import { VERSION } from "./manifest/load.js";
@@ -10,7 +11,11 @@ import { isRelaying } from "./run/run.js";
 
 interface Command {
   summary: string;
-  load: () => Promise<{ main(argv: readonly string[], context: Context): Promise<number> }>;
+  /** The command's module: its main, and its flag definitions (read by `tessera completion`). */
+  load: () => Promise<{
+    main(argv: readonly string[], context: Context): Promise<number>;
+    flags?: FlagSpecs;
+  }>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -32,7 +37,7 @@ const COMMANDS: Record<string, Command> = {
     load: () => import("./commands/expand.js"),
   },
   build: {
-    summary: "write deployment artifacts: docker, compose, kubernetes, external-secrets",
+    summary: "write deployment artifacts: docker, compose, kubernetes (or k8s), external-secrets",
     load: () => import("./commands/build.js"),
   },
   deploy: {
@@ -73,7 +78,18 @@ const COMMANDS: Record<string, Command> = {
     summary: "compare profiles, live targets or two files by fingerprint, never by value",
     load: () => import("./commands/diff.js"),
   },
+  completion: {
+    summary: "print a completion script for bash, zsh or fish",
+    // The completion command reads this table (every command's flags); it is loaded only when it runs.
+    load: async () => {
+      const module = await import("./commands/completion.js");
+      return { flags: module.flags, main: (argv, context) => module.completion(argv, context, COMMANDS) };
+    },
+  },
 };
+
+/** The options `tessera` itself takes, before any command. */
+const TOP_OPTIONS = ["--help", "-h", "--version", "-V", "-v"];
 
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
@@ -120,12 +136,12 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     if (topic) return (await topic.load()).main(["--help"], context);
     return unknownCommand(rest[0], context);
   }
-  if (name === "version" || name === "--version" || name === "-V") {
+  if (name === "version" || name === "--version" || name === "-V" || name === "-v") {
     context.stdout(`${VERSION}\n`);
     return 0;
   }
   const command = COMMANDS[name];
-  if (!command) return unknownCommand(name, context);
+  if (!command) return name.startsWith("-") ? unknownOption(name, context) : unknownCommand(name, context);
   return (await command.load()).main(rest, context);
 }
 
@@ -133,6 +149,15 @@ function unknownCommand(name: string, context: Context): number {
   const suggestion = closest(name, Object.keys(COMMANDS));
   context.stderr(
     `tessera: error[E_USAGE]: unknown command ${JSON.stringify(name)}\n  hint: ${suggestion ? `did you mean \`tessera ${suggestion}\`?` : "see `tessera help`"}\n`,
+  );
+  return 2;
+}
+
+function unknownOption(name: string, context: Context): number {
+  const given = name.split("=")[0]!;
+  const suggestion = given.length > 2 ? closest(given, TOP_OPTIONS) : undefined;
+  context.stderr(
+    `tessera: error[E_USAGE]: unknown option ${given}\n  hint: ${suggestion ? `did you mean ${suggestion}?` : `tessera takes ${TOP_OPTIONS.join(", ")} before a command; \`tessera <command> --help\` lists a command's options`}\n`,
   );
   return 2;
 }

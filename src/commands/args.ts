@@ -114,11 +114,30 @@ export function parseArgs<const S extends FlagSpecs>(
   return { flags: flags as FlagValues<S>, positionals };
 }
 
+/**
+ * An unknown option: the option meant when one is close (`--jsn` → `--json`, `--dry` → `--dry-run`,
+ * `-T` → `-t`, `-json` → `--json`), else this command's options, so the hint always answers.
+ */
 function unknownFlag(arg: string, specs: FlagSpecs): TesseraError {
-  const name = arg.replace(/^-+/, "").split("=")[0]!;
-  const suggestion = closest(name, Object.keys(specs));
-  return new TesseraError("E_USAGE", `unknown option ${arg.split("=")[0]}`, {
-    hint: suggestion ? `did you mean --${suggestion}?` : "see `tessera help`",
+  const given = arg.split("=")[0]!;
+  const name = given.replace(/^-+/, "");
+  const longs = Object.keys(specs);
+  let suggestion: string | undefined;
+  if (!given.startsWith("--")) {
+    const letter = name.slice(0, 1);
+    const other = letter === letter.toLowerCase() ? letter.toUpperCase() : letter.toLowerCase();
+    const short = longs.find((long) => specs[long]!.short === other);
+    if (short) suggestion = `-${other}`;
+  }
+  if (!suggestion && name.length > 1) {
+    const prefixed = longs.filter((long) => long.startsWith(name));
+    const long = closest(name, longs) ?? (prefixed.length === 1 ? prefixed[0] : undefined);
+    if (long) suggestion = `--${long}`;
+  }
+  return new TesseraError("E_USAGE", `unknown option ${given}`, {
+    hint: suggestion
+      ? `did you mean ${suggestion}?`
+      : `valid options: ${longs.map((long) => `--${long}`).join(", ")}`,
   });
 }
 

@@ -5,7 +5,17 @@
  * the cache falls back to the full parse. Only valid manifests are cached, only in a directory and a
  * file that this user owns and nobody else can write (a cached Spec steers resolution).
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { errnoCode, TesseraError } from "../errors.js";
 import { displayPath, ownedPrivately, privateDirectory, writeFileAtomic } from "../files.js";
@@ -117,14 +127,22 @@ interface CacheEntry {
   spec: Spec;
 }
 
+/** At most this many Spec cache entries are kept; writing one more removes the least recently used. */
+export const SPEC_CACHE_LIMIT = 200;
+const DAY = 86_400_000;
+
 function readCache(path: string, text: string): Spec | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, "r");
-    if (!ownedPrivately(fstatSync(fd))) return undefined;
+    const stat = fstatSync(fd);
+    if (!ownedPrivately(stat)) return undefined;
     const entry: unknown = JSON.parse(readFileSync(fd, "utf8"));
-    if (isRecord(entry) && entry.version === VERSION && entry.source === text && plausibleSpec(entry.spec))
+    if (isRecord(entry) && entry.version === VERSION && entry.source === text && plausibleSpec(entry.spec)) {
+      // Its modification time says when it was last used (for pruning), to the day: at most one touch a day.
+      if (Date.now() - stat.mtimeMs > DAY) touch(fd);
       return entry.spec;
+    }
   } catch {
     // a missing or damaged cache entry means a full parse
   } finally {
@@ -163,11 +181,71 @@ function plausibleSpec(spec: unknown): spec is Spec {
   );
 }
 
+function touch(fd: number): void {
+  try {
+    const now = new Date();
+    futimesSync(fd, now, now);
+  } catch {
+    // the entry is only pruned sooner
+  }
+}
+
 function writeCache(path: string, text: string, spec: Spec): void {
   try {
     if (!privateDirectory(dirname(path))) return;
     writeFileAtomic(path, JSON.stringify({ version: VERSION, source: text, spec } satisfies CacheEntry));
   } catch {
     // the cache is an optimisation; a read-only home directory must not break anything
+    return;
   }
+  pruneSpecCache(dirname(path));
+}
+
+/** The names cachePath gives Spec cache entries, and writeFileAtomic's temporary files for them. */
+const SPEC_ENTRY = /^spec-[0-9a-f]{16}\.json$/;
+const SPEC_TEMP = /^\.spec-[0-9a-f]{16}\.json\.\d+\.[0-9a-z]+\.tmp$/;
+
+/**
+ * Keep the Spec cache bounded: past SPEC_CACHE_LIMIT entries, the least recently used go (by modification
+ * time, which a read refreshes daily), with temporary files an interrupted write left (older than an
+ * hour). Run only after writing a new entry, never on a cache hit. Only names this code gives, only
+ * regular files this user owns (a symbolic link is neither followed nor removed); failures are ignored.
+ */
+export function pruneSpecCache(dir: string, limit = SPEC_CACHE_LIMIT): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const entries = names.filter((name) => SPEC_ENTRY.test(name));
+  const temps = names.filter((name) => SPEC_TEMP.test(name));
+  if (entries.length <= limit && temps.length === 0) return;
+  const now = Date.now();
+  const mine = (name: string) => {
+    try {
+      const stat = lstatSync(join(dir, name));
+      // A regular file owned by this user (its mode does not matter here), else left alone.
+      return stat.isFile() && ownedPrivately({ uid: stat.uid, mode: 0 }) ? stat.mtimeMs : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const remove = (name: string) => {
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // gone already
+    }
+  };
+  for (const name of temps) {
+    const mtime = mine(name);
+    if (mtime !== undefined && now - mtime > 3_600_000) remove(name);
+  }
+  if (entries.length <= limit) return;
+  const dated = entries
+    .map((name) => [name, mine(name)] as const)
+    .filter((entry): entry is readonly [string, number] => entry[1] !== undefined)
+    .sort((a, b) => a[1] - b[1]);
+  for (const [name] of dated.slice(0, Math.max(0, dated.length - limit))) remove(name);
 }
