@@ -34,7 +34,7 @@ import {
   valueEntry,
 } from "../pipeline/diff.js";
 import type { Resolved } from "../pipeline/pipeline.js";
-import { targetNamed } from "../targets/catalog.js";
+import { canonicalTarget, targetNamed } from "../targets/catalog.js";
 import { composeProjectName } from "../targets/compose.js";
 import { objectNames } from "../targets/kubernetes.js";
 import { missingTool, type Service, serviceFrom, splitVariables, type Target } from "../targets/types.js";
@@ -328,11 +328,12 @@ async function liveDiff(
   });
 }
 
-function liveTarget(name: string): Target {
+function liveTarget(given: string): Target {
+  const name = canonicalTarget(given);
   if (name !== "kubernetes" && name !== "docker" && name !== "compose")
     throw new TesseraError(
       "E_USAGE",
-      `--live takes kubernetes, docker or compose, not ${JSON.stringify(name)}`,
+      `--live takes kubernetes (k8s), docker or compose, not ${JSON.stringify(given)}`,
     );
   return targetNamed(name);
 }

@@ -289,7 +289,7 @@ describe("diff --live (stand-in kubectl and docker)", () => {
     assertNoValues([result.stdout, result.stderr], VALUES);
   });
 
-  test("kubernetes: the same keys and values exit 0; --namespace and --name choose the objects", () => {
+  test("kubernetes (named k8s): the same keys and values exit 0; --namespace and --name choose the objects", () => {
     const dir = shop();
     const secret = {
       ...SECRET,
@@ -302,18 +302,7 @@ describe("diff --live (stand-in kubectl and docker)", () => {
       `case "$2" in secret) ${printJson(secret)} ;; configmap) ${printJson(config)} ;; esac`,
     );
     const result = tessera(
-      [
-        "diff",
-        "--live",
-        "kubernetes",
-        "--env",
-        "production",
-        "--name",
-        "web",
-        "--namespace",
-        "shop-prod",
-        "--json",
-      ],
+      ["diff", "--live", "k8s", "--env", "production", "--name", "web", "--namespace", "shop-prod", "--json"],
       { cwd: dir, env: { PATH: kubectl.path } },
     );
     assert.equal(result.status, 0, result.stdout + result.stderr);

@@ -75,7 +75,8 @@ describe("the target catalog", () => {
     assert.deepEqual(TARGET_NAMES, ["docker", "compose", "kubernetes", "external-secrets"]);
     assert.equal(new Set(TARGET_NAMES).size, TARGETS.length);
     for (const name of TARGET_NAMES) assert.equal(targetNamed(name).name, name);
-    for (const bad of [undefined, "", "k8s"]) {
+    assert.equal(targetNamed("k8s").name, "kubernetes", "k8s is an alias of kubernetes");
+    for (const bad of [undefined, "", "k8", "kube"]) {
       assert.throws(
         () => targetNamed(bad),
         (error) =>
