@@ -78,6 +78,8 @@ export {
   type ShapeProblem,
 } from "./resolve/shape.js";
 export { type RunChildOptions, runChild } from "./run/run.js";
+export type { BuildResult, NamedService } from "./targets/build.js";
+export type { OutputResult, WrittenFile } from "./targets/outputs.js";
 export type { Artifact, Rendered, RenderOptions, Service, Target } from "./targets/types.js";
 export type { SetOptions, StoreInput, WorkspaceStore } from "./workspace/access.js";
 
@@ -206,5 +208,62 @@ export async function openStore(
     env: options.env ?? process.env,
     notice: options.notice,
     onWarning: options.onWarning,
+  });
+}
+
+/** Options of `build()`: those of `load()` (the layers), the target, and `tessera build`'s options. */
+export interface BuildOptions extends Omit<LoadOptions, "external" | "deferErrors"> {
+  /** A target of `tessera build --target`: docker, compose, kubernetes, external-secrets. */
+  target: string;
+  /** The output directory, relative to `cwd`; default: deploy/<target>/ beside the manifest. */
+  out?: string | undefined;
+  /** Write the values into the artifacts (files of mode 0600, only where git ignores them), as --with-values. */
+  withValues?: boolean | undefined;
+  /** The service's name, image and namespace, in place of the manifest's (--name, --image, --namespace). */
+  service?:
+    | { name?: string | undefined; image?: string | undefined; namespace?: string | undefined }
+    | undefined;
+  /** The render options each target reads (--secrets-mode, --env-style, --kustomize, --cluster-store, --refresh-interval). */
+  render?: Omit<import("./targets/types.js").RenderOptions, "checksumKey"> | undefined;
+  /** Return missing required variables in `missing` instead of throwing E_MISSING_REQUIRED (--allow-missing-secrets). */
+  allowMissingSecrets?: boolean | undefined;
+}
+
+/**
+ * What `tessera build` does, as a function: resolve for a target, render its artifacts and write them,
+ * with the same safety. Only files Tessera wrote are replaced (`.tessera-outputs` lists them; anything
+ * else is E_OUTPUT_EXISTS before a byte is written), files an earlier build wrote and this one does not
+ * are removed, and value files (`withValues`) are written 0600 and only where git ignores them
+ * (E_OUTPUT_NOT_IGNORED).
+ *
+ *   import { build } from "tessera-cli";
+ *   const { written, notes } = await build({ target: "kubernetes", profile: "production" });
+ *
+ * Nothing is printed: warnings come back in `warnings`, what is still to do in `notes`. Throws the CLI's
+ * errors (E_MISSING_REQUIRED, E_USAGE for an unknown target, …), naming files and variables, never
+ * values. Loaded on demand: importing the library loads no target.
+ */
+export async function build(options: BuildOptions): Promise<import("./targets/build.js").BuildResult> {
+  const { target: name, out, withValues, service, render, allowMissingSecrets, ...layers } = options;
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const { targetNamed } = await import("./targets/catalog.js");
+  const { buildTarget, checkBuild } = await import("./targets/build.js");
+  const { fingerprintKey } = await import("./crypto/fingerprint.js");
+  const target = targetNamed(name);
+  // Refused before anything is read, as the CLI does.
+  checkBuild(target, withValues === true, render ?? {});
+  const pipeline = await open({ ...layers, cwd, env, external: target.fetchesStores });
+  return buildTarget({
+    pipeline,
+    target,
+    cwd,
+    env,
+    out,
+    withValues: withValues === true,
+    service: service ?? {},
+    options: { ...render, checksumKey: fingerprintKey(env) },
+    allowMissing: allowMissingSecrets,
+    selection: layers,
   });
 }

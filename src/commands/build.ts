@@ -1,18 +1,18 @@
-import { join, resolve } from "node:path";
 import { fingerprintKey } from "../crypto/fingerprint.js";
-import { type Diagnostic, TesseraError } from "../errors.js";
-import { displayPath } from "../files.js";
-import { shellWord } from "../formats/encoders.js";
-import { gitEnvironment } from "../pipeline/child-env.js";
-import { refuseSteering } from "../pipeline/trust.js";
-import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
+import type { Diagnostic } from "../errors.js";
+import { missingError, missingWarnings } from "../pipeline/missing.js";
 import {
-  type RenderOption,
-  type RenderOptions,
-  type Service,
-  serviceFrom,
-  type Target,
-} from "../targets/types.js";
+  buildTarget,
+  choice,
+  ENV_STYLES,
+  type NamedService,
+  refuseValues,
+  resolveTarget,
+  SECRETS_MODES,
+} from "../targets/build.js";
+import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
+import type { OutputResult, WrittenFile } from "../targets/outputs.js";
+import { type RenderOption, type RenderOptions, serviceFrom, type Target } from "../targets/types.js";
 import { type FlagSpecs, type FlagValues, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
   asksForJson,
@@ -20,8 +20,6 @@ import {
   checkLayerFlags,
   enforceRequired,
   type LayerFlags,
-  missingError,
-  missingWarnings,
   noArguments,
   openFromFlags,
   printJson,
@@ -30,7 +28,6 @@ import {
   warningJson,
   withJsonErrors,
 } from "./common.js";
-import { type OutputResult, type WrittenFile, writeOutputs } from "./outputs.js";
 
 export const RENDER_FLAGS = {
   target: { type: "string", short: "t", value: "TARGET", help: `one of ${TARGET_NAMES.join(", ")}` },
@@ -104,26 +101,11 @@ export interface RenderFlags extends LayerFlags {
   "refresh-interval"?: string;
 }
 
-function choice<T extends string>(
-  value: string | undefined,
-  options: readonly T[],
-  flag: string,
-): T | undefined {
-  if (value === undefined) return undefined;
-  const known = options.find((option) => option === value);
-  if (known === undefined)
-    throw new TesseraError(
-      "E_USAGE",
-      `--${flag} takes ${options.join(" or ")}, not ${JSON.stringify(value)}`,
-    );
-  return known;
-}
-
 /** The render flags as the targets' options. */
 export function renderOptions(flags: RenderFlags, context: Context): RenderOptions {
   return {
-    secretsMode: choice(flags["secrets-mode"], ["env-file", "files"] as const, "secrets-mode"),
-    envStyle: choice(flags["env-style"], ["envFrom", "refs"] as const, "env-style"),
+    secretsMode: choice(flags["secrets-mode"], SECRETS_MODES, "--secrets-mode"),
+    envStyle: choice(flags["env-style"], ENV_STYLES, "--env-style"),
     kustomize: flags.kustomize,
     clusterStore: flags["cluster-store"],
     refreshInterval: flags["refresh-interval"],
@@ -143,19 +125,27 @@ export async function resolveForTarget(
   report?: Diagnostic[],
 ): Promise<Resolved> {
   const pipeline = await openFromFlags(options, context, { external: target.fetchesStores });
-  const resolved = await pipeline.resolveFor(target);
-  if (target.hostProcess && resolved.restricted && resolved.spec)
-    refuseSteering(resolved.spec, resolved.profile, resolved.resolution.variables);
+  const resolved = await resolveTarget(pipeline, target);
+  reportResolved(resolved, options, context, report);
+  return resolved;
+}
+
+/** The resolution's warnings and missing variables: printed, or into `report` (--json; missing ones refused there unless allowed). */
+function reportResolved(
+  resolved: Resolved,
+  options: RenderFlags,
+  context: Context,
+  report?: Diagnostic[],
+): void {
   if (report) {
     report.push(...resolved.resolution.warnings);
     if (resolved.resolution.missing.length && !options["allow-missing-secrets"])
       throw missingError(resolved.resolution);
     report.push(...missingWarnings(resolved.resolution));
-    return resolved;
+    return;
   }
   printWarnings(resolved.resolution.warnings, context, options.quiet);
   enforceRequired(resolved.resolution, options, context);
-  return resolved;
 }
 
 export function serviceFor(
@@ -165,18 +155,22 @@ export function serviceFor(
   context: Context,
   /** Say nothing on stderr (--json reports the renaming itself). */
   silent = false,
-): Service & { renamed?: { from: string; to: string } } {
+): NamedService {
   const service = serviceFrom(
     resolved.spec,
     { name: options.name, image: options.image, namespace: options.namespace },
     target.names,
     resolved,
   );
-  if (service.renamed && !options.quiet && !silent)
+  if (!silent) noticeRenamed(service, target, options, context);
+  return service;
+}
+
+function noticeRenamed(service: NamedService, target: Target, options: RenderFlags, context: Context): void {
+  if (service.renamed && !options.quiet)
     context.stderr(
       `tessera: ${target.name} names must be DNS-1123 labels: the service ${JSON.stringify(service.renamed.from)} is named ${service.renamed.to} there (--name sets it)\n`,
     );
-  return service;
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
@@ -206,44 +200,56 @@ async function build(
   noArguments(positionals, usage);
   const target = targetNamed(options.target);
   const withValues = options["with-values"] === true;
-  if (withValues && target.noValues)
-    throw new TesseraError("E_USAGE", `--with-values does not apply to ${target.name}: ${target.noValues}`);
+  refuseValues(target, withValues);
   const renderWith = renderOptions(options, context);
-  const warnings: Diagnostic[] | undefined = json ? [] : undefined;
-  const resolved = await resolveForTarget(target, options, context, warnings);
-  const service = serviceFor(resolved, options, target, context, json);
-  const rendered = target.render(
-    { resolution: resolved.resolution, spec: resolved.spec, stores: resolved.stores, service, withValues },
-    renderWith,
-  );
-
-  const base = resolved.spec?.dir ?? context.cwd;
-  const out = options.out ? resolve(context.cwd, options.out) : join(base, "deploy", target.name);
-  const result = writeOutputs(context.cwd, out, rendered.artifacts, target, gitEnvironment(context.env));
-  const shown = displayPath(context.cwd, out);
-  const again = selectionFlags(options, resolved.profile);
-  const todo = rendered.notes.map((note) =>
-    note.replaceAll("{out}", () => shown).replaceAll("{flags}", () => again),
-  );
+  const pipeline = await openFromFlags(options, context, { external: target.fetchesStores });
+  // Without --json, the resolution's warnings (and the missing variables allowed) are printed as soon
+  // as they are known, and the renaming when the service is named: before any later error.
+  let printed = 0;
+  const result = await buildTarget({
+    pipeline,
+    target,
+    cwd: context.cwd,
+    env: context.env,
+    out: options.out ? options.out : undefined,
+    withValues,
+    service: { name: options.name, image: options.image, namespace: options.namespace },
+    options: renderWith,
+    allowMissing: options["allow-missing-secrets"],
+    selection: {
+      manifest: options.manifest,
+      values: options.values,
+      envFiles: options["env-file"],
+      secretsFrom: options["secrets-from"],
+      allowHostEnv: options["allow-host-env"],
+    },
+    onResolved: json
+      ? undefined
+      : (resolved) => {
+          reportResolved(resolved, options, context);
+          printed = resolved.resolution.warnings.length + resolved.resolution.missing.length;
+        },
+    onService: json ? undefined : (service) => noticeRenamed(service, target, options, context),
+  });
   if (json) {
     printJson(context, {
       ok: true,
       command: "build",
-      target: target.name,
-      manifest: resolved.spec?.file ?? null,
-      profile: resolved.profile ?? null,
-      out: shown,
+      target: result.target,
+      manifest: result.manifest ?? null,
+      profile: result.profile ?? null,
+      out: result.out,
       withValues,
-      service: serviceJson(service),
+      service: serviceJson(result.service),
       written: result.files.map(writtenJson),
       removed: removedJson(result.removed),
-      warnings: [...(warnings ?? []), ...rendered.warnings].map(warningJson),
-      todo: todo.map(todoJson),
+      warnings: result.warnings.map(warningJson),
+      todo: result.notes.map(todoJson),
     });
     return 0;
   }
   for (const path of result.written) context.stdout(`${path}\n`);
-  printWarnings(rendered.warnings, context, options.quiet);
+  printWarnings(result.warnings.slice(printed), context, options.quiet);
   if (!options.quiet) {
     for (const { path, sensitive } of result.removed)
       context.stderr(
@@ -251,7 +257,7 @@ async function build(
           ? `tessera: removed ${path}: it held values from an earlier --with-values build\n`
           : `tessera: removed ${path}: an earlier build wrote it and this one does not\n`,
       );
-    for (const note of todo) context.stderr(`tessera: to do: ${note}\n`);
+    for (const note of result.notes) context.stderr(`tessera: to do: ${note}\n`);
   }
   return 0;
 }
@@ -283,7 +289,7 @@ function removedJson(removed: OutputResult["removed"]) {
 }
 
 /** The service as `--json` reports it: its name (and what the manifest called it), its namespace. */
-export function serviceJson(service: Service & { renamed?: { from: string; to: string } }) {
+export function serviceJson(service: NamedService) {
   return {
     name: service.name,
     namespace: service.namespace ?? null,
@@ -294,19 +300,4 @@ export function serviceJson(service: Service & { renamed?: { from: string; to: s
 /** A to-do in `--json` reports: the sentence the text output prints, and the commands in it, runnable as printed. */
 export function todoJson(note: string): { message: string; commands: string[] } {
   return { message: note, commands: [...note.matchAll(/`([^`]+)`/g)].map((match) => match[1]!) };
-}
-
-/**
- * The options that chose this build's values, for a to-do command that must resolve the same ones:
- * ` --env production --manifest agent/Dockfile.yaml`, shell-quoted (empty when there are none).
- */
-export function selectionFlags(options: LayerFlags, profile: string | undefined): string {
-  const words: string[] = [];
-  if (profile) words.push("--env", profile);
-  if (options.manifest) words.push("--manifest", options.manifest);
-  for (const file of options.values ?? []) words.push("--values", file);
-  for (const file of options["env-file"] ?? []) words.push("--env-file", file);
-  for (const name of options["secrets-from"] ?? []) words.push("--secrets-from", name);
-  if (options["allow-host-env"]) words.push("--allow-host-env");
-  return words.map((word) => ` ${shellWord(word)}`).join("");
 }

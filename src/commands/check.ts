@@ -2,23 +2,24 @@
  * tessera check [--env P] [--strict] [--json]: validate the manifest (in full, never from the cache)
  * and the resolution. A short summary on stderr, or JSON on stdout; never values.
  */
-import { type Diagnostic, formatError, formatLocation, isTesseraError, TesseraError } from "../errors.js";
+import { type Diagnostic, formatError, formatLocation, TesseraError } from "../errors.js";
 import { findManifest, MANIFEST_NAMES } from "../manifest/load.js";
 import { ENV_NAME, type ImplicitReference } from "../model/spec.js";
 import { type Lookup, parseTemplate, render } from "../model/template.js";
+import { describeMissing, missingError } from "../pipeline/missing.js";
 import type { Resolved } from "../pipeline/pipeline.js";
 import type { Resolution } from "../resolve/resolve.js";
 import { InvalidValuesError } from "../resolve/shape.js";
 import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
 import {
+  asksForJson,
   type Context,
   checkLayerFlags,
-  describeMissing,
   type LayerFlags,
-  missingError,
   noArguments,
   printWarnings,
   resolveFromFlags,
+  withJsonErrors,
 } from "./common.js";
 
 export const flags = {
@@ -34,38 +35,24 @@ const usage = "tessera check [--env P] [--strict] [--json] [options]";
 const summary = "validate the manifest and the resolution";
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  const parsed = parseArgs(argv, flags);
-  const options = parsed.flags;
-  if (options.help) {
-    context.stdout(helpText(usage, summary, flags));
-    return 0;
-  }
-  checkLayerFlags(options, context.env);
-  noArguments(parsed.positionals, `${usage} (the manifest is given with --manifest FILE)`);
-  try {
-    return await check(options, context);
-  } catch (error) {
-    if (options.json && isTesseraError(error)) {
-      context.stdout(
-        `${JSON.stringify(
-          {
-            ok: false,
-            error: {
-              code: error.code,
-              message: error.message,
-              location: error.location ? formatLocation(error.location) : null,
-              hint: error.hint ?? null,
-            },
-          },
-          null,
-          2,
-        )}\n`,
-      );
-      context.stderr(`${formatError(error)}\n`);
-      return error.exitCode;
-    }
-    throw error;
-  }
+  // With --json, every error is the JSON report below (on stdout, exit code kept): a usage error too.
+  let json = asksForJson(argv);
+  return withJsonErrors(
+    () => json,
+    context,
+    async () => {
+      const parsed = parseArgs(argv, flags);
+      const options = parsed.flags;
+      json = options.json === true;
+      if (options.help) {
+        context.stdout(helpText(usage, summary, flags));
+        return 0;
+      }
+      checkLayerFlags(options, context.env);
+      noArguments(parsed.positionals, `${usage} (the manifest is given with --manifest FILE)`);
+      return check(options, context);
+    },
+  );
 }
 
 async function check(

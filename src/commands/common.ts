@@ -8,6 +8,7 @@ import {
   isTesseraError,
   TesseraError,
 } from "../errors.js";
+import { describeMissing, missingError } from "../pipeline/missing.js";
 import {
   openPipeline,
   type Pipeline,
@@ -16,7 +17,7 @@ import {
   profileFrom,
   type Resolved,
 } from "../pipeline/pipeline.js";
-import type { Resolution, ResolvedVariable } from "../resolve/resolve.js";
+import type { Resolution } from "../resolve/resolve.js";
 
 export type { Resolved } from "../pipeline/pipeline.js";
 
@@ -100,40 +101,6 @@ export function printWarnings(warnings: readonly Diagnostic[], context: Context,
   for (const warning of warnings) context.stderr(`${formatWarning(warning)}\n`);
 }
 
-/** Describe why a required variable is not satisfied (never its value): a headline and detail lines. */
-export function describeMissing(variable: ResolvedVariable, looked: readonly string[]): string[] {
-  const lookedUpAs = variable.lookup !== variable.name ? ` (looked up as ${variable.lookup})` : "";
-  const head = `${variable.name}${lookedUpAs}${variable.description ? ` — ${variable.description}` : ""}`;
-  if (variable.status === "empty" && variable.origin) {
-    const shadowed = variable.shadowed.length
-      ? ` (shadowing ${variable.shadowed.map((origin) => origin.where).join(", ")})`
-      : "";
-    return [head, `  set to an empty value by ${variable.origin.where}${shadowed}`];
-  }
-  if (variable.status === "unresolved") {
-    return [
-      head,
-      `  its value (${variable.origin?.where}) refers to ${variable.dependsOn}, which is missing`,
-    ];
-  }
-  return [head, `  looked in: ${looked.join(", ")}, manifest default (none)`];
-}
-
-export function missingError(resolution: Resolution): TesseraError {
-  const names = resolution.missing.map((variable) => variable.name);
-  const details = resolution.missing.flatMap((variable) => describeMissing(variable, resolution.looked));
-  const allEmpty = resolution.missing.every((variable) => variable.status === "empty");
-  const what = allEmpty ? "empty" : "missing";
-  return new TesseraError(
-    "E_MISSING_REQUIRED",
-    `${names.length === 1 ? "a required variable is" : `${names.length} required variables are`} ${what}: ${names.join(", ")}`,
-    {
-      details,
-      hint: "set them in a git-ignored .env or env.yaml, in the environment, or with --secret NAME=VALUE; --allow-missing-secrets turns this into a warning",
-    },
-  );
-}
-
 /** Fail (exit 3) on missing required variables, or warn with --allow-missing-secrets. */
 export function enforceRequired(resolution: Resolution, flags: LayerFlags, context: Context): void {
   if (resolution.missing.length === 0) return;
@@ -146,18 +113,6 @@ export function enforceRequired(resolution: Resolution, flags: LayerFlags, conte
     );
     for (const line of rest) context.stderr(`  ${line}\n`);
   }
-}
-
-/** The warnings `--allow-missing-secrets` lets through, as diagnostics (what enforceRequired prints). */
-export function missingWarnings(resolution: Resolution): Diagnostic[] {
-  return resolution.missing.map((variable) => {
-    const [head, ...rest] = describeMissing(variable, resolution.looked);
-    const detail = rest.map((line) => line.trim()).join("; ");
-    return {
-      code: "W_MISSING_REQUIRED",
-      message: `required variable ${head} is missing (allowed by --allow-missing-secrets)${detail ? `: ${detail}` : ""}`,
-    };
-  });
 }
 
 /** A warning in a `--json` report: the shape `check --json` prints. */

@@ -1,8 +1,8 @@
 /**
- * `--json` on build, deploy and init, and errors as JSON on explain: stdout is exactly one JSON document
- * (what was written and removed, warnings, to-dos, the tool run or the plan), the human summary stays
- * off stderr, errors have the shape `check --json` prints with the documented exit codes, and no value
- * (secret or config) is ever in the JSON, --with-values or not.
+ * `--json` on build, deploy and init, and errors as JSON on explain and check (usage errors included):
+ * stdout is exactly one JSON document (what was written and removed, warnings, to-dos, the tool run or
+ * the plan), the human summary stays off stderr, errors have the shape `check --json` prints with the
+ * documented exit codes, and no value (secret or config) is ever in the JSON, --with-values or not.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -567,5 +567,39 @@ describe("explain --json errors", () => {
     assert.equal(result.status, 4);
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /error\[E_PROFILE_UNKNOWN\]/);
+  });
+});
+
+describe("check --json usage errors", () => {
+  test("an unknown option, a bad --secret, a stray argument: the JSON error on stdout, exit 2, never the value", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": ENV });
+    const cases: [string[], RegExp][] = [
+      [["check", "--json", "--no-such-flag"], /unknown option --no-such-flag/],
+      [["check", "--no-such-flag", "--json"], /unknown option --no-such-flag/],
+      // A forgotten NAME= leaves the value itself as the argument; a space for the = leaves it after.
+      [["check", "--json", "--secret", DB_PASSWORD], /--secret needs NAME=VALUE/],
+      [["check", "--json", "--secret", "DB_PASSWORD", PROD_PASSWORD], /--secret needs NAME=VALUE/],
+      [["check", "--json", "--secret", `NOT-A-NAME=${PROD_PASSWORD}`], /--secret needs NAME=VALUE/],
+      [["check", "--json", "stray"], /unexpected argument "stray"/],
+    ];
+    for (const [args, message] of cases) {
+      const [report, result] = json<ErrorReport>(args, { cwd: dir });
+      assert.equal(result.status, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.equal(report.ok, false, args.join(" "));
+      assert.equal(report.error.code, "E_USAGE", args.join(" "));
+      assert.deepEqual(Object.keys(report.error), ["code", "message", "location", "hint"]);
+      assert.match(report.error.message, message, args.join(" "));
+      assert.equal(typeof report.error.hint, "string", args.join(" "));
+      assert.match(result.stderr, /error\[E_USAGE\]/, args.join(" "));
+      assertNoValues([result.stderr], [PROD_PASSWORD]);
+    }
+  });
+
+  test("without --json, a usage error stays on stderr only", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": ENV });
+    const result = tessera(["check", "--no-such-flag"], { cwd: dir });
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /error\[E_USAGE\]: unknown option --no-such-flag/);
   });
 });

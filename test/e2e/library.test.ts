@@ -2,12 +2,13 @@
  * The library as a consumer uses it, by its package name, against the built dist/: the README's library
  * examples and uses of load() and openStore() compiled by tsc under `--strict --exactOptionalPropertyTypes`
  * (the ES module and the CommonJS declarations); openStore() through import and require(), sharing one
- * store with `tessera var` (same lock, same signature, same trust check); importing the library loads no
- * cryptography.
+ * store with `tessera var` (same lock, same signature, same trust check); build() writing what
+ * `tessera build` writes, with its refusals; importing the library loads no cryptography and no target.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -78,6 +79,9 @@ function tsc(dir: string, files: readonly string[]) {
 
 /** Uses of load() and openStore() as strict code writes them: options that may be undefined. */
 const CONSUMER_ESM = `import {
+  build,
+  type BuildOptions,
+  type BuildResult,
   isTesseraError,
   load,
   type LoadOptions,
@@ -95,6 +99,7 @@ const CONSUMER_ESM = `import {
   type Resolution,
   resolve,
   TesseraError,
+  type WrittenFile,
 } from "tessera-cli";
 import type { Env } from "./env.js";
 
@@ -140,7 +145,26 @@ try {
 } catch (error) {
   if (isTesseraError(error) && error.code === "E_STORE_LOCKED") console.error(error.hint);
 }
-export { again, child, entry, error, feature, names, paths, port, removed, resolution, text, warning, where };
+
+const buildOptions: BuildOptions = {
+  target: "kubernetes",
+  cwd: maybe,
+  profile: maybe,
+  out: maybe,
+  withValues: flag,
+  service: { name: maybe, image: undefined, namespace: maybe },
+  render: { kustomize: flag, envStyle: undefined, secretsMode: "files", refreshInterval: maybe },
+  allowMissingSecrets: flag,
+};
+const built: BuildResult = await build(buildOptions);
+const builtFiles: WrittenFile[] = built.files;
+const valueFiles: string[] = built.files.filter((file) => file.sensitive && file.mode === 0o600).map((file) => file.path);
+const stale: boolean[] = built.removed.map((file) => file.sensitive);
+const renamed: string | undefined = built.service.renamed?.from;
+const missingNames: string[] = built.missing.map((variable) => variable.name);
+const todo: string[] = [...built.notes, ...built.warnings.map((warning) => warning.code)];
+const shortest = await build({ target: "docker" });
+export { again, builtFiles, child, entry, error, feature, missingNames, names, paths, port, removed, renamed, resolution, shortest, stale, text, todo, valueFiles, warning, where };
 `;
 
 /** The same through require(), against the CommonJS declarations. */
@@ -150,7 +174,8 @@ export async function main(cwd: string | undefined): Promise<string[]> {
   const store = await tessera.openStore({ cwd, env: process.env, notice: undefined });
   await store.set("X", "fake", { literal: undefined });
   const config = await tessera.load({ cwd, profile: undefined });
-  return [...(await store.names()), ...Object.keys(config)];
+  const built = await tessera.build({ target: "compose", cwd, out: undefined, render: { secretsMode: undefined } });
+  return [...(await store.names()), ...Object.keys(config), ...built.written];
 }
 `;
 
@@ -167,13 +192,13 @@ describe("the library's types under exactOptionalPropertyTypes", () => {
     const examples = readmeExamples();
     const imported = new Set(
       examples.flatMap((block) =>
-        [...block.matchAll(/\b(load|openPipeline|openStore)\b/g)].map((match) => match[1]),
+        [...block.matchAll(/\b(build|load|openPipeline|openStore)\(/g)].map((match) => match[1]),
       ),
     );
     assert.deepEqual(
       [...imported].sort(),
-      ["load", "openPipeline", "openStore"],
-      "the README shows load(), openPipeline() and openStore()",
+      ["build", "load", "openPipeline", "openStore"],
+      "the README shows build(), load(), openPipeline() and openStore()",
     );
     const dir = consumer({ "tessera.yaml": MANIFEST });
     const typed = tessera(["types", "-o", "env.ts"], { cwd: dir });
@@ -348,35 +373,388 @@ catch (error) { console.log(JSON.stringify({ code: error.code, message: error.me
   });
 });
 
-describe("importing the library loads no cryptography", () => {
-  test("the store's code and age are reached only through import(), never from the entry's static imports", () => {
-    const lib = join(ROOT, "dist", "lib");
-    const read = (file: string) => readFileSync(join(lib, file), "utf8");
-    const staticImports = (file: string) =>
-      [...read(file).matchAll(/(?:\bfrom\s*|\bimport\s*)"\.\/([^"]+\.js)"/g)].map((match) => match[1]!);
-    const reached = new Set<string>();
-    const queue = ["index.js"];
-    while (queue.length) {
-      const file = queue.shift()!;
-      if (reached.has(file)) continue;
-      reached.add(file);
-      queue.push(...staticImports(file));
+const DB_PASSWORD = "fake-lib-build-db-5e1f";
+const SENTRY_DSN = "fake-lib-build-dsn-a27c";
+const LOG_LEVEL = "fake-lib-build-level-90d3";
+const BUILD_VALUES = [DB_PASSWORD, SENTRY_DSN, LOG_LEVEL];
+
+const BUILD_MANIFEST = `service: { name: Shop_API, image: registry.example.test/shop:1, port: 8080 }
+secrets:
+  required:
+    - name: DB_PASSWORD
+  optional:
+    - name: SENTRY_DSN
+config:
+  LOG_LEVEL: ${LOG_LEVEL}
+profiles:
+  production: {}
+`;
+const BUILD_ENV = `DB_PASSWORD=${DB_PASSWORD}\nSENTRY_DSN=${SENTRY_DSN}\n`;
+
+interface BuildOutcome {
+  ok: boolean;
+  result?: {
+    target: string;
+    out: string;
+    manifest: string | null;
+    profile: string | null;
+    withValues: boolean;
+    written: string[];
+    removed: { path: string; sensitive: boolean }[];
+    files: { path: string; name: string; kind: string; mode: number; sensitive: boolean }[];
+    service: { name: string; image: string; namespace?: string; renamed?: { from: string; to: string } };
+    notes: string[];
+    warnings: { code: string; message: string }[];
+    missing: { name: string }[];
+  };
+  code?: string;
+  message?: string;
+  hint?: string;
+  details?: string[];
+}
+
+/** Call build(options) (a JavaScript expression) in `dir`, through import or require(); its result or its error, as JSON. */
+function libraryBuild(dir: string, options: string, kind: "module" | "commonjs" = "module"): BuildOutcome {
+  const body = `try {
+  const result = await build(${options});
+  console.log(JSON.stringify({ ok: true, result }));
+} catch (error) {
+  console.log(JSON.stringify({ ok: false, code: error.code, message: error.message, hint: error.hint ?? "", details: error.details ?? [] }));
+}`;
+  const code =
+    kind === "module"
+      ? `import { build } from "tessera-cli";\n${body}`
+      : `const { build } = require("tessera-cli");\n(async () => {\n${body}\n})();`;
+  const result = spawnSync(process.execPath, [`--input-type=${kind}`, "-e", code], {
+    cwd: dir,
+    env: cleanEnv(),
+    encoding: "utf8",
+  });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stderr, "", "build() prints nothing");
+  return JSON.parse(result.stdout) as BuildOutcome;
+}
+
+/** Every file and directory under `dir`: its mode, and a file's content. */
+function tree(dir: string, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    const path = join(dir, entry.name);
+    const mode = (statSync(path).mode & 0o777).toString(8);
+    if (entry.isDirectory()) {
+      out[`${prefix}${entry.name}/`] = mode;
+      Object.assign(out, tree(path, `${prefix}${entry.name}/`));
+    } else out[`${prefix}${entry.name}`] = `${mode} ${readFileSync(path, "utf8")}`;
+  }
+  return out;
+}
+
+function buildProject(extra: Record<string, string> = {}): string {
+  return consumer({ "tessera.yaml": BUILD_MANIFEST, ".env": BUILD_ENV, ...extra });
+}
+
+function git(dir: string, ...args: string[]) {
+  return spawnSync("git", ["-c", "user.email=t@example.test", "-c", "user.name=t", ...args], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+}
+
+const hasGit = spawnSync("git", ["--version"]).status === 0;
+
+describe("build() against dist/", () => {
+  test("writes what `tessera build` writes for the same options: the same files, modes and contents, the same report", () => {
+    const cases: { flags: string[]; options: string; out?: string; manifest?: string }[] = [
+      {
+        flags: [
+          "-t",
+          "kubernetes",
+          "--env",
+          "production",
+          "--with-values",
+          "--kustomize",
+          "--env-style",
+          "refs",
+        ],
+        options: `{ target: "kubernetes", profile: "production", withValues: true, render: { kustomize: true, envStyle: "refs" } }`,
+      },
+      {
+        flags: ["-t", "kubernetes", "--namespace", "shop-ns", "--image", "shop:2", "-o", "out/k8s"],
+        options: `{ target: "kubernetes", service: { namespace: "shop-ns", image: "shop:2" }, out: "out/k8s", cwd: process.cwd() }`,
+        out: "out",
+      },
+      {
+        flags: ["-t", "compose", "--with-values", "--secrets-mode", "files", "--name", "shop"],
+        options: `{ target: "compose", withValues: true, service: { name: "shop" }, render: { secretsMode: "files" } }`,
+      },
+      {
+        // The to-do's command repeats what chose the values.
+        flags: ["-t", "docker", "--env", "production", "--manifest", "tessera.yaml", "--values", "prod.yaml"],
+        options: `{ target: "docker", profile: "production", manifest: "tessera.yaml", values: ["prod.yaml"] }`,
+      },
+      {
+        flags: ["-t", "external-secrets", "--cluster-store", "--refresh-interval", "5m"],
+        options: `{ target: "external-secrets", render: { clusterStore: true, refreshInterval: "5m" } }`,
+        // The operator reads the store: nothing is fetched from it here.
+        manifest: `${BUILD_MANIFEST}sources:\n  - { type: vault, name: payments, address: "https://vault.example.test:8200", path: shop/api, auth: { method: kubernetes, role: shop-api } }\n`,
+      },
+    ];
+    for (const { flags, options, out = "deploy", manifest = BUILD_MANIFEST } of cases) {
+      const files = { "tessera.yaml": manifest, "prod.yaml": "LOG_LEVEL: fake-lib-build-prod-level\n" };
+      const viaCli = buildProject(files);
+      const viaLibrary = buildProject(files);
+      const cli = tessera(["build", ...flags, "--json"], { cwd: viaCli });
+      assert.equal(cli.status, 0, `${flags.join(" ")}: ${cli.stderr}`);
+      // The text output too: the paths on stdout.
+      const text = tessera(["build", ...flags], { cwd: buildProject(files) });
+      assert.equal(text.status, 0, text.stderr);
+      const outcome = libraryBuild(viaLibrary, options);
+      assert.equal(outcome.ok, true, `${options}: ${outcome.message}`);
+      const result = outcome.result!;
+
+      const written = tree(join(viaLibrary, out));
+      assert.ok(Object.keys(written).length > 3, `${options} wrote files`);
+      assert.deepEqual(
+        written,
+        tree(join(viaCli, out)),
+        `${options}: the same files as tessera build ${flags.join(" ")}`,
+      );
+
+      const report = JSON.parse(cli.stdout);
+      assert.equal(result.target, report.target);
+      assert.equal(result.out, report.out);
+      assert.equal(result.manifest, report.manifest);
+      assert.equal(result.profile ?? null, report.profile);
+      assert.equal(result.withValues, report.withValues);
+      assert.deepEqual(
+        result.written,
+        text.stdout.trim().split("\n"),
+        "written: the paths tessera build prints",
+      );
+      assert.deepEqual(
+        result.files.map((file) => ({
+          path: file.path,
+          values: file.sensitive,
+          mode: file.mode.toString(8).padStart(4, "0"),
+        })),
+        report.written.map((file: { path: string; values: boolean; mode: string }) => ({
+          path: file.path,
+          values: file.values,
+          mode: file.mode,
+        })),
+      );
+      assert.equal(result.service.name, report.service.name);
+      assert.deepEqual(result.service.renamed ?? null, report.service.renamed);
+      assert.deepEqual(
+        result.notes,
+        report.todo.map((todo: { message: string }) => todo.message),
+        "the to-dos, their commands with --env as the CLI's",
+      );
+      if (options.includes("prod.yaml"))
+        assert.ok(
+          result.notes.some((note) =>
+            note.includes("--env production --manifest tessera.yaml --values prod.yaml"),
+          ),
+          result.notes.join("\n"),
+        );
+      assert.deepEqual(
+        result.warnings.map((warning) => [warning.code, warning.message]),
+        report.warnings.map((warning: { code: string; message: string }) => [warning.code, warning.message]),
+      );
+      assertNoValue(JSON.stringify(result.files) + result.notes.join("\n"));
     }
-    const markers = [
+  });
+
+  test("refuses a file it did not write: E_OUTPUT_EXISTS, nothing written", () => {
+    const dir = buildProject({ "deploy/docker/run.sh": "#!/bin/sh\necho mine\n" });
+    const before = tree(join(dir, "deploy"));
+    const outcome = libraryBuild(dir, `{ target: "docker", withValues: true }`);
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.code, "E_OUTPUT_EXISTS");
+    assert.match(outcome.message!, /deploy\/docker\/run\.sh exists and was not written by tessera build/);
+    assert.deepEqual(tree(join(dir, "deploy")), before, "nothing written, nothing removed");
+    assertNoValue(JSON.stringify(outcome));
+  });
+
+  test("a build without values removes the value file of an earlier build with values", () => {
+    const dir = buildProject();
+    const first = libraryBuild(dir, `{ target: "docker", withValues: true }`);
+    assert.equal(first.ok, true, first.message);
+    assert.ok(existsSync(join(dir, "deploy", "docker", "docker.env")));
+    const second = libraryBuild(dir, `{ target: "docker" }`);
+    assert.equal(second.ok, true, second.message);
+    assert.deepEqual(second.result!.removed, [{ path: "deploy/docker/docker.env", sensitive: true }]);
+    assert.equal(existsSync(join(dir, "deploy", "docker", "docker.env")), false);
+    assert.deepEqual(second.result!.written, ["deploy/docker/run.sh"]);
+    assert.equal(
+      readFileSync(join(dir, "deploy", "docker", ".tessera-outputs"), "utf8").includes("docker.env"),
+      false,
+      "the record no longer lists it",
+    );
+  });
+
+  test("value files are 0600 and git-ignored; where git tracks one, E_OUTPUT_NOT_IGNORED and nothing written", (t) => {
+    if (!hasGit) return t.skip("git is not installed");
+    const dir = buildProject();
+    git(dir, "init", "-q");
+    const first = libraryBuild(dir, `{ target: "compose", withValues: true }`);
+    assert.equal(first.ok, true, first.message);
+    assert.deepEqual(
+      first.result!.files.filter((file) => file.sensitive).map((file) => [file.path, file.mode]),
+      [["deploy/compose/secrets.env", 0o600]],
+    );
+    // Secret files (readable by the container's user, as Docker's own are 0444) in a 0700 directory.
+    const files = libraryBuild(
+      dir,
+      `{ target: "compose", withValues: true, out: "deploy/compose-files", render: { secretsMode: "files" } }`,
+    );
+    assert.equal(files.ok, true, files.message);
+    assert.equal(statSync(join(dir, "deploy", "compose-files", "secrets")).mode & 0o777, 0o700);
+    const valueFiles = [...first.result!.files, ...files.result!.files].filter((file) => file.sensitive);
+    assert.ok(valueFiles.length >= 3, JSON.stringify(valueFiles));
+    for (const file of valueFiles) {
+      assert.equal(statSync(join(dir, file.path)).mode & 0o777, file.mode, file.path);
+      assert.equal(git(dir, "check-ignore", "-q", file.path).status, 0, `${file.path} is ignored`);
+    }
+    const status = git(dir, "status", "--porcelain", "--untracked-files=all").stdout;
+    assert.doesNotMatch(status, /secrets/, status);
+
+    const docker = libraryBuild(dir, `{ target: "docker", withValues: true }`);
+    assert.equal(docker.ok, true, docker.message);
+    git(dir, "add", "-f", "deploy/docker/docker.env");
+    const before = readFileSync(join(dir, "deploy", "docker", "docker.env"), "utf8");
+    writeFileSync(join(dir, ".env"), `DB_PASSWORD=${DB_PASSWORD}-changed\n`);
+    const refused = libraryBuild(dir, `{ target: "docker", withValues: true }`);
+    assert.equal(refused.ok, false);
+    assert.equal(refused.code, "E_OUTPUT_NOT_IGNORED");
+    assert.match(refused.message!, /deploy\/docker\/docker\.env would hold values inside a git work tree/);
+    assert.equal(
+      readFileSync(join(dir, "deploy", "docker", "docker.env"), "utf8"),
+      before,
+      "nothing written",
+    );
+    assertNoValue(JSON.stringify(refused));
+  });
+
+  test("require(): the CommonJS build writes the same", () => {
+    const viaImport = buildProject();
+    const viaRequire = buildProject();
+    const options = `{ target: "kubernetes", withValues: true, profile: "production" }`;
+    const imported = libraryBuild(viaImport, options);
+    const required = libraryBuild(viaRequire, options, "commonjs");
+    assert.equal(required.ok, true, required.message);
+    assert.deepEqual(required.result, imported.result);
+    assert.deepEqual(tree(join(viaRequire, "deploy")), tree(join(viaImport, "deploy")));
+    assert.equal(
+      statSync(join(viaRequire, "deploy", "kubernetes", "secret.values.yaml")).mode & 0o777,
+      0o600,
+    );
+  });
+
+  test("missing required variables: the CLI's E_MISSING_REQUIRED, or returned with allowMissingSecrets", () => {
+    const dir = consumer({ "tessera.yaml": BUILD_MANIFEST });
+    const refused = libraryBuild(dir, `{ target: "docker" }`);
+    assert.equal(refused.code, "E_MISSING_REQUIRED");
+    const cli = tessera(["build", "-t", "docker", "--json"], { cwd: dir });
+    const report = JSON.parse(cli.stdout);
+    assert.equal(refused.message, report.error.message, "the same error as tessera build");
+    assert.equal(refused.hint, report.error.hint);
+    assert.equal(existsSync(join(dir, "deploy")), false, "nothing written");
+
+    const allowed = libraryBuild(dir, `{ target: "docker", allowMissingSecrets: true }`);
+    assert.equal(allowed.ok, true, allowed.message);
+    assert.deepEqual(
+      allowed.result!.missing.map((variable) => variable.name),
+      ["DB_PASSWORD"],
+    );
+    assert.ok(allowed.result!.warnings.some((warning) => warning.code === "W_MISSING_REQUIRED"));
+  });
+
+  test("no value in any error message", () => {
+    const dir = buildProject({ "deploy/compose/compose.yaml": "mine\n" });
+    const attempts = [
+      `{ target: "compose", withValues: true }`,
+      `{ target: "compose", render: { secretsMode: "volumes" } }`,
+      `{ target: "kubernetes", render: { envStyle: "sideways" } }`,
+      `{ target: "external-secrets", withValues: true }`,
+      `{ target: "nomad" }`,
+      `{ target: "docker", manifest: "missing.yaml" }`,
+      `{ target: "docker", profile: "nowhere" }`,
+      `{ target: "kubernetes", service: { name: "Not_A_Label" } }`,
+      `{ target: "docker", secrets: ["DB_PASSWORD"] }`,
+    ];
+    const codes: string[] = [];
+    for (const options of attempts) {
+      const outcome = libraryBuild(dir, options);
+      assert.equal(outcome.ok, false, options);
+      codes.push(outcome.code!);
+      assertNoValue([outcome.message, outcome.hint, ...(outcome.details ?? [])].join("\n"));
+    }
+    assert.deepEqual(codes, [
+      "E_OUTPUT_EXISTS",
+      "E_USAGE",
+      "E_USAGE",
+      "E_USAGE",
+      "E_USAGE",
+      "E_MANIFEST_NOT_FOUND",
+      "E_PROFILE_UNKNOWN",
+      "E_TARGET_INVALID",
+      "E_USAGE",
+    ]);
+    assert.equal(existsSync(join(dir, "deploy", "compose", ".tessera-outputs")), false, "nothing written");
+  });
+});
+
+function assertNoValue(text: string): void {
+  for (const value of BUILD_VALUES) assert.ok(!text.includes(value), `${value} in ${text}`);
+}
+
+/** The code importing dist/lib/index.js loads (its static imports, followed), and all of dist/lib. */
+function libraryCode(): { loaded: string; built: string } {
+  const lib = join(ROOT, "dist", "lib");
+  const read = (file: string) => readFileSync(join(lib, file), "utf8");
+  const staticImports = (file: string) =>
+    [...read(file).matchAll(/(?:\bfrom\s*|\bimport\s*)"\.\/([^"]+\.js)"/g)].map((match) => match[1]!);
+  const reached = new Set<string>();
+  const queue = ["index.js"];
+  while (queue.length) {
+    const file = queue.shift()!;
+    if (reached.has(file)) continue;
+    reached.add(file);
+    queue.push(...staticImports(file));
+  }
+  return {
+    loaded: [...reached].map(read).join("\n"),
+    built: readdirSync(lib)
+      .filter((file) => file.endsWith(".js"))
+      .map(read)
+      .join("\n"),
+  };
+}
+
+function assertLazy(markers: readonly string[]): void {
+  const { loaded, built } = libraryCode();
+  for (const marker of markers) {
+    // In the build (so this check is not vacuous), but not in what importing the library loads.
+    assert.ok(built.includes(marker), `${marker} is not in dist/lib at all`);
+    assert.ok(!loaded.includes(marker), `${marker} is loaded by importing the library`);
+  }
+}
+
+describe("importing the library loads no cryptography and no target", () => {
+  test("the store's code and age are reached only through import(), never from the entry's static imports", () => {
+    assertLazy([
       "function openWorkspaceStore(",
       "function updateStore(",
       "function decryptAge(",
       "Encrypter",
-    ];
-    const loaded = [...reached].map(read).join("\n");
-    const built = readdirSync(lib)
-      .filter((file) => file.endsWith(".js"))
-      .map(read)
-      .join("\n");
-    for (const marker of markers) {
-      // In the build (so this check is not vacuous), but not in what importing the library loads.
-      assert.ok(built.includes(marker), `${marker} is not in dist/lib at all`);
-      assert.ok(!loaded.includes(marker), `${marker} is loaded by importing the library`);
-    }
+    ]);
+  });
+
+  test("the targets, build() and the output writer are reached only through import()", () => {
+    assertLazy(["function targetNamed(", "function buildTarget(", "function writeOutputs("]);
   });
 });

@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { type Context, missingError, resolveFromFlags } from "../../src/commands/common.ts";
+import { type Context, resolveFromFlags } from "../../src/commands/common.ts";
 import { formatError, isTesseraError, type TesseraError } from "../../src/errors.ts";
 import { findJsonSyntaxError } from "../../src/formats/json-syntax.ts";
 import { Value } from "../../src/model/value.ts";
+import { missingError } from "../../src/pipeline/missing.ts";
 import { project } from "../helpers.ts";
 
 process.env.TESSERA_CACHE_DIR = "off";

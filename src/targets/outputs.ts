@@ -16,7 +16,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, 
 import { dirname, join, relative, sep } from "node:path";
 import { TesseraError } from "../errors.js";
 import { displayPath, writeFileAtomic } from "../files.js";
-import type { Artifact } from "../targets/types.js";
+import type { Artifact } from "./types.js";
 
 export const RECORD = ".tessera-outputs";
 const RECORD_HEADER =
