@@ -10,7 +10,7 @@ import {
   resolveTarget,
   SECRETS_MODES,
 } from "../targets/build.js";
-import { TARGET_NAMES, TARGETS, targetNamed } from "../targets/catalog.js";
+import { TARGET_NAMES, TARGETS, targetList, targetNamed } from "../targets/catalog.js";
 import type { OutputResult, WrittenFile } from "../targets/outputs.js";
 import { type RenderOption, type RenderOptions, serviceFrom, type Target } from "../targets/types.js";
 import { type FlagSpecs, type FlagValues, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
@@ -30,7 +30,7 @@ import {
 } from "./common.js";
 
 export const RENDER_FLAGS = {
-  target: { type: "string", short: "t", value: "TARGET", help: `one of ${TARGET_NAMES.join(", ")}` },
+  target: { type: "string", short: "t", value: "TARGET", help: `one of ${targetList()}` },
   image: { type: "string", value: "IMAGE", help: "the container image (default: from the manifest)" },
   name: { type: "string", value: "NAME", help: "the service name (default: from the manifest)" },
   namespace: {
