@@ -21,7 +21,7 @@
 
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import https from "node:https";
+import type https from "node:https";
 import { join, resolve } from "node:path";
 import { errnoCode, TesseraError } from "../errors.js";
 import { isRecord, propertyOf } from "../model/guards.js";
@@ -65,8 +65,11 @@ const TLS_CODES = new Set([
 /** What Node lets through as a header value (RFC 7230 field-vchar, space and tab). */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/** node:https (with TLS, about 10 ms to load), loaded by the first https exchange only. */
+let httpsModule: typeof https | undefined;
+
 /** One HTTP exchange. Network, DNS and TLS failures become "unreachable" ProviderErrors. */
-function exchange(
+async function exchange(
   connection: Connection,
   method: "GET" | "POST",
   apiPath: string,
@@ -92,8 +95,9 @@ function exchange(
   const payload = body === undefined ? undefined : JSON.stringify(body);
   if (payload !== undefined) headers["content-type"] = "application/json";
   const secure = url.protocol === "https:";
+  const client = secure ? (httpsModule ??= (await import("node:https")).default) : http;
   return new Promise((done, fail) => {
-    const request = (secure ? https : http).request(
+    const request = client.request(
       url,
       { method, headers, signal, ...(secure && connection.ca !== undefined ? { ca: connection.ca } : {}) },
       (response) => {
