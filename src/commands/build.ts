@@ -13,20 +13,19 @@ import {
 import { TARGET_NAMES, TARGETS, targetList, targetNamed } from "../targets/catalog.js";
 import type { OutputResult, WrittenFile } from "../targets/outputs.js";
 import { type RenderOption, type RenderOptions, serviceFrom, type Target } from "../targets/types.js";
-import { type FlagSpecs, type FlagValues, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type FlagSpecs, type FlagValues, helpText, LAYER_FLAGS } from "./args.js";
 import {
-  asksForJson,
   type Context,
   checkLayerFlags,
   enforceRequired,
   type LayerFlags,
   noArguments,
   openFromFlags,
+  parsedWithJsonErrors,
   printJson,
   printWarnings,
   type Resolved,
   warningJson,
-  withJsonErrors,
 } from "./common.js";
 
 export const RENDER_FLAGS = {
@@ -174,15 +173,9 @@ function noticeRenamed(service: NamedService, target: Target, options: RenderFla
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  let json = asksForJson(argv);
-  return withJsonErrors(
-    () => json,
-    context,
-    async () => {
-      const parsed = parseArgs(argv, flags);
-      json = parsed.flags.json === true;
-      return build(parsed.flags, parsed.positionals, context);
-    },
+  // With --json, every error (a usage error too) is the JSON report `check --json` prints for one.
+  return parsedWithJsonErrors(argv, flags, context, (parsed) =>
+    build(parsed.flags, parsed.positionals, context),
   );
 }
 

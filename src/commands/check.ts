@@ -10,16 +10,15 @@ import { describeMissing, missingError } from "../pipeline/missing.js";
 import type { Resolved } from "../pipeline/pipeline.js";
 import type { Resolution } from "../resolve/resolve.js";
 import { InvalidValuesError } from "../resolve/shape.js";
-import { type FlagSpecs, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type FlagSpecs, helpText, LAYER_FLAGS } from "./args.js";
 import {
-  asksForJson,
   type Context,
   checkLayerFlags,
   type LayerFlags,
   noArguments,
+  parsedWithJsonErrors,
   printWarnings,
   resolveFromFlags,
-  withJsonErrors,
 } from "./common.js";
 
 export const flags = {
@@ -36,23 +35,16 @@ const summary = "validate the manifest and the resolution";
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
   // With --json, every error is the JSON report below (on stdout, exit code kept): a usage error too.
-  let json = asksForJson(argv);
-  return withJsonErrors(
-    () => json,
-    context,
-    async () => {
-      const parsed = parseArgs(argv, flags);
-      const options = parsed.flags;
-      json = options.json === true;
-      if (options.help) {
-        context.stdout(helpText(usage, summary, flags));
-        return 0;
-      }
-      checkLayerFlags(options, context.env);
-      noArguments(parsed.positionals, `${usage} (the manifest is given with --manifest FILE)`);
-      return check(options, context);
-    },
-  );
+  return parsedWithJsonErrors(argv, flags, context, async (parsed) => {
+    const options = parsed.flags;
+    if (options.help) {
+      context.stdout(helpText(usage, summary, flags));
+      return 0;
+    }
+    checkLayerFlags(options, context.env);
+    noArguments(parsed.positionals, `${usage} (the manifest is given with --manifest FILE)`);
+    return check(options, context);
+  });
 }
 
 async function check(

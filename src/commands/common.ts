@@ -18,6 +18,7 @@ import {
   type Resolved,
 } from "../pipeline/pipeline.js";
 import type { Resolution } from "../resolve/resolve.js";
+import { type FlagSpecs, type Parsed, parseArgs } from "./args.js";
 
 export type { Resolved } from "../pipeline/pipeline.js";
 
@@ -130,9 +131,31 @@ export function printJson(context: Context, value: unknown): void {
 }
 
 /** Whether the command line asks for `--json` (before `--`): for errors raised before it is parsed. */
-export function asksForJson(argv: readonly string[]): boolean {
+function asksForJson(argv: readonly string[]): boolean {
   const end = argv.indexOf("--");
   return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/**
+ * A command's flags parsed, then its body run under withJsonErrors: with `--json` (seen in argv before
+ * parsing, so a usage error is reported as JSON too), every error is the JSON error report.
+ */
+export function parsedWithJsonErrors<const S extends FlagSpecs>(
+  argv: readonly string[],
+  specs: S,
+  context: Context,
+  body: (parsed: Parsed<S>) => Promise<number>,
+): Promise<number> {
+  let json = asksForJson(argv);
+  return withJsonErrors(
+    () => json,
+    context,
+    async () => {
+      const parsed = parseArgs(argv, specs);
+      json = parsed.flags.json === true;
+      return body(parsed);
+    },
+  );
 }
 
 /**
@@ -141,7 +164,7 @@ export function asksForJson(argv: readonly string[]): boolean {
  * stdout, with the message on stderr as usual and the error's own exit code. Never a value: an error
  * carries names and places only. An internal error is reported so too, then left to the CLI (exit 1).
  */
-export async function withJsonErrors(
+async function withJsonErrors(
   json: () => boolean,
   context: Context,
   body: () => Promise<number>,

@@ -20,16 +20,15 @@ import { runMasked } from "../run/relay.js";
 import { checkEnvironmentSizes } from "../run/run.js";
 import { TARGET_NAMES, targetNamed } from "../targets/catalog.js";
 import { missingTool, type Tools } from "../targets/types.js";
-import { type FlagSpecs, type FlagValues, helpText, LAYER_FLAGS, parseArgs } from "./args.js";
+import { type FlagSpecs, type FlagValues, helpText, LAYER_FLAGS } from "./args.js";
 import { RENDER_FLAGS, renderOptions, resolveForTarget, serviceFor, serviceJson } from "./build.js";
 import {
-  asksForJson,
   type Context,
   checkLayerFlags,
   noArguments,
+  parsedWithJsonErrors,
   printJson,
   warningJson,
-  withJsonErrors,
 } from "./common.js";
 
 // --kustomize writes a file; deploy writes none.
@@ -111,15 +110,9 @@ export function deployTools(
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  let json = asksForJson(argv);
-  return withJsonErrors(
-    () => json,
-    context,
-    async () => {
-      const parsed = parseArgs(argv, flags);
-      json = parsed.flags.json === true;
-      return deploy(parsed.flags, parsed.positionals, context);
-    },
+  // With --json, every error (a usage error too) is the JSON report `check --json` prints for one.
+  return parsedWithJsonErrors(argv, flags, context, (parsed) =>
+    deploy(parsed.flags, parsed.positionals, context),
   );
 }
 

@@ -6,14 +6,13 @@
 import { LAYER_TITLES } from "../model/layers.js";
 import type { Explanation, OriginJson } from "../pipeline/explain.js";
 import type { Resolution } from "../resolve/resolve.js";
-import { type FlagSpecs, helpText, LAYER_FLAGS, type Parsed, parseArgs } from "./args.js";
+import { type FlagSpecs, helpText, LAYER_FLAGS, type Parsed } from "./args.js";
 import {
-  asksForJson,
   type Context,
   checkLayerFlags,
   openFromFlags,
+  parsedWithJsonErrors,
   printWarnings,
-  withJsonErrors,
 } from "./common.js";
 
 export const flags = {
@@ -25,17 +24,8 @@ const usage = "tessera explain [NAME…] [--json] [options]";
 const summary = "show where each variable comes from and what it shadows (never values)";
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  // With --json, an error is the JSON report `check --json` prints for one (on stdout, exit code kept).
-  let json = asksForJson(argv);
-  return withJsonErrors(
-    () => json,
-    context,
-    async () => {
-      const parsed = parseArgs(argv, flags);
-      json = parsed.flags.json === true;
-      return explain(parsed, context);
-    },
-  );
+  // With --json, every error (a usage error too) is the JSON report `check --json` prints for one.
+  return parsedWithJsonErrors(argv, flags, context, (parsed) => explain(parsed, context));
 }
 
 async function explain(parsed: Parsed<typeof flags>, context: Context): Promise<number> {

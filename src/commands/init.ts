@@ -12,8 +12,8 @@ import { parseDotenv } from "../formats/dotenv.js";
 import { looksSecret } from "../model/sensitivity.js";
 import { type Declaration, ENV_NAME, SCHEMA_URL } from "../model/spec.js";
 import { gitEnvironment } from "../pipeline/child-env.js";
-import { type FlagSpecs, type FlagValues, helpText, parseArgs } from "./args.js";
-import { asksForJson, type Context, noArguments, printJson, withJsonErrors } from "./common.js";
+import { type FlagSpecs, type FlagValues, helpText } from "./args.js";
+import { type Context, noArguments, parsedWithJsonErrors, printJson } from "./common.js";
 
 export const flags = {
   from: {
@@ -53,15 +53,9 @@ interface Found {
 }
 
 export async function main(argv: readonly string[], context: Context): Promise<number> {
-  let json = asksForJson(argv);
-  return withJsonErrors(
-    () => json,
-    context,
-    async () => {
-      const parsed = parseArgs(argv, flags);
-      json = parsed.flags.json === true;
-      return init(parsed.flags, parsed.positionals, context);
-    },
+  // With --json, every error (a usage error too) is the JSON report `check --json` prints for one.
+  return parsedWithJsonErrors(argv, flags, context, (parsed) =>
+    init(parsed.flags, parsed.positionals, context),
   );
 }
 
