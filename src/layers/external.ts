@@ -301,7 +301,7 @@ async function runProvider(
   let env: ExternalOptions["env"];
   try {
     const catalog = await import("../providers/catalog.js");
-    provider = catalog.storeEntry(store.type).provider;
+    provider = await catalog.storeEntry(store.type).load();
     // Its own credentials, none of another store's (a `pass` tool never sees VAULT_TOKEN), and none of Tessera's keys.
     const credentialsOf = (source: StoreSource) => {
       const names = new Set(catalog.credentialVariables(source.type, source.settings));

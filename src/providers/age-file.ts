@@ -31,7 +31,6 @@ import {
   type ProviderContext,
   ProviderError,
   parseJsonText,
-  type StoreEntry,
 } from "./types.js";
 import { literalDotenv, serveFromMap } from "./values.js";
 
@@ -217,28 +216,4 @@ export const provider: Provider = {
     }
     return out;
   },
-};
-
-/** The age-file store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
-export const store: StoreEntry = {
-  type: "age-file",
-  schema: ({ Type, SourceName, StoreCommon }) =>
-    Type.Object(
-      {
-        type: Type.Literal("age-file"),
-        name: SourceName,
-        path: Type.String({
-          description: "An age-encrypted file (relative to the manifest), opened with your identity.",
-        }),
-        format: Type.Optional(
-          Type.Union([Type.Literal("dotenv"), Type.Literal("json"), Type.Literal("yaml")], {
-            description:
-              "What it holds once decrypted (default: by the name without .age; dotenv otherwise).",
-          }),
-        ),
-        ...StoreCommon,
-      },
-      { additionalProperties: false },
-    ),
-  provider,
 };

@@ -1,21 +1,24 @@
 /**
- * The catalog of external store types: the one list. Each entry (in its provider's own file) holds the
- * store's manifest schema, the credential variables it uses, its key rules, what the External Secrets
- * Operator can read from it, and its fetcher. Adding a store type: its file, and one line here.
+ * The catalog of external store types: the one list. Each entry (in its store's own ./<type>-entry.ts;
+ * gcp/ and azure/: their index.ts) holds the store's manifest schema, the credential variables it uses,
+ * its key rules, what the External Secrets Operator can read from it, and load(), which imports its
+ * provider (./<type>.ts; gcp/ and azure/: their fetch.ts) at the first fetch. So this module, and
+ * everything that reads a manifest's schema, loads no store's fetch code: each provider is a lazily
+ * loaded chunk of its own. Adding a store type: its entry and its provider, and one line here.
  */
 import type { StoreSettings, StoreType } from "../model/spec.js";
-import { store as ageFile } from "./age-file.js";
-import { secretsManagerStore as awsSecretsManager } from "./aws/secrets-manager.js";
-import { ssmStore as awsSsm } from "./aws/ssm.js";
+import { store as ageFile } from "./age-file-entry.js";
+import { secretsManagerStore as awsSecretsManager } from "./aws/secrets-manager-entry.js";
+import { ssmStore as awsSsm } from "./aws/ssm-entry.js";
 import { store as azure } from "./azure/index.js";
-import { store as dotenvxFile } from "./dotenvx-file.js";
-import { store as exec } from "./exec.js";
+import { store as dotenvxFile } from "./dotenvx-file-entry.js";
+import { store as exec } from "./exec-entry.js";
 import { store as gcp } from "./gcp/index.js";
-import { store as keepassxc } from "./keepassxc.js";
-import { store as onePassword } from "./onepassword.js";
-import { store as pass } from "./pass.js";
+import { store as keepassxc } from "./keepassxc-entry.js";
+import { store as onePassword } from "./onepassword-entry.js";
+import { store as pass } from "./pass-entry.js";
 import type { StoreEntry } from "./types.js";
-import { store as vault } from "./vault.js";
+import { store as vault } from "./vault-entry.js";
 
 export const CATALOG: readonly StoreEntry[] = [
   vault,

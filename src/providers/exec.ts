@@ -14,7 +14,6 @@ import {
   type ProviderContext,
   ProviderError,
   parseJsonText,
-  type StoreEntry,
 } from "./types.js";
 import { literalDotenv, serveFromMap } from "./values.js";
 
@@ -86,28 +85,4 @@ export const provider: Provider = {
     }
     return out;
   },
-};
-
-/** The exec store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
-export const store: StoreEntry = {
-  type: "exec",
-  schema: ({ Type, SourceName, StoreCommon }) =>
-    Type.Object(
-      {
-        type: Type.Literal("exec"),
-        name: SourceName,
-        command: Type.Array(Type.String(), {
-          minItems: 1,
-          description: "The command and its arguments (no shell); it prints the values.",
-        }),
-        format: Type.Optional(
-          Type.Union([Type.Literal("json"), Type.Literal("dotenv")], {
-            description: "What it prints: a JSON object of strings (default) or dotenv.",
-          }),
-        ),
-        ...StoreCommon,
-      },
-      { additionalProperties: false },
-    ),
-  provider,
 };

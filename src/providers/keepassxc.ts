@@ -9,7 +9,6 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
-  type StoreEntry,
 } from "./types.js";
 
 const CLI = "keepassxc-cli";
@@ -234,30 +233,4 @@ export const provider: Provider = {
     });
     return out;
   },
-};
-
-/** The keepassxc store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
-export const store: StoreEntry = {
-  type: "keepassxc",
-  schema: ({ Type, SourceName, StoreCommon }) =>
-    Type.Object(
-      {
-        type: Type.Literal("keepassxc"),
-        name: SourceName,
-        database: Type.String({ description: "The .kdbx file (relative to the manifest)." }),
-        group: Type.Optional(
-          Type.String({ description: "The group whose entries are the variables (by title)." }),
-        ),
-        keyFile: Type.Optional(Type.String({ description: "A key file (relative to the manifest)." })),
-        passwordEnv: Type.Optional(
-          Type.String({
-            description: "The variable holding the database password (default KEEPASSXC_PASSWORD).",
-          }),
-        ),
-        ...StoreCommon,
-      },
-      { additionalProperties: false },
-    ),
-  credentials: (settings) => [settings.passwordEnv ?? "KEEPASSXC_PASSWORD"],
-  provider,
 };

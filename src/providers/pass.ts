@@ -9,7 +9,6 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
-  type StoreEntry,
 } from "./types.js";
 
 type Output = ToolOutput;
@@ -152,27 +151,4 @@ export const provider: Provider = {
     });
     return out;
   },
-};
-
-/** The pass store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
-export const store: StoreEntry = {
-  type: "pass",
-  schema: ({ Type, SourceName, StoreCommon }) =>
-    Type.Object(
-      {
-        type: Type.Literal("pass"),
-        name: SourceName,
-        prefix: Type.Optional(
-          Type.String({ description: "The folder in the password store: entries are prefix/NAME." }),
-        ),
-        storeDir: Type.Optional(
-          Type.String({
-            description: "The password store (default PASSWORD_STORE_DIR or ~/.password-store).",
-          }),
-        ),
-        ...StoreCommon,
-      },
-      { additionalProperties: false },
-    ),
-  provider,
 };

@@ -1,9 +1,10 @@
 /**
  * External stores (layer 6 of the precedence): what a provider is. A provider is one module per store
- * type (./<type>.ts), loaded only when a source of that type is used, with one function: look up a
- * list of keys and say, for each, its value or that it is not there. Everything around it (which keys
- * to ask for, interpolating the source's fields, the pool, retries, timeouts, the encrypted cache,
- * --offline, errors for the user) lives in ../sources/external.ts, so a provider stays small.
+ * type (./<type>.ts; a store with a folder of its own: its fetch.ts), loaded only when a source of that
+ * type is used (its catalog entry's load()), with one function: look up a list of keys and say, for
+ * each, its value or that it is not there. Everything around it (which keys to ask for, interpolating
+ * the source's fields, the pool, retries, timeouts, the encrypted cache, --offline, errors for the user)
+ * lives in ../layers/external.ts, so a provider stays small.
  */
 import { isRecord } from "../model/guards.js";
 import type { FromRef, StoreSettings, StoreSource, StoreType } from "../model/spec.js";
@@ -190,8 +191,12 @@ export interface EsoCapability {
 }
 
 /**
- * One store type, everything about it: adding a store type is its own file exporting one of these and
- * one line in ./catalog.ts.
+ * One store type, everything about it: adding a store type is its entry (./<type>-entry.ts exporting one
+ * of these), its provider (./<type>.ts exporting `provider`) and one line in ./catalog.ts. The entry is
+ * what reading a manifest needs (schema, credentials, key rules, ESO) and stays light: it imports its
+ * provider only through load(), so no store's fetch code is loaded before a source of that type is
+ * fetched. What both use lives in modules light enough for the entry (this one, ./azure/names.ts),
+ * never in the provider's module.
  */
 export interface StoreEntry {
   type: StoreType;
@@ -205,6 +210,9 @@ export interface StoreEntry {
   keyProblem?(key: string): string | undefined;
   /** Present when the External Secrets Operator can read this store in a cluster. */
   eso?: EsoCapability;
-  /** Looks values up (loads its SDK or tool only when asked). */
-  provider: Provider;
+  /**
+   * Loads its provider: `() => import("./<type>.js").then((module) => module.provider)`, a chunk of its
+   * own in the build (which loads any SDK or tool only when asked in turn).
+   */
+  load(): Promise<Provider>;
 }

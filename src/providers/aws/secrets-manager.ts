@@ -20,17 +20,14 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
-  type StoreEntry,
 } from "../types.js";
 import type { AwsClient } from "./client.js";
 import { failure, notFound } from "./errors.js";
-import { awsCommonFields, awsSecretStore } from "./eso.js";
-import { AWS_CREDENTIALS } from "./names.js";
 import { parseJson, pick } from "./values.js";
 
 const CURRENT = "AWSCURRENT";
 
-const provider: Provider = {
+export const provider: Provider = {
   async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
     const { awsClient } = await import("./client.js");
     return fetchSecrets(requests, context, await awsClient(context, "secretsmanager"));
@@ -159,35 +156,3 @@ function secretOf(id: string, text: unknown, binary: unknown): Secret | undefine
     },
   };
 }
-
-/** The aws-secrets-manager store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
-export const secretsManagerStore: StoreEntry = {
-  type: "aws-secrets-manager",
-  schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
-    Type.Object(
-      {
-        type: Type.Literal("aws-secrets-manager"),
-        name: SourceName,
-        ...awsCommonFields({ Type }),
-        secret: Type.Optional(
-          Type.String({ description: "One JSON secret holding every variable as a key." }),
-        ),
-        prefix: Type.Optional(Type.String({ description: "One secret per variable, named prefix + NAME." })),
-        versionStage: Type.Optional(Type.String({ description: "Default AWSCURRENT." })),
-        ...StoreCommon,
-        eso: EsoBlock,
-      },
-      { additionalProperties: false },
-    ),
-  credentials: () => AWS_CREDENTIALS,
-  eso: {
-    remoteRef(name, from, store) {
-      const { secret, prefix, versionStage: version } = store.settings;
-      if (from?.key) return { key: from.key, property: from.property, version };
-      if (secret) return { key: secret, property: from?.property ?? name, version };
-      return { key: `${prefix ?? ""}${name}`, property: from?.property, version };
-    },
-    secretStore: (store, _service, notes) => awsSecretStore(store, notes),
-  },
-  provider,
-};

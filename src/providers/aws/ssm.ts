@@ -17,17 +17,14 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
-  type StoreEntry,
 } from "../types.js";
 import type { AwsClient } from "./client.js";
 import { failure, notFound } from "./errors.js";
-import { awsCommonFields, awsSecretStore } from "./eso.js";
-import { AWS_CREDENTIALS } from "./names.js";
 import { pick } from "./values.js";
 
 const SSM_BATCH = 10;
 
-const provider: Provider = {
+export const provider: Provider = {
   async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
     checkPath(context.source.settings.path ?? "");
     const { awsClient } = await import("./client.js");
@@ -189,39 +186,3 @@ async function listHierarchy(
   } while (token);
   return deeper;
 }
-
-/** The aws-ssm store in the catalog (./catalog.ts): its manifest schema, credentials and fetcher. */
-export const ssmStore: StoreEntry = {
-  type: "aws-ssm",
-  schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
-    Type.Object(
-      {
-        type: Type.Literal("aws-ssm"),
-        name: SourceName,
-        ...awsCommonFields({ Type }),
-        path: Type.String({ description: "The parameter path prefix, e.g. /app/production/." }),
-        recursive: Type.Optional(
-          Type.Boolean({
-            description:
-              "List the whole hierarchy under path (GetParametersByPath) and find a NAME deeper down by its last segment.",
-          }),
-        ),
-        decrypt: Type.Optional(
-          Type.Boolean({ description: "Decrypt SecureString parameters (default true)." }),
-        ),
-        ...StoreCommon,
-        eso: EsoBlock,
-      },
-      { additionalProperties: false },
-    ),
-  credentials: () => AWS_CREDENTIALS,
-  eso: {
-    remoteRef(name, from, store) {
-      const path = store.settings.path;
-      const prefix = path?.endsWith("/") ? path : `${path ?? ""}/`;
-      return { key: from?.key ?? `${prefix}${name}`, property: from?.property };
-    },
-    secretStore: (store, _service, notes) => awsSecretStore(store, notes),
-  },
-  provider,
-};

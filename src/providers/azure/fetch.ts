@@ -18,7 +18,13 @@ import { isRecord } from "../../model/guards.js";
 import { requestFailure, shortText } from "../cloud/errors.js";
 import { HttpClient, type HttpResponse, jsonBody } from "../cloud/http.js";
 import { type LoadLibrary, optionalLibraries } from "../cloud/optional.js";
-import { type Fetched, type LookupRequest, type ProviderContext, ProviderError } from "../types.js";
+import {
+  type Fetched,
+  type LookupRequest,
+  type Provider,
+  type ProviderContext,
+  ProviderError,
+} from "../types.js";
 import { serveSecretText } from "../values.js";
 import { azureCredential, type RunTool } from "./auth.js";
 import { searchedName, type Target, target } from "./names.js";
@@ -253,3 +259,6 @@ export async function fetchSecrets(
 function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(", ") : value;
 }
+
+/** The provider the catalog entry (./index.ts) loads at the first fetch. */
+export const provider: Provider = { fetch: (requests, context) => fetchSecrets(requests, context) };

@@ -9,17 +9,13 @@
  *   CLI natively; @azure/identity only for the credential types Tessera does not read, when installed)
  *   are a chunk of their own, loaded at the first fetch: the catalog (this file) stays small.
  */
-import type { Fetched, LookupRequest, Provider, ProviderContext, StoreEntry } from "../types.js";
+import type { StoreEntry } from "../types.js";
 import { searchedName, targetProblem } from "./names.js";
 
-export const provider: Provider = {
-  async fetch(requests: readonly LookupRequest[], context: ProviderContext): Promise<Map<string, Fetched>> {
-    const { fetchSecrets } = await import("./fetch.js");
-    return fetchSecrets(requests, context);
-  },
-};
-
-/** The azure-key-vault store in the catalog (../catalog.ts): its manifest schema, credentials and fetcher. */
+/**
+ * The azure-key-vault store in the catalog (../catalog.ts): its manifest schema, credentials and what the
+ * External Secrets Operator reads. Its provider, ./fetch.ts, is loaded by load(), at the first fetch.
+ */
 export const store: StoreEntry = {
   type: "azure-key-vault",
   schema: ({ Type, SourceName, StoreCommon, EsoBlock }) =>
@@ -70,5 +66,5 @@ export const store: StoreEntry = {
       };
     },
   },
-  provider,
+  load: () => import("./fetch.js").then((module) => module.provider),
 };
