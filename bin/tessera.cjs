@@ -15,8 +15,9 @@
  *   cache is used only from a directory and a file that this user owns and no one else can write;
  *   files are written whole (exclusive temporary file, then rename). V8 rejects data that does not
  *   fit this V8 and this source, and then the cache is made again. It holds compiled code, no value.
- *   A run that writes a cache removes the code caches of other builds, Node versions and architectures
- *   (never read again), so the directory holds one build's caches, not one per upgrade.
+ *   A run that writes a cache keeps the caches of the four most recently written builds × Node versions
+ *   × architectures and removes older ones, so the directory does not grow with every upgrade, and two
+ *   installs (or two Node versions) sharing it do not delete each other's caches.
  */
 const {
   closeSync,
@@ -68,10 +69,15 @@ let cacheKey;
 const CODE_CACHE = /^code-[0-9a-f]{24}-v\d+\.\d+\.\d+[\w.+-]*-(?:run|cli|chunk-[\w-]+)\.bin$/;
 const CODE_TEMP = /^code-[0-9a-f]{24}-v\d+\.\d+\.\d+[\w.+-]*-(?:run|cli|chunk-[\w-]+)\.bin\.\d+\.[0-9a-z]+\.tmp$/;
 
+/** How many builds × Node versions × architectures keep their code caches (two installs sharing one cache
+ * directory, or projects on different Node versions, must not delete each other's caches on every run). */
+const KEEP_KEYS = 4;
+
 /**
- * Remove the code caches of other builds, Node versions and architectures from `dir`, and temporary
- * files an interrupted write left (older than an hour). Only files named as this launcher names them,
- * owned by this user, and regular files (a symbolic link is not followed, nor removed). Best effort.
+ * Keep the code caches of the KEEP_KEYS most recently written keys (build, Node version, architecture;
+ * `keep` is this run's) and remove the rest from `dir`, with temporary files an interrupted write left
+ * (older than an hour). Only files named as this launcher names them, owned by this user, and regular
+ * files (a symbolic link is not followed, nor removed). Best effort.
  */
 function pruneCaches(dir, keep) {
   let names;
@@ -80,17 +86,38 @@ function pruneCaches(dir, keep) {
   } catch {
     return;
   }
+  const now = Date.now();
+  const ours = [];
   for (const name of names) {
     const temp = CODE_TEMP.test(name);
-    if (!temp && (name.startsWith(keep) || !CODE_CACHE.test(name))) continue;
-    const file = join(dir, name);
+    if (!temp && !CODE_CACHE.test(name)) continue;
     try {
-      const stat = lstatSync(file);
+      const stat = lstatSync(join(dir, name));
       if (!stat.isFile() || (uid !== undefined && stat.uid !== uid)) continue;
-      if (temp && Date.now() - stat.mtimeMs < 3_600_000) continue;
-      unlinkSync(file);
+      if (temp) {
+        if (now - stat.mtimeMs > 3_600_000) unlinkSync(join(dir, name));
+        continue;
+      }
+      ours.push({ name, key: name.replace(/(?:run|cli|chunk-[\w-]+)\.bin$/, ""), mtime: stat.mtimeMs });
     } catch {
       // gone already, or not ours to remove
+    }
+  }
+  const newest = new Map();
+  for (const { key, mtime } of ours) newest.set(key, Math.max(newest.get(key) ?? 0, mtime));
+  newest.set(keep, Number.POSITIVE_INFINITY);
+  const kept = new Set(
+    [...newest]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, KEEP_KEYS)
+      .map(([key]) => key),
+  );
+  for (const { name, key } of ours) {
+    if (kept.has(key)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // gone already
     }
   }
 }
@@ -118,6 +145,7 @@ function writeCache(file, data) {
     renameSync(temp, file);
   } catch {
     rmSync(temp, { force: true });
+    return false;
   }
   return true;
 }

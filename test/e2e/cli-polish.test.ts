@@ -404,63 +404,87 @@ describe("caches stay bounded", () => {
     utimesSync(path, when, when);
   };
 
-  test("writing a code cache removes other builds', Node versions' and architectures' code caches, nothing else", () => {
+  test("writing a code cache keeps the four most recently written builds × Node versions × architectures, removes older ones, nothing else", () => {
     const cache = mkdtempSync(join(tmpdir(), "tessera-code-"));
     const outside = mkdtempSync(join(tmpdir(), "tessera-outside-"));
     const other = "0123456789abcdef01234567";
     const current = build();
-    const stale = [
-      `code-${other}-v18.20.4-x64-run.bin`,
-      `code-${other}-${process.version}-${process.arch}-cli.bin`,
-      `code-${other}-v18.20.4-x64-chunk-commands.bin`,
-      `code-${current}-v0.0.1-${process.arch}-cli.bin`,
-      `code-${current}-${process.version}-otherarch-cli.bin`,
-      `code-${other}-v18.20.4-x64-cli.bin.4242.k3j5h.tmp`,
+    // Five other keys, written 1 to 5 hours ago: with this run's, the three newest stay.
+    const keys = [
+      `code-${other}-${process.version}-${process.arch}-`,
+      `code-${current}-v0.0.1-${process.arch}-`,
+      `code-${current}-${process.version}-otherarch-`,
+      `code-${other}-v18.20.4-x64-`,
+      `code-${other}-v16.0.0-arm64-`,
     ];
+    const files = (key: string) => [`${key}cli.bin`, `${key}run.bin`, `${key}chunk-commands.bin`];
+    keys.forEach((key, age) => {
+      for (const name of files(key)) {
+        writeFileSync(join(cache, name), "old");
+        hoursAgo(join(cache, name), age + 1);
+      }
+    });
+    const temp = `code-${other}-v18.20.4-x64-cli.bin.4242.k3j5h.tmp`;
+    writeFileSync(join(cache, temp), "old");
+    hoursAgo(join(cache, temp), 2); // an interrupted write, long ago
     const foreign = [
       "notes.txt",
       "code-readme.bin",
       `code-${other}-v18.20.4-x64-run.bin.bak`,
       `code-${other}-v18.20.4-x64-run.bin.4242.fresh.tmp`,
     ];
-    for (const name of [...stale, ...foreign]) writeFileSync(join(cache, name), "old");
-    hoursAgo(join(cache, stale.at(-1)!), 2); // an interrupted write, long ago
+    for (const name of foreign) writeFileSync(join(cache, name), "not Tessera's");
     // A link with a cache's name: neither followed nor removed; what it points to stays.
     writeFileSync(join(outside, "target.bin"), "not Tessera's");
-    const link = `code-${other}-v18.20.4-x64-chunk-var.bin`;
+    const link = `code-${other}-v14.0.0-x64-chunk-var.bin`;
     symlinkSync(join(outside, "target.bin"), join(cache, link));
-    mkdirSync(join(cache, `code-${other}-v18.20.4-x64-chunk-dir.bin`));
+    mkdirSync(join(cache, `code-${other}-v14.0.0-x64-chunk-dir.bin`));
 
     const dir = project({});
     const result = launch(["--version"], dir, cache);
     assert.equal(result.status, 0, result.stderr);
     const left = readdirSync(cache).sort();
-    for (const name of stale) assert.ok(!left.includes(name), `${name} was left`);
+    for (const key of keys.slice(0, 3))
+      for (const name of files(key)) assert.ok(left.includes(name), `${name} (recent) was removed`);
+    for (const key of keys.slice(3))
+      for (const name of files(key)) assert.ok(!left.includes(name), `${name} (oldest) was left`);
+    assert.ok(!left.includes(temp), "an old temporary file is removed");
     for (const name of foreign) assert.ok(left.includes(name), `${name} was removed`);
     assert.ok(lstatSync(join(cache, link)).isSymbolicLink());
     assert.equal(readFileSync(join(outside, "target.bin"), "utf8"), "not Tessera's");
-    assert.ok(statSync(join(cache, `code-${other}-v18.20.4-x64-chunk-dir.bin`)).isDirectory());
-    const mine = left.filter((name) =>
-      name.startsWith(`code-${current}-${process.version}-${process.arch}-`),
-    );
-    assert.deepEqual(mine, [`code-${current}-${process.version}-${process.arch}-cli.bin`]);
+    assert.ok(statSync(join(cache, `code-${other}-v14.0.0-x64-chunk-dir.bin`)).isDirectory());
+    assert.ok(left.includes(`code-${current}-${process.version}-${process.arch}-cli.bin`));
 
     // A run that writes no cache does not look at the directory.
-    writeFileSync(join(cache, stale[0]!), "old");
+    const old = files(keys[4]!)[0]!;
+    writeFileSync(join(cache, old), "old");
+    hoursAgo(join(cache, old), 9);
     assert.equal(launch(["--version"], dir, cache).status, 0);
-    assert.ok(existsSync(join(cache, stale[0]!)), "pruned only when a cache is written");
+    assert.ok(existsSync(join(cache, old)), "pruned only when a cache is written");
     // The next cache written (another command group) prunes it; this build's caches stay.
     assert.equal(launch(["run", "--", "true"], dir, cache).status, 0);
-    assert.ok(!existsSync(join(cache, stale[0]!)));
+    assert.ok(!existsSync(join(cache, old)));
     assert.deepEqual(
       readdirSync(cache)
-        .filter((name) => name.startsWith(`code-${current}-`))
+        .filter((name) => name.startsWith(`code-${current}-${process.version}-${process.arch}-`))
         .sort(),
       [
         `code-${current}-${process.version}-${process.arch}-cli.bin`,
         `code-${current}-${process.version}-${process.arch}-run.bin`,
       ],
     );
+  });
+
+  test("two installs sharing a cache directory keep each other's code caches", () => {
+    const cache = mkdtempSync(join(tmpdir(), "tessera-code-"));
+    const other = "0123456789abcdef01234567";
+    const theirs = `code-${other}-${process.version}-${process.arch}-run.bin`;
+    writeFileSync(join(cache, theirs), "theirs");
+    const dir = project({});
+    for (const args of [["--version"], ["run", "--", "true"]]) {
+      assert.equal(launch(args, dir, cache).status, 0);
+      assert.ok(existsSync(join(cache, theirs)), `the other install's cache survives ${args[0]}`);
+    }
   });
 
   test(`the Spec cache keeps the ${SPEC_CACHE_LIMIT} most recently used entries, pruned when one is written`, () => {
