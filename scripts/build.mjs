@@ -121,7 +121,13 @@ const lazyChunks = {
         // Inside its own group's chunk, a member is bundled in place.
         if (group === building) return undefined;
         if (!groups.has(group)) groups.set(group, { members: new Set(), built: "" });
-        groups.get(group).members.add(key);
+        const members = groups.get(group).members;
+        const clash = [...members].find(
+          (other) => other !== key && memberExport(other) === memberExport(key),
+        );
+        if (clash)
+          throw new Error(`${key} and ${clash} would share the export ${memberExport(key)} in ${group}.cjs`);
+        members.add(key);
         planned.add(group);
         return { path: key, namespace: "group-member", pluginData: { group } };
       }

@@ -190,7 +190,8 @@ async function withJsonErrors(
       ok: false,
       error: {
         code: "E_INTERNAL",
-        message: error instanceof Error ? error.message : String(error),
+        // Not the error's own text: a library's message may quote its input. It follows on stderr.
+        message: "an internal error (its message is on stderr)",
         location: null,
         hint: "this is a bug in Tessera; TESSERA_DEBUG=1 shows the stack",
       },

@@ -66,7 +66,7 @@ interface Completable {
 export const CHOICES: Readonly<Record<string, readonly string[]>> = {
   "export --format": ["dotenv", "json", "yaml", "shell", "github-env"],
   "export --only": ["secrets", "config"],
-  "diff --live": ["kubernetes", "docker", "compose"],
+  "diff --live": ["kubernetes", "k8s", "docker", "compose"],
   "build --secrets-mode": ["env-file", "files"],
   "deploy --secrets-mode": ["env-file", "files"],
   "build --env-style": ["envFrom", "refs"],

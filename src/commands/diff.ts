@@ -55,7 +55,7 @@ export const flags = {
   live: {
     type: "string",
     value: "TARGET",
-    help: "compare with what the target holds: kubernetes (Secret, ConfigMap), docker, compose (containers)",
+    help: "compare with what the target holds: kubernetes or k8s (Secret, ConfigMap), docker, compose (containers)",
   },
   name: { type: "string", value: "NAME", help: "--live: the service name (default: from the manifest)" },
   namespace: { type: "string", value: "NS", help: "--live kubernetes: the namespace of the objects" },

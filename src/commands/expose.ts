@@ -14,6 +14,7 @@ import { TesseraError } from "../errors.js";
 import { displayPath, privateDirectory, writeFileAtomic } from "../files.js";
 import { type ExposeSource, JsonEditError, setExpose } from "../formats/json-edit.js";
 import { parsePloinkyManifest } from "../manifest/ploinky.js";
+import { invalidNameMessage } from "../model/names.js";
 import { ENV_NAME } from "../model/spec.js";
 import { lockTimeout, withLock } from "../workspace/lock.js";
 import { type FlagSpecs, helpText, parseArgs } from "./args.js";
@@ -71,7 +72,7 @@ export async function main(argv: readonly string[], context: Context): Promise<n
     throw new TesseraError("E_USAGE", "expose takes a NAME and at most one source", { hint: usage });
   }
   if (!ENV_NAME.test(name)) {
-    throw new TesseraError("E_USAGE", `${JSON.stringify(name)} is not a valid variable name`, {
+    throw new TesseraError("E_USAGE", invalidNameMessage(name), {
       hint: "use letters, digits and _ only, not starting with a digit",
     });
   }

@@ -32,3 +32,15 @@ export function isShellName(name: string): boolean {
 export function isKubernetesEnvName(name: string): boolean {
   return KUBERNETES_ENV_NAME.test(name);
 }
+
+/**
+ * Why text is not a variable name, without repeating the text (what was typed where a name belongs may
+ * be a value given in the wrong place: `var set VALUE NAME`).
+ */
+export function invalidNameMessage(name: unknown): string {
+  if (typeof name !== "string") return `the name is a ${typeof name}, not a string`;
+  if (name === "") return "the name is empty";
+  const length = `${name.length} character${name.length === 1 ? "" : "s"}`;
+  if (/^[0-9]/.test(name)) return `the name given (${length}) starts with a digit: it is not a variable name`;
+  return `the name given (${length}) holds characters other than letters, digits and _: it is not a variable name`;
+}

@@ -9,6 +9,7 @@
  * caller's callbacks, and no message holds a value.
  */
 import { type Diagnostic, formatWarning, TesseraError } from "../errors.js";
+import { invalidNameMessage } from "../model/names.js";
 import { ENV_NAME } from "../model/spec.js";
 import { parseTemplate, TemplateSyntaxError } from "../model/template.js";
 import { Value } from "../model/value.js";
@@ -64,11 +65,9 @@ export interface WorkspaceStore {
 
 function checkName(name: unknown): asserts name is string {
   if (typeof name !== "string" || !ENV_NAME.test(name)) {
-    throw new TesseraError(
-      "E_USAGE",
-      `${typeof name === "string" ? JSON.stringify(name) : String(typeof name)} is not a valid variable name`,
-      { hint: "use letters, digits and _ only, not starting with a digit" },
-    );
+    throw new TesseraError("E_USAGE", invalidNameMessage(name), {
+      hint: "use letters, digits and _ only, not starting with a digit",
+    });
   }
 }
 

@@ -116,7 +116,7 @@ describe("tessera completion", () => {
       [["tessera", "deploy", "--target", "="], targets],
       [
         ["tessera", "diff", "--live", ""],
-        ["compose", "docker", "kubernetes"],
+        ["compose", "docker", "k8s", "kubernetes"],
       ],
       [["tessera", "export", "--format", "y"], ["yaml"]],
       [["tessera", "export", "-f", ""], sorted(CHOICES["export --format"]!)],

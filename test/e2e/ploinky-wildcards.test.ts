@@ -52,6 +52,7 @@ describe("Ploinky wildcard env names", () => {
     for (const [name, value] of [
       ["LLM_MODEL_C", "fake-model-c"],
       ["OTHER_NAME", "fake-other-name"],
+      ["LLM_MODEL_TOKEN", "fake-model-token"],
     ] as const) {
       const set = tessera(["var", "set", name, value], { cwd, env });
       assert.equal(set.status, 0, set.stderr);
@@ -60,7 +61,12 @@ describe("Ploinky wildcard env names", () => {
     assert.equal(listed.status, 0, listed.stderr);
     assert.match(listed.stdout, /^LLM_MODEL_C +set +manifest\.json: matched by LLM_MODEL_\* \(config\)$/m);
     assert.match(listed.stdout, /^OTHER_NAME +set +not used by the manifest$/m);
-    assertNoValues([listed.stdout, listed.stderr], ["fake-model-c", "fake-other-name"]);
+    // The kind the expansion gives a matched name: Ploinky's rule by name.
+    assert.match(
+      listed.stdout,
+      /^LLM_MODEL_TOKEN +set +manifest\.json: matched by LLM_MODEL_\* \(secret\)$/m,
+    );
+    assertNoValues([listed.stdout, listed.stderr], ["fake-model-c", "fake-other-name", "fake-model-token"]);
   });
 
   test("a foreign agent's wildcard is judged by the names it matched: run, export and build refuse NODE_OPTIONS", () => {

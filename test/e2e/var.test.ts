@@ -117,10 +117,15 @@ sys.stdout.buffer.write(out)
       ["var", "set", "K"],
       ["var", "set", "1BAD", "s3cr3t-value"],
       ["var", "set", "K", "--stdin", "s3cr3t-value"],
+      // The value typed where the name belongs (arguments swapped): not repeated in the message.
+      ["var", "set", "s3cr3t-value!", "K"],
+      ["var", "get", "s3cr3t-value!"],
+      ["var", "unset", "s3cr3t-value!"],
     ]) {
       const result = run(args);
       assert.equal(result.status, 2, args.join(" "));
       assert.ok(!result.stderr.includes("s3cr3t-value"), `${args.join(" ")}: ${result.stderr}`);
+      assert.ok(!result.stderr.includes("s3cr3t"), `${args.join(" ")}: ${result.stderr}`);
     }
     const nul = run(["var", "set", "K", "--stdin"], { input: "a\0b" });
     assert.equal(nul.status, 4);

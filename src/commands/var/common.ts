@@ -2,8 +2,10 @@
  * Shared by the `tessera var` subcommands: usage, the --quiet flag, name checks, reading and changing
  * the store.
  */
+
 import { TesseraError } from "../../errors.js";
 import { displayPath } from "../../files.js";
+import { invalidNameMessage } from "../../model/names.js";
 import { ENV_NAME } from "../../model/spec.js";
 import { isAlias, parseTemplate, referencedNames, type Template } from "../../model/template.js";
 import { storeExists, type Workspace } from "../../workspace/workspace.js";
@@ -24,7 +26,7 @@ export const QUIET = {
 
 export function checkName(name: string): void {
   if (!ENV_NAME.test(name)) {
-    throw new TesseraError("E_USAGE", `${JSON.stringify(name)} is not a valid variable name`, {
+    throw new TesseraError("E_USAGE", invalidNameMessage(name), {
       hint: "use letters, digits and _ only, not starting with a digit",
     });
   }

@@ -4,6 +4,7 @@
  */
 import { displayPath } from "../../files.js";
 import { findManifest, loadManifest } from "../../manifest/load.js";
+import { ploinkySensitivity } from "../../model/sensitivity.js";
 import { effectiveDeclarations, type Spec } from "../../model/spec.js";
 import { parseTemplate, referencedNames } from "../../model/template.js";
 import { wildcardTakes } from "../../resolve/wildcards.js";
@@ -34,7 +35,10 @@ function manifestUses(spec: Spec | undefined, name: string): string[] {
   for (const declaration of effectiveDeclarations(spec, undefined)) {
     if (declaration.wildcard) {
       if (wildcardTakes(declaration.name, name))
-        uses.push(`${spec.file}: matched by ${declaration.name} (${declaration.kind})`);
+        // As the expansion judges it: a pattern declared secret makes secrets, else Ploinky's name rule.
+        uses.push(
+          `${spec.file}: matched by ${declaration.name} (${declaration.kind === "secret" ? "secret" : ploinkySensitivity(name)})`,
+        );
       continue;
     }
     if (declaration.lookup === name) {
