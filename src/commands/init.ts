@@ -4,10 +4,10 @@
  * from names, and adding value files to .gitignore.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve as resolvePath } from "node:path";
-import { TesseraError } from "../errors.js";
-import { displayPath, writeFileAtomic } from "../files.js";
+import { errnoCode, isTesseraError, TesseraError } from "../errors.js";
+import { displayPath, writeOutputFile } from "../files.js";
 import { parseDotenv } from "../formats/dotenv.js";
 import { looksSecret } from "../model/sensitivity.js";
 import { type Declaration, ENV_NAME, SCHEMA_URL } from "../model/spec.js";
@@ -98,15 +98,18 @@ async function init(
   for (const input of inputs) {
     if (!existsSync(input)) throw new TesseraError("E_FILE_NOT_FOUND", `${input} not found`);
     used.push(basename(input));
+    const text = readInput(input, context.cwd);
     for (const entry of /dockfile/i.test(basename(input))
-      ? await fromDockfile(input, context.cwd)
-      : fromDotenv(input, skipped)) {
+      ? await fromDockfile(input, text, context.cwd)
+      : fromDotenv(input, text, skipped)) {
       if (!found.has(entry.name)) found.set(entry.name, entry);
     }
   }
   const entries = [...found.values()];
-  writeFileAtomic(target, manifestText(entries, used), 0o644);
-  const ignored = ensureGitignore(context.cwd);
+  // Both read before either is written: a .gitignore that cannot be read leaves no tessera.yaml behind.
+  const gitignore = plannedGitignore(context.cwd);
+  writeOutputFile(context.cwd, "tessera.yaml", manifestText(entries, used), 0o644);
+  const ignored = writeGitignore(context.cwd, gitignore);
   if (options.json) {
     const tracked = trackedValueFiles(context.cwd, context.env);
     printJson(context, {
@@ -171,12 +174,37 @@ function skippedText({ file, lines }: Skipped): string {
 }
 
 /**
+ * A file init reads (a source of names, the .gitignore): a directory or a file this user cannot read is
+ * E_FILE_INVALID naming it, never E_INTERNAL.
+ */
+function readInput(path: string, cwd: string, role: "source" | "gitignore" = "source"): string {
+  const shown = displayPath(cwd, path);
+  const instead =
+    role === "source"
+      ? "name a .env-style file or a Dockfile with --from FILE (the path is relative to the current directory)"
+      : `move ${shown} away: init adds its value-file patterns to a .gitignore file`;
+  try {
+    if (statSync(path).isDirectory())
+      throw new TesseraError(
+        "E_FILE_INVALID",
+        `${shown} is a directory, not ${role === "source" ? "a file to read names from" : "a file"}`,
+        { hint: instead },
+      );
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    if (isTesseraError(error)) throw error;
+    throw new TesseraError("E_FILE_INVALID", `${shown} cannot be read (${errnoCode(error) ?? "error"})`, {
+      hint: `make it readable by this user, or ${instead}`,
+    });
+  }
+}
+
+/**
  * The names a dotenv file assigns. Only a line that reads `NAME=…` (or `export NAME=…`) gives a name:
  * a token pasted on a line of its own, or text after a closing quote, is a value that lost its way, and
  * must not become a variable name in a file meant for committing. Such lines are reported by number.
  */
-function fromDotenv(path: string, skipped: Skipped[]): Found[] {
-  const text = readFileSync(path, "utf8");
+function fromDotenv(path: string, text: string, skipped: Skipped[]): Found[] {
   const parsed = parseDotenv(text, basename(path));
   const lines = text.split(/\r?\n|\r/);
   const assigns = (name: string, line: number) =>
@@ -192,9 +220,9 @@ function fromDotenv(path: string, skipped: Skipped[]): Found[] {
   return names.map((name) => ({ name, secret: looksSecret(name), required: true }));
 }
 
-async function fromDockfile(path: string, cwd: string): Promise<Found[]> {
+async function fromDockfile(path: string, text: string, cwd: string): Promise<Found[]> {
   const { parseDockfile } = await import("../manifest/dockfile.js");
-  const spec = parseDockfile(readFileSync(path, "utf8"), basename(path), cwd);
+  const spec = parseDockfile(text, basename(path), cwd);
   const out: Found[] = spec.variables.map((declaration: Declaration) => ({
     name: declaration.name,
     // Config from a Dockfile's `config:` section or a `secret: false` entry stays config.
@@ -258,16 +286,21 @@ function manifestText(entries: Found[], sources: string[]): string {
   return `${lines.join("\n").trimEnd()}\n`;
 }
 
-/** Add the value-file patterns .gitignore lacks; returns what was added. */
-function ensureGitignore(cwd: string): string[] {
+/** The .gitignore as it is and the value-file patterns it lacks (read now, written by writeGitignore). */
+function plannedGitignore(cwd: string): { current: string; missing: string[] } {
   const path = join(cwd, ".gitignore");
-  const current = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const current = existsSync(path) ? readInput(path, cwd, "gitignore") : "";
   const present = new Set(current.split(/\r?\n/).map((line) => line.trim()));
-  const missing = IGNORED_VALUE_FILES.filter((pattern) => !present.has(pattern));
+  return { current, missing: IGNORED_VALUE_FILES.filter((pattern) => !present.has(pattern)) };
+}
+
+/** Add the value-file patterns .gitignore lacks; returns what was added. */
+function writeGitignore(cwd: string, { current, missing }: ReturnType<typeof plannedGitignore>): string[] {
   if (missing.length === 0) return [];
   const prefix = current === "" || current.endsWith("\n") ? current : `${current}\n`;
-  writeFileAtomic(
-    path,
+  writeOutputFile(
+    cwd,
+    ".gitignore",
     `${prefix}${current ? "\n" : ""}# value files (Tessera): never commit values\n${missing.join("\n")}\n`,
     0o644,
   );

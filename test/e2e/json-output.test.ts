@@ -283,6 +283,22 @@ describe("build --json", () => {
     assert.equal(existsSync(join(dir, "deploy")), false, "no failed build wrote anything");
   });
 
+  test("a bad --out (below a regular file): E_OUTPUT_UNWRITABLE as JSON naming it, exit 2, never E_INTERNAL", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": ENV, afile: "mine\n" });
+    const [report, result] = json<ErrorReport>(
+      ["build", "-t", "kubernetes", "--out", "afile/sub", "--json"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(result.status, 2, result.stderr);
+    assert.equal(report.ok, false);
+    assert.equal(report.error.code, "E_OUTPUT_UNWRITABLE");
+    assert.equal(report.error.message, "cannot write to afile/sub: afile is a file");
+    assert.match(report.error.hint ?? "", /move afile away, or build into another directory with --out DIR/);
+    assert.equal(readFileSync(join(dir, "afile"), "utf8"), "mine\n");
+  });
+
   test("without --json, stdout is still the list of paths", () => {
     const dir = project({ "tessera.yaml": MANIFEST, ".env": ENV });
     const result = tessera(["build", "-t", "docker"], { cwd: dir });
@@ -374,6 +390,24 @@ describe("init --json", () => {
       [["W_VALUE_FILE_TRACKED", ".env"]],
     );
     assert.match(report.warnings[0]!.message, /git rm --cached \.env/);
+  });
+
+  test("--from a directory, or a .gitignore that is one: E_FILE_INVALID naming it, exit 4, no tessera.yaml", () => {
+    const cases: [Record<string, string | null>, string[], string][] = [
+      [{ somedir: null }, ["--from", "somedir"], "somedir is a directory, not a file to read names from"],
+      [{ ".env": ENV, ".gitignore": null }, [], ".gitignore is a directory, not a file"],
+    ];
+    for (const [files, args, message] of cases) {
+      const dir = project(files);
+      const [report, result] = json<ErrorReport>(["init", ...args, "--json"], { cwd: dir });
+      assert.equal(result.status, 4, result.stderr);
+      assert.equal(report.error.code, "E_FILE_INVALID");
+      assert.equal(report.error.message, message);
+      assert.equal(existsSync(join(dir, "tessera.yaml")), false, "nothing written");
+      const text = tessera(["init", ...args], { cwd: dir });
+      assert.equal(text.status, 4, text.stderr);
+      assert.match(text.stderr, new RegExp(`error\\[E_FILE_INVALID\\]: ${message.replace(".", "\\.")}`));
+    }
   });
 
   test("nothing to start from: E_FILE_NOT_FOUND as JSON, exit 2", () => {

@@ -1,12 +1,15 @@
 /**
  * Tessera touches only what it wrote: an output directory is its own record (.tessera-outputs). It never
  * replaces a file it did not write, merges its ignore lines into a .gitignore that exists, removes the
- * files an earlier build wrote and this one does not, and never follows a symbolic link out.
+ * files an earlier build wrote and this one does not, and never follows a symbolic link out: not one in
+ * the directory, not one at deploy/<target> a repository committed (one named with --out is followed).
+ * A path that cannot be a directory is a coded error naming it.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -166,6 +169,183 @@ describe("build writes only what it owns", () => {
       assert.ok(!readFileSync(join(dir, file), "utf8").includes(SECRET), `${file} would commit a value`);
     }
     assert.ok(staged.includes("compose.yaml") && !staged.includes("secrets.env"), staged.join(" "));
+  });
+});
+
+const haveGit = () => spawnSync("git", ["--version"]).status === 0;
+
+/** A git repository with `files` committed (symbolic links made by `links`: path → target). */
+function committed(files: Record<string, string>, links: Record<string, string> = {}): string {
+  const dir = project(files);
+  for (const [path, target] of Object.entries(links)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    symlinkSync(target, join(dir, path));
+  }
+  git(dir, "init", "-q");
+  git(dir, "add", "-A");
+  assert.equal(git(dir, "commit", "-q", "-m", "fixture").status, 0);
+  return dir;
+}
+
+describe("no symbolic link takes a build out of its directory", () => {
+  test("a record line through a link inside the directory: refused, the file it reaches kept, nothing written", () => {
+    const victims = project({ victim: "precious\n" });
+    const dir = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      "deploy/docker/.tessera-outputs": "lnk/victim\n",
+    });
+    symlinkSync(victims, join(dir, "deploy", "docker", "lnk"));
+    const result = tessera(["build", "-t", "docker"], { cwd: dir });
+    assert.equal(result.status, 4, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr,
+      /error\[E_OUTPUT_EXISTS\]: deploy\/docker\/lnk is a symbolic link \(to .+\): tessera build does not follow links inside its output directory/,
+    );
+    assert.doesNotMatch(result.stderr, /removed/);
+    assert.equal(readFileSync(join(victims, "victim"), "utf8"), "precious\n");
+    assert.equal(existsSync(join(dir, "deploy", "docker", "run.sh")), false, "nothing written");
+    assert.equal(readFileSync(join(dir, "deploy", "docker", ".tessera-outputs"), "utf8"), "lnk/victim\n");
+  });
+
+  test("a committed link where value files go (compose's secrets/): refused before anything is written", (t) => {
+    if (!haveGit()) return t.skip("git is not installed");
+    const outside = project({});
+    const before = statSync(outside).mode & 0o777;
+    const dir = committed(
+      { "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n`, ".gitignore": ".env\n" },
+      { "deploy/compose/secrets": outside },
+    );
+    const result = tessera(["build", "-t", "compose", "--secrets-mode", "files", "--with-values"], {
+      cwd: dir,
+    });
+    assert.equal(result.status, 4, result.stderr);
+    assert.match(result.stderr, /E_OUTPUT_EXISTS\]: deploy\/compose\/secrets is a symbolic link/);
+    assert.deepEqual(readdirSync(outside), [], "no value written through the link");
+    assert.equal(statSync(outside).mode & 0o777, before, "its mode unchanged");
+    assert.deepEqual(readdirSync(join(dir, "deploy", "compose")), ["secrets"], "nothing written beside it");
+  });
+
+  test("a file where a directory of the build goes: refused with its path, not an internal error", () => {
+    const dir = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      "c/secrets": "mine\n",
+    });
+    const result = tessera(
+      ["build", "-t", "compose", "--secrets-mode", "files", "--with-values", "-o", "c"],
+      {
+        cwd: dir,
+      },
+    );
+    assert.equal(result.status, 4, result.stderr);
+    assert.match(result.stderr, /E_OUTPUT_EXISTS\]: c\/secrets is not a directory/);
+    assert.deepEqual(readdirSync(join(dir, "c")), ["secrets"]);
+  });
+
+  test("record lines that are absolute or hold .. are ignored: nothing outside is removed", () => {
+    const victims = project({ victim: "precious\n" });
+    const dir = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      "deploy/docker/.tessera-outputs": `${join(victims, "victim")}\n../../victim\nsecrets/../../victim\n`,
+      victim: "also precious\n",
+      "deploy/victim": "precious too\n",
+    });
+    const result = tessera(["build", "-t", "docker"], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /removed/);
+    assert.equal(readFileSync(join(victims, "victim"), "utf8"), "precious\n");
+    assert.equal(readFileSync(join(dir, "victim"), "utf8"), "also precious\n");
+    assert.equal(readFileSync(join(dir, "deploy", "victim"), "utf8"), "precious too\n");
+    assert.doesNotMatch(readFileSync(join(dir, "deploy", "docker", ".tessera-outputs"), "utf8"), /victim/);
+  });
+
+  test("deploy/<target> or deploy/ a link: refused; a link named with --out is the user's, followed", () => {
+    for (const link of ["deploy/kubernetes", "deploy"]) {
+      const elsewhere = project({});
+      const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+      if (link === "deploy") mkdirSync(join(elsewhere, "kubernetes"));
+      else mkdirSync(join(dir, "deploy"));
+      symlinkSync(elsewhere, join(dir, link));
+      for (const args of [[], ["-o", "deploy/kubernetes"]]) {
+        const result = tessera(["build", "-t", "k8s", ...args], { cwd: dir });
+        assert.equal(result.status, 4, `${link} ${args.join(" ")}: ${result.stderr}`);
+        assert.match(
+          result.stderr,
+          new RegExp(`E_OUTPUT_EXISTS\\]: ${link} is a symbolic link \\(to ${elsewhere}\\)`),
+        );
+        assert.match(result.stderr, /hint: a repository can commit such a link/);
+      }
+      const untouched = link === "deploy" ? join(elsewhere, "kubernetes") : elsewhere;
+      assert.deepEqual(readdirSync(untouched), [], `${link}: nothing written where it points`);
+    }
+    const elsewhere = project({});
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+    symlinkSync(elsewhere, join(dir, "mine"));
+    const result = tessera(["build", "-t", "kubernetes", "-o", "mine"], { cwd: dir });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^mine\/deployment\.yaml$/m);
+    assert.ok(existsSync(join(elsewhere, "deployment.yaml")));
+    assert.ok(lstatSync(join(dir, "mine")).isSymbolicLink(), "the link stays a link");
+  });
+
+  test("--out through a link into a repository: git is asked where the file really is (tracked: refused)", (t) => {
+    if (!haveGit()) return t.skip("git is not installed");
+    const placeholder = "DB_PASSWORD=placeholder\n";
+    const repo = committed({
+      "vals/secrets.env": placeholder,
+      "vals/.tessera-outputs": "compose.yaml\nsecrets.env\n",
+    });
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n` });
+    symlinkSync(join(repo, "vals"), join(dir, "out"));
+    const result = tessera(["build", "-t", "compose", "--with-values", "-o", "out"], { cwd: dir });
+    assert.equal(result.status, 4, result.stderr);
+    assert.match(result.stderr, /E_OUTPUT_NOT_IGNORED\]: out\/secrets\.env would hold values/);
+    assert.equal(readFileSync(join(repo, "vals", "secrets.env"), "utf8"), placeholder);
+  });
+
+  test("git cannot answer inside a work tree (a damaged index): the value file is refused", (t) => {
+    if (!haveGit()) return t.skip("git is not installed");
+    const dir = committed({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      ".gitignore": ".env\n",
+    });
+    writeFileSync(join(dir, ".git", "index"), "not an index\n");
+    assert.notEqual(git(dir, "check-ignore", "-q", "x").status, 0, "git fails to answer");
+    const result = tessera(["build", "-t", "compose", "--with-values", "-o", "c"], { cwd: dir });
+    assert.equal(result.status, 4, result.stderr);
+    assert.match(
+      result.stderr,
+      /E_OUTPUT_NOT_IGNORED\]: c\/secrets\.env would hold values inside a git work tree/,
+    );
+    assert.equal(existsSync(join(dir, "c", "secrets.env")), false);
+  });
+});
+
+describe("a bad output path is a coded error naming it", () => {
+  test("--out below a regular file: E_OUTPUT_UNWRITABLE (exit 2), not E_INTERNAL", () => {
+    const dir = project({ "tessera.yaml": MANIFEST, ".env": `DB_PASSWORD=${SECRET}\n`, afile: "mine\n" });
+    for (const out of ["afile/sub", "afile"]) {
+      const result = tessera(["build", "-t", "kubernetes", "--out", out], { cwd: dir });
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`error\\[E_OUTPUT_UNWRITABLE\\]: cannot write to ${out}: afile is a file`),
+      );
+      assert.match(result.stderr, /hint: the output directory must be a directory: move afile away/);
+    }
+    const deployFile = project({
+      "tessera.yaml": MANIFEST,
+      ".env": `DB_PASSWORD=${SECRET}\n`,
+      deploy: "x\n",
+    });
+    const result = tessera(["build", "-t", "docker"], { cwd: deployFile });
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /E_OUTPUT_UNWRITABLE\]: cannot write to deploy\/docker: deploy is a file/);
+    assert.equal(readFileSync(join(dir, "afile"), "utf8"), "mine\n");
   });
 });
 
