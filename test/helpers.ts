@@ -116,3 +116,10 @@ export function startTessera(
     detached: options.detached ?? false,
   });
 }
+
+/** A program a test needs is not installed: a failure in CI (`CI=true`), a skip elsewhere. */
+export function missingProgram(t: { skip(message?: string): void }, program: string): void {
+  if (process.env.CI === "true")
+    throw new Error(`${program} is not installed (required in CI: bash scripts/test-all.sh installs it)`);
+  t.skip(`${program} is not installed`);
+}

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { project, type Result, tessera } from "../helpers.ts";
+import { missingProgram, project, type Result, tessera } from "../helpers.ts";
 import { assertNoValues, parseJson } from "./cli-support.ts";
 
 const DB_PASSWORD = "fake-db-password-json-4c7d";
@@ -376,7 +376,7 @@ describe("init --json", () => {
   });
 
   test("a value file git tracks: W_VALUE_FILE_TRACKED in the report's warnings, not on stderr", (t) => {
-    if (spawnSync("git", ["--version"]).status !== 0) return t.skip("git is not installed");
+    if (spawnSync("git", ["--version"]).status !== 0) return missingProgram(t, "git");
     const dir = project({ ".env": `DB_PASSWORD=${DB_PASSWORD}\n` });
     const git = (...args: string[]) =>
       spawnSync("git", ["-c", "user.email=t@example.test", "-c", "user.name=t", ...args], { cwd: dir });

@@ -21,7 +21,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { cleanEnv, project, ROOT, tessera } from "../helpers.ts";
+import { cleanEnv, missingProgram, project, ROOT, tessera } from "../helpers.ts";
 
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 
@@ -597,7 +597,7 @@ describe("build() against dist/", () => {
   });
 
   test("value files are 0600 and git-ignored; where git tracks one, E_OUTPUT_NOT_IGNORED and nothing written", (t) => {
-    if (!hasGit) return t.skip("git is not installed");
+    if (!hasGit) return missingProgram(t, "git");
     const dir = buildProject();
     git(dir, "init", "-q");
     const first = libraryBuild(dir, `{ target: "compose", withValues: true }`);

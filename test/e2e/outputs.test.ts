@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { project, tessera } from "../helpers.ts";
+import { missingProgram, project, tessera } from "../helpers.ts";
 import { haveKubectl, kustomizeBuild, requireComponent } from "../support/consumers.ts";
 
 const SECRET = "fake-db-password-7f3a";
@@ -154,7 +154,7 @@ describe("build writes only what it owns", () => {
   });
 
   test("in a git work tree, value files are ignored and nothing of the build is left untracked with values", (t) => {
-    if (spawnSync("git", ["--version"]).status !== 0) return t.skip("git is not installed");
+    if (spawnSync("git", ["--version"]).status !== 0) return missingProgram(t, "git");
     const dir = project({
       "tessera.yaml": MANIFEST,
       ".env": `DB_PASSWORD=${SECRET}\n`,
@@ -210,7 +210,7 @@ describe("no symbolic link takes a build out of its directory", () => {
   });
 
   test("a committed link where value files go (compose's secrets/): refused before anything is written", (t) => {
-    if (!haveGit()) return t.skip("git is not installed");
+    if (!haveGit()) return missingProgram(t, "git");
     const outside = project({});
     const before = statSync(outside).mode & 0o777;
     const dir = committed(
@@ -292,7 +292,7 @@ describe("no symbolic link takes a build out of its directory", () => {
   });
 
   test("--out through a link into a repository: git is asked where the file really is (tracked: refused)", (t) => {
-    if (!haveGit()) return t.skip("git is not installed");
+    if (!haveGit()) return missingProgram(t, "git");
     const placeholder = "DB_PASSWORD=placeholder\n";
     const repo = committed({
       "vals/secrets.env": placeholder,
@@ -307,7 +307,7 @@ describe("no symbolic link takes a build out of its directory", () => {
   });
 
   test("git cannot answer inside a work tree (a damaged index): the value file is refused", (t) => {
-    if (!haveGit()) return t.skip("git is not installed");
+    if (!haveGit()) return missingProgram(t, "git");
     const dir = committed({
       "tessera.yaml": MANIFEST,
       ".env": `DB_PASSWORD=${SECRET}\n`,
