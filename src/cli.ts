@@ -185,7 +185,15 @@ export async function cli(argv: readonly string[]): Promise<void> {
   const context: Context = {
     cwd: process.cwd(),
     env,
-    output: { stdout: process.stdout, stderr: process.stderr },
+    // Getters: a stream is created only when one is used (a masked relay, deploy's tools), not here.
+    output: {
+      get stdout() {
+        return process.stdout;
+      },
+      get stderr() {
+        return process.stderr;
+      },
+    },
     stdout: (text) => {
       guard();
       process.stdout.write(text);
