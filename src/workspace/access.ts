@@ -9,10 +9,8 @@
  * caller's callbacks, and no message holds a value.
  */
 import { type Diagnostic, formatWarning, TesseraError } from "../errors.js";
-import { invalidNameMessage } from "../model/names.js";
-import { ENV_NAME } from "../model/spec.js";
-import { parseTemplate, TemplateSyntaxError } from "../model/template.js";
 import { Value } from "../model/value.js";
+import { checkStoreName, storedText } from "./checks.js";
 import { readStore } from "./store.js";
 import { findWorkspace, storeExists } from "./workspace.js";
 import { updateStore } from "./write.js";
@@ -63,16 +61,8 @@ export interface WorkspaceStore {
   unset(name: string): Promise<boolean>;
 }
 
-function checkName(name: unknown): asserts name is string {
-  if (typeof name !== "string" || !ENV_NAME.test(name)) {
-    throw new TesseraError("E_USAGE", invalidNameMessage(name), {
-      hint: "use letters, digits and _ only, not starting with a digit",
-    });
-  }
-}
-
 /** The text to store, checked as `tessera var set` checks it (never quoted in a message). */
-function storedText(name: string, value: unknown, literal: boolean): string {
+function textToStore(name: string, value: unknown, literal: boolean): string {
   const text =
     typeof value === "string"
       ? value
@@ -84,21 +74,7 @@ function storedText(name: string, value: unknown, literal: boolean): string {
       hint: "store text (or a Value); convert numbers and booleans with String()",
     });
   }
-  if (text.includes("\0")) {
-    throw new TesseraError("E_VALUE_INVALID", `the value of ${name} contains a NUL character`, {
-      hint: "no environment variable can hold NUL",
-    });
-  }
-  if (literal) return text.replaceAll("$", () => "$$");
-  try {
-    parseTemplate(text);
-  } catch (error) {
-    if (!(error instanceof TemplateSyntaxError)) throw error;
-    throw new TesseraError("E_TEMPLATE_SYNTAX", `the value of ${name}: ${error.message}`, {
-      hint: "values are templates ($OTHER is an alias); a literal $ is written $$, or pass { literal: true } to store the value exactly",
-    });
-  }
-  return text;
+  return storedText(name, text, literal, "pass { literal: true }");
 }
 
 /** Open the workspace store for `options.cwd` (nothing is read until a method is called). */
@@ -147,8 +123,8 @@ export function openWorkspaceStore(options: StoreAccessOptions): WorkspaceStore 
       throw new TesseraError("E_USAGE", "set() takes a name and a value, or an object of names and values");
     }
     const stored = pairs.map(([name, value]): [string, string] => {
-      checkName(name);
-      return [name, storedText(name, value, literal)];
+      checkStoreName(name);
+      return [name, textToStore(name, value, literal)];
     });
     if (stored.length === 0) return;
     await change((values) => {
@@ -165,13 +141,13 @@ export function openWorkspaceStore(options: StoreAccessOptions): WorkspaceStore 
       return [...(await read()).values.keys()].sort();
     },
     async get(name) {
-      checkName(name);
+      checkStoreName(name);
       const text = (await read()).values.get(name);
       return text === undefined ? undefined : new Value(text);
     },
     set,
     async unset(name) {
-      checkName(name);
+      checkStoreName(name);
       // As `tessera var unset`: no store, nothing to remove (and no identity made for nothing).
       if (!storeExists(workspace)) return false;
       let removed = false;

@@ -5,8 +5,6 @@
 
 import { TesseraError } from "../../errors.js";
 import { displayPath } from "../../files.js";
-import { invalidNameMessage } from "../../model/names.js";
-import { ENV_NAME } from "../../model/spec.js";
 import { isAlias, parseTemplate, referencedNames, type Template } from "../../model/template.js";
 import { storeExists, type Workspace } from "../../workspace/workspace.js";
 import type { FlagSpecs } from "../args.js";
@@ -24,13 +22,8 @@ export const QUIET = {
   help: { type: "boolean", short: "h", help: "show help" },
 } as const satisfies FlagSpecs;
 
-export function checkName(name: string): void {
-  if (!ENV_NAME.test(name)) {
-    throw new TesseraError("E_USAGE", invalidNameMessage(name), {
-      hint: "use letters, digits and _ only, not starting with a digit",
-    });
-  }
-}
+/** A name the store can hold (as the library's openStore() checks it). */
+export { checkStoreName as checkName } from "../../workspace/checks.js";
 
 /** What a stored value is, without showing it. */
 export function describe(text: string): { state: string; aliasOf?: string; refersTo?: string[] } {

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { TesseraError } from "../../errors.js";
 import { displayPath } from "../../files.js";
-import { parseTemplate, TemplateSyntaxError } from "../../model/template.js";
+import { storedText } from "../../workspace/checks.js";
 import { findWorkspace } from "../../workspace/workspace.js";
 import { type FlagSpecs, helpText } from "../args.js";
 import type { Context } from "../common.js";
@@ -20,25 +20,6 @@ const SET_FLAGS = {
   literal: { type: "boolean", help: "store the value exactly: no $ is a reference (stored as $$)" },
   ...QUIET,
 } as const satisfies FlagSpecs;
-
-/** A value as it will be stored: checked for NUL and template syntax (or escaped with --literal). */
-function storedText(name: string, value: string, literal: boolean): string {
-  if (value.includes("\0")) {
-    throw new TesseraError("E_VALUE_INVALID", `the value of ${name} contains a NUL character`, {
-      hint: "no environment variable can hold NUL",
-    });
-  }
-  if (literal) return value.replaceAll("$", () => "$$");
-  try {
-    parseTemplate(value);
-  } catch (error) {
-    if (!(error instanceof TemplateSyntaxError)) throw error;
-    throw new TesseraError("E_TEMPLATE_SYNTAX", `the value of ${name}: ${error.message}`, {
-      hint: "values are templates ($OTHER is an alias); a literal $ is written $$, or pass --literal to store the value exactly",
-    });
-  }
-  return value;
-}
 
 /** Read a value typed at a terminal without echoing it. */
 async function promptHidden(name: string, context: Context): Promise<string> {
@@ -152,7 +133,9 @@ export async function main(argv: readonly string[], context: Context): Promise<n
       { hint: usage },
     );
   }
-  const stored = pairs.map(([name, value]) => [name, storedText(name, value, literal)] as const);
+  const stored = pairs.map(
+    ([name, value]) => [name, storedText(name, value, literal, "pass --literal")] as const,
+  );
   const workspace = findWorkspace(context.cwd, context.env.HOME);
   let known = new Set<string>();
   await change(workspace, context, quiet, (values) => {
