@@ -284,6 +284,15 @@ function existingDir(path: string): string {
   return here;
 }
 
+/** What the writer needs of a target. `name` marks the default layout, deploy/<name>, whose links are refused. */
+export interface OutputTarget {
+  name?: string;
+  /** The .gitignore lines that keep its value files out of git. */
+  ignores: readonly string[];
+  /** The files it writes with values. */
+  valueFiles: readonly string[];
+}
+
 /**
  * Write `artifacts` into `out` as described above. Everything is checked before the first write, so a
  * refusal leaves the directory as it was.
@@ -292,8 +301,7 @@ export function writeOutputs(
   cwd: string,
   out: string,
   artifacts: readonly Artifact[],
-  /** `name` (the target's) marks the default layout, deploy/<name>, whose links are refused. */
-  target: { name?: string; ignores: readonly string[]; valueFiles: readonly string[] },
+  target: OutputTarget,
   /** git's environment (see toolEnvironment: no credential of Tessera's). */
   gitEnv: Record<string, string>,
 ): OutputResult {
@@ -309,7 +317,7 @@ function writeChecked(
   cwd: string,
   out: string,
   artifacts: readonly Artifact[],
-  target: { name?: string; ignores: readonly string[]; valueFiles: readonly string[] },
+  target: OutputTarget,
   gitEnv: Record<string, string>,
 ): OutputResult {
   // 0. The output directory can be one, and is not a link a repository planted at deploy/<target>.
